@@ -1,0 +1,1 @@
+"""regwatch's own shared package: settings, clock, events, broker topology, MongoDB access."""

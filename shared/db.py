@@ -1,0 +1,78 @@
+"""MongoDB access on PyMongo's async API; creates every index at start-up."""
+
+from __future__ import annotations
+
+from gridfs import AsyncGridFSBucket
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.settings import Settings
+
+DOCUMENT_BLOBS_BUCKET = "document_blobs"
+
+# One place for every collection's indexes: collection name -> indexes.
+INDEXES: dict[str, list[IndexModel]] = {
+    "partners": [
+        IndexModel([("amqp_user", ASCENDING)], unique=True, sparse=True),
+        IndexModel([("name", ASCENDING)]),
+    ],
+    "api_keys": [
+        IndexModel([("key_hash", ASCENDING)], unique=True),
+        IndexModel([("partner_id", ASCENDING)]),
+    ],
+    "applications": [
+        IndexModel([("partner_id", ASCENDING), ("created_at", DESCENDING)]),
+        IndexModel([("status", ASCENDING), ("category", ASCENDING)]),
+    ],
+    "documents": [
+        # Idempotency: one document per partner message id, one per application + content.
+        IndexModel(
+            [("partner_id", ASCENDING), ("idempotency_key", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"idempotency_key": {"$type": "string"}},
+        ),
+        IndexModel([("application_id", ASCENDING), ("sha256", ASCENDING)], unique=True),
+        IndexModel([("received_at", DESCENDING)]),
+    ],
+    "validation_results": [
+        IndexModel([("application_id", ASCENDING), ("fingerprint", ASCENDING)], unique=True),
+        IndexModel([("application_id", ASCENDING), ("evaluated_at", DESCENDING)]),
+    ],
+    "outbox": [
+        # Pending entries are claimed through this index; sent ones are the event log.
+        IndexModel([("status", ASCENDING), ("available_at", ASCENDING)]),
+        IndexModel([("time", DESCENDING)]),
+        IndexModel([("type", ASCENDING), ("time", DESCENDING)]),
+        IndexModel([("subject", ASCENDING), ("time", DESCENDING)]),
+    ],
+    "inbox": [
+        # Consumer idempotency: one effect per (consumer, event id).
+        IndexModel([("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True),
+    ],
+}
+
+
+def connect(settings: Settings) -> AsyncMongoClient:
+    """A client for ``MONGODB_URL`` (timezone-aware datetimes, bounded server selection)."""
+    return AsyncMongoClient(
+        settings.mongodb_url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
+        appname="regwatch",
+    )
+
+
+def database(client: AsyncMongoClient, settings: Settings) -> AsyncDatabase:
+    return client[settings.mongodb_db]
+
+
+def blobs(db: AsyncDatabase) -> AsyncGridFSBucket:
+    """The GridFS bucket that holds document bytes."""
+    return AsyncGridFSBucket(db, bucket_name=DOCUMENT_BLOBS_BUCKET)
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    """Create every index regwatch queries through (idempotent)."""
+    for collection, indexes in INDEXES.items():
+        if indexes:
+            await db[collection].create_indexes(indexes)

@@ -1,0 +1,65 @@
+"""Configuration of every regwatch service, read from the environment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One settings object for all services; defaults work on a developer machine.
+
+    Environment variables use the field names in upper case (``AMQP_URL``, ``MONGODB_URL``...).
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    rabbitmq_management_url: str = "http://127.0.0.1:15672"
+    rabbitmq_management_user: str = "guest"
+    rabbitmq_management_password: str = "guest"
+
+    mongodb_url: str = "mongodb://127.0.0.1:27017/?retryWrites=false&directConnection=true"
+    mongodb_db: str = "regwatch"
+    mongodb_timeout_ms: int = 5000
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    mail_from: str = "regwatch <noreply@regwatch.local>"
+    ops_email: str = "ops@regwatch.local"
+
+    intake_http_port: int = 8000
+    dashboard_port: int = 8001
+    http_host: str = "127.0.0.1"
+
+    regwatch_ops_token: str = Field(default="change-me-ops-token", alias="REGWATCH_OPS_TOKEN")
+    regwatch_now: datetime | None = Field(default=None, alias="REGWATCH_NOW")
+
+    max_document_bytes: int = 25 * 1024 * 1024
+    delivery_limit: int = 5
+    prefetch_count: int = 32
+    outbox_poll_seconds: float = 1.0
+    outbox_lease_seconds: float = 30.0
+    scheduler_tick_seconds: float = 30.0
+    log_level: str = "INFO"
+    run_dir: str = ".run"
+
+    @field_validator("regwatch_now")
+    @classmethod
+    def _now_is_aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("REGWATCH_NOW must carry a time zone, e.g. 2030-01-01T00:00:00Z")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

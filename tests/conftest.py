@@ -1,0 +1,61 @@
+"""Session fixtures: real RabbitMQ (own vhost), real MongoDB wire server (own database),
+a real SMTP sink, and the services running in this process against them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared import db as mongo
+from shared.settings import Settings
+from tests import servers
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[dict[str, str]]:
+    with servers.rabbitmq_vhost() as vhost:
+        yield vhost
+
+
+@pytest.fixture(scope="session")
+def mongodb_url() -> Iterator[str]:
+    with servers.mongodb_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[dict[str, Any]]:
+    with servers.smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def settings(rabbitmq: dict[str, str], mongodb_url: str, smtp: dict[str, Any]) -> Settings:
+    """Settings pointing every service at this session's own servers and database."""
+    return Settings(
+        amqp_url=rabbitmq["amqp_url"],
+        rabbitmq_management_url=rabbitmq["management_url"],
+        mongodb_url=mongodb_url,
+        mongodb_db=f"regwatch_test_{uuid.uuid4().hex[:8]}",
+        smtp_host=smtp["host"],
+        smtp_port=smtp["port"],
+        outbox_poll_seconds=0.2,
+        delivery_limit=3,
+        REGWATCH_OPS_TOKEN="test-ops-token",
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[AsyncDatabase]:
+    client: AsyncMongoClient = mongo.connect(settings)
+    database = mongo.database(client, settings)
+    await mongo.ensure_indexes(database)
+    yield database
+    await client.drop_database(settings.mongodb_db)
+    await client.close()
