@@ -45,6 +45,15 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("type", ASCENDING), ("time", DESCENDING)]),
         IndexModel([("subject", ASCENDING), ("time", DESCENDING)]),
     ],
+    "deadlines": [
+        IndexModel([("subject", ASCENDING), ("kind", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("due_at", ASCENDING)]),
+    ],
+    "reminders": [
+        # A tick reads only due pending reminders, through this index.
+        IndexModel([("status", ASCENDING), ("fire_at", ASCENDING)]),
+        IndexModel([("deadline_id", ASCENDING)]),
+    ],
     "inbox": [
         # Consumer idempotency: one effect per (consumer, event id).
         IndexModel([("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True),

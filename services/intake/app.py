@@ -9,6 +9,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.intake import amqp
+from services.intake.http import create_http_app
 from shared.runtime import ServiceContext, open_context
 from shared.settings import Settings
 
@@ -22,17 +23,6 @@ async def start(settings: Settings) -> ServiceContext:
     await ctx.broker.start()
     ctx.relay.start()
     return ctx
-
-
-def create_http_app(ctx: ServiceContext) -> FastAPI:
-    app = FastAPI(title="regwatch intake", version="1")
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        await ctx.db.command("ping")
-        return {"status": "ok"}
-
-    return app
 
 
 async def main(settings: Settings) -> None:

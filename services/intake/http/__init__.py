@@ -1,0 +1,21 @@
+"""The intake HTTP API (FastAPI): partner uploads and queries, ops decisions, imports."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.intake.http import decisions, health, partner_api, registrations
+from shared.runtime import ServiceContext
+
+
+def create_http_app(ctx: ServiceContext) -> FastAPI:
+    """The API app; every router reads the service context from ``app.state.ctx``."""
+    app = FastAPI(
+        title="regwatch intake API",
+        version="1",
+        description="Partners create applications and upload documents; ops record decisions.",
+    )
+    app.state.ctx = ctx
+    for module in (health, partner_api, decisions, registrations):
+        app.include_router(module.router)
+    return app
