@@ -20,6 +20,7 @@ from shared import db as mongo
 from shared.broker import declare_topology, make_broker
 from shared.clock import Clock, clock_from
 from shared.logs import configure_logging
+from shared.metrics import start_exporter
 from shared.outbox import OutboxRelay
 from shared.settings import Settings, get_settings
 
@@ -59,6 +60,9 @@ async def check_mongodb(settings: Settings) -> None:
 
 async def check_rabbitmq(settings: Settings) -> None:
     """Open and close one AMQP connection; raise StartupError with one line on failure."""
+    # The driver logs its own error first; the one line below says it all.
+    quiet = logging.getLogger("aiormq.connection")
+    previous, quiet.disabled = quiet.disabled, True
     try:
         connection = await asyncio.wait_for(aio_pika.connect(settings.amqp_url), timeout=10)
     except ProbableAuthenticationError:
@@ -70,6 +74,8 @@ async def check_rabbitmq(settings: Settings) -> None:
         raise StartupError(
             f"cannot reach RabbitMQ at {redact(settings.amqp_url)} (AMQP_URL): {reason}"
         ) from None
+    finally:
+        quiet.disabled = previous
     await connection.close()
 
 
@@ -127,6 +133,7 @@ def run_service(service: str, main: Callable[[Settings], Awaitable[None]]) -> No
         print(f"regwatch-{service}: invalid configuration: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(service, settings.log_level)
+    start_exporter(settings.metrics_port, settings.http_host)  # METRICS_PORT=0: off
     try:
         asyncio.run(main(settings))
     except StartupError as exc:

@@ -1,0 +1,12 @@
+# One image for every regwatch service; the command picks the service.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml constraints.txt README.md ./
+COPY shared ./shared
+COPY services ./services
+COPY catalog ./catalog
+RUN pip install --no-cache-dir -c constraints.txt . \
+    && useradd --system --uid 10001 regwatch
+USER regwatch
+CMD ["python", "-m", "services.intake"]

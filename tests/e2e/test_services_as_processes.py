@@ -1,0 +1,109 @@
+"""The first flow with every service in its own process, and their reconnection after the
+broker drops their connections."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import aio_pika
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.local_infra import free_port
+from shared.settings import Settings
+from shared.topology import INTAKE_DOCUMENTS, INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY, VALIDATOR_EVENTS
+from tests.factories import make_application, make_partner
+from tests.processes import ServiceProcess, service_env, wait_for_consumers
+from tests.servers import management_request
+from tests.support import EventTap, sample_pdf
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def running_services(settings: Settings, rabbitmq: dict[str, str]) -> Iterator[list[ServiceProcess]]:
+    env = service_env(settings, intake_http_port=free_port())
+    processes = [ServiceProcess("intake", env), ServiceProcess("validator", env)]
+    try:
+        for queue in (INTAKE_DOCUMENTS.name, VALIDATOR_EVENTS.name):
+            wait_for_consumers(rabbitmq["management_url"], rabbitmq["vhost"], queue)
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
+
+
+async def submit(amqp_url: str, application_id: str, body: bytes) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(INTAKE_EXCHANGE.name)
+        await exchange.publish(
+            aio_pika.Message(
+                body,
+                message_id=str(uuid.uuid4()),
+                content_type="application/pdf",
+                user_id="guest",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                headers={
+                    "x-application-id": application_id,
+                    "x-document-type": "business_licence",
+                    "x-filename": "licence.pdf",
+                    "x-document-meta": json.dumps({"language": "en"}),
+                },
+            ),
+            routing_key=SUBMIT_ROUTING_KEY,
+        )
+
+
+async def partner_application(db: AsyncDatabase) -> str:
+    partner = await db["partners"].find_one({"amqp_user": "guest"})
+    partner_id = partner["_id"] if partner else await make_partner(db, amqp_user="guest")
+    return await make_application(db, partner_id)
+
+
+def drop_service_connections(rabbitmq: dict[str, str]) -> int:
+    """Close every AMQP connection of the test vhost from the broker's side."""
+    vhost = quote(rabbitmq["vhost"], safe="")
+    connections = management_request(rabbitmq["management_url"], "GET", f"vhosts/{vhost}/connections")
+    for connection in connections:
+        management_request(
+            rabbitmq["management_url"], "DELETE", f"connections/{quote(connection['name'], safe='')}"
+        )
+    return len(connections)
+
+
+@pytest.mark.asyncio
+async def test_document_flows_through_service_processes(
+    settings: Settings, db: AsyncDatabase, running_services: list[ServiceProcess]
+) -> None:
+    application_id = await partner_application(db)
+    async with EventTap(settings.amqp_url) as tap:
+        await submit(settings.amqp_url, application_id, sample_pdf(str(uuid.uuid4())))
+        validated = await tap.wait_for("application.validated", application_id=application_id, timeout=30)
+    assert await db["documents"].count_documents({"application_id": application_id}) == 1
+    assert validated[0]["data"]["verdict"] in {"complete", "incomplete", "refused"}
+
+
+@pytest.mark.asyncio
+async def test_services_reconnect_and_consume_after_broker_drops_connections(
+    settings: Settings,
+    db: AsyncDatabase,
+    rabbitmq: dict[str, str],
+    running_services: list[ServiceProcess],
+) -> None:
+    assert drop_service_connections(rabbitmq) >= 2
+    await asyncio.sleep(1)
+    for queue in (INTAKE_DOCUMENTS.name, VALIDATOR_EVENTS.name):
+        await asyncio.to_thread(
+            wait_for_consumers, rabbitmq["management_url"], rabbitmq["vhost"], queue, 1, 60
+        )
+    application_id = await partner_application(db)
+    async with EventTap(settings.amqp_url) as tap:
+        await submit(settings.amqp_url, application_id, sample_pdf(str(uuid.uuid4())))
+        await tap.wait_for("application.validated", application_id=application_id, timeout=30)
+    assert all(p.alive() for p in running_services), [p.output()[-2000:] for p in running_services]
