@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
@@ -125,7 +126,7 @@ async def open_context(
     return ServiceContext(service, settings, clock, client, database, broker, relay)
 
 
-def run_service(service: str, main: Callable[[Settings], Awaitable[None]]) -> None:
+def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
     """Entry point of ``python -m services.<name>``: one line and exit 2 on bad config."""
     try:
         settings = get_settings()

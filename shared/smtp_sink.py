@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import mailbox
 import signal
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ class SinkHandler(Mailbox):
         return "250 OK"
 
 
-def read_maildir(path: str | Path) -> list[Message]:
+def read_maildir(path: str | Path) -> list[mailbox.MaildirMessage]:
     """Every mail the sink kept in ``path``, oldest first."""
     box = mailbox.Maildir(str(path), create=False)
     messages = [box.get_message(key) for key in box.iterkeys()]

@@ -69,7 +69,9 @@ class ServiceProcess:
                 self.kill()
 
 
-def run_to_exit(name: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_to_exit(
+    name: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run a service that is expected to exit (bad configuration) and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", f"services.{name}"],
@@ -80,7 +82,9 @@ def run_to_exit(name: str, env: dict[str, str], timeout: float = 60) -> subproce
     )
 
 
-def wait_for_consumers(management_url: str, vhost: str, queue: str, count: int = 1, timeout: float = 60) -> None:
+def wait_for_consumers(
+    management_url: str, vhost: str, queue: str, count: int = 1, timeout: float = 60
+) -> None:
     """Block until ``queue`` in ``vhost`` has at least ``count`` consumers."""
     from urllib.parse import quote
 
@@ -89,7 +93,9 @@ def wait_for_consumers(management_url: str, vhost: str, queue: str, count: int =
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            info = management_request(management_url, "GET", f"queues/{quote(vhost, safe='')}/{quote(queue, safe='')}")
+            info = management_request(
+                management_url, "GET", f"queues/{quote(vhost, safe='')}/{quote(queue, safe='')}"
+            )
             if info.get("consumers", 0) >= count:
                 return
         except OSError:

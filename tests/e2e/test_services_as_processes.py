@@ -25,7 +25,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def running_services(settings: Settings, rabbitmq: dict[str, str]) -> Iterator[list[ServiceProcess]]:
+def running_services(
+    settings: Settings, rabbitmq: dict[str, str]
+) -> Iterator[list[ServiceProcess]]:
     env = service_env(settings, intake_http_port=free_port())
     processes = [ServiceProcess("intake", env), ServiceProcess("validator", env)]
     try:
@@ -69,10 +71,14 @@ async def partner_application(db: AsyncDatabase) -> str:
 def drop_service_connections(rabbitmq: dict[str, str]) -> int:
     """Close every AMQP connection of the test vhost from the broker's side."""
     vhost = quote(rabbitmq["vhost"], safe="")
-    connections = management_request(rabbitmq["management_url"], "GET", f"vhosts/{vhost}/connections")
+    connections = management_request(
+        rabbitmq["management_url"], "GET", f"vhosts/{vhost}/connections"
+    )
     for connection in connections:
         management_request(
-            rabbitmq["management_url"], "DELETE", f"connections/{quote(connection['name'], safe='')}"
+            rabbitmq["management_url"],
+            "DELETE",
+            f"connections/{quote(connection['name'], safe='')}",
         )
     return len(connections)
 
@@ -84,7 +90,9 @@ async def test_document_flows_through_service_processes(
     application_id = await partner_application(db)
     async with EventTap(settings.amqp_url) as tap:
         await submit(settings.amqp_url, application_id, sample_pdf(str(uuid.uuid4())))
-        validated = await tap.wait_for("application.validated", application_id=application_id, timeout=30)
+        validated = await tap.wait_for(
+            "application.validated", application_id=application_id, timeout=30
+        )
     assert await db["documents"].count_documents({"application_id": application_id}) == 1
     assert validated[0]["data"]["verdict"] in {"complete", "incomplete", "refused"}
 

@@ -31,7 +31,9 @@ def test_wrong_broker_credentials_are_named(settings: Settings) -> None:
 
 def test_unreachable_database_is_one_line_and_exit_2(settings: Settings) -> None:
     url = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
-    result = run_to_exit("validator", service_env(settings, mongodb_url=url, mongodb_timeout_ms=1500))
+    result = run_to_exit(
+        "validator", service_env(settings, mongodb_url=url, mongodb_timeout_ms=1500)
+    )
     assert result.returncode == 2
     assert "cannot reach MongoDB" in result.stderr and "MONGODB_URL" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
