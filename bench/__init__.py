@@ -1,0 +1,1 @@
+"""regwatch benchmarks: each module prints figures as ratios to baselines of the same run."""

@@ -1,0 +1,98 @@
+"""Run every benchmark under bench/ and write bench/RESULTS.md with machine facts and figures.
+
+Each benchmark is a script (`bench/<name>.py`) run in its own process; what it prints is
+its report. A benchmark that fails or runs past its time is reported as such, not hidden.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = ["floor", "intake", "validator", "scheduler", "soak"]
+TIMEOUT_SECONDS = 600
+
+
+def machine_facts() -> list[str]:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split()[1])
+        memory = f"{kib / 1024 / 1024:.1f} GiB"
+    rabbit = subprocess.run(
+        ["rabbitmqctl", "version"], capture_output=True, text=True, timeout=30
+    ).stdout.strip()
+    return [
+        f"- date: {datetime.now(UTC).isoformat(timespec='seconds')}",
+        f"- cpu: {cpu} x {os.cpu_count()}",
+        f"- memory: {memory}",
+        f"- os: {platform.platform()}",
+        f"- python: {platform.python_version()}",
+        f"- RabbitMQ: {rabbit or 'unknown'} on 127.0.0.1",
+        "- MongoDB wire server: SecantusDB (local stand-in, retryWrites=false) unless MONGODB_URL is set",
+    ]
+
+
+def benchmarks(selected: list[str]) -> list[Path]:
+    found = {p.stem: p for p in HERE.glob("*.py") if not p.stem.startswith("_")}
+    names = selected or [n for n in ORDER if n in found] + sorted(set(found) - set(ORDER))
+    return [found[n] for n in names if n in found]
+
+
+def main() -> None:
+    selected = sys.argv[1:]
+    sections = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench`. Machine:",
+        "",
+        *machine_facts(),
+        "",
+    ]
+    for script in benchmarks(selected):
+        print(f"== bench/{script.name}", flush=True)
+        started = time.monotonic()
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", f"bench.{script.stem}"],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                cwd=HERE.parent,
+            )
+            output, status = result.stdout, f"exit {result.returncode}"
+            if result.returncode != 0:
+                output += "\n" + result.stderr[-3000:]
+        except subprocess.TimeoutExpired as exc:
+            output, status = str(exc.stdout or ""), f"timed out after {TIMEOUT_SECONDS} s"
+        elapsed = time.monotonic() - started
+        print(output, flush=True)
+        sections += [
+            f"## {script.stem}",
+            "",
+            f"`bench/{script.name}` ({status}, {elapsed:.0f} s)",
+            "",
+            "```",
+            output.strip(),
+            "```",
+            "",
+        ]
+    (HERE / "RESULTS.md").write_text("\n".join(sections))
+    print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+if __name__ == "__main__":
+    main()
