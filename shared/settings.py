@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     regwatch_now: datetime | None = Field(default=None, alias="REGWATCH_NOW")
 
     max_document_bytes: int = 25 * 1024 * 1024
+    # Intake: images above this many pixels are refused (decompression-bomb guard); GridFS
+    # files without a document record after the grace period are swept as orphans.
+    max_image_pixels: int = 60_000_000
+    orphan_grace_seconds: float = 600.0
+    orphan_sweep_seconds: float = 300.0
     delivery_limit: int = 5
     prefetch_count: int = 32
     outbox_poll_seconds: float = 1.0

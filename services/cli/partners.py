@@ -1,5 +1,101 @@
+"""``regwatch partners``: take partners on (API key + RabbitMQ user), list and revoke them."""
+
 from __future__ import annotations
 
-import typer
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-app = typer.Typer(help="partners", no_args_is_help=True)
+import typer
+from pymongo.asynchronous.database import AsyncDatabase
+from rich.console import Console
+from rich.table import Table
+
+from services.intake.onboarding import PartnerCredentials, offboard_partner, onboard_partner
+from services.intake.rabbit_users import RabbitUsersError
+from shared import db as mongo
+from shared.clock import clock_from
+from shared.partners import UnknownPartner, list_partners
+from shared.settings import Settings, get_settings
+
+app = typer.Typer(help="Partners: outside systems that submit documents.", no_args_is_help=True)
+console = Console()
+T = TypeVar("T")
+
+
+def _run(work: Callable[[AsyncDatabase, Settings], Awaitable[T]]) -> T:
+    settings = get_settings()
+
+    async def with_db() -> T:
+        client = mongo.connect(settings)
+        try:
+            database = mongo.database(client, settings)
+            await mongo.ensure_indexes(database)
+            return await work(database, settings)
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(with_db())
+    except (RabbitUsersError, UnknownPartner) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command("add")
+def add(
+    name: str = typer.Argument(..., help="The partner's name, e.g. 'Nordic Export Agents'."),
+    as_json: bool = typer.Option(False, "--json", help="Print the credentials as JSON."),
+) -> None:
+    """Create a partner with an API key and a RabbitMQ user; credentials are shown once."""
+
+    async def work(database: AsyncDatabase, settings: Settings) -> PartnerCredentials:
+        now = clock_from(settings.regwatch_now).now()
+        return await onboard_partner(db=database, settings=settings, name=name, now=now)
+
+    credentials = _run(work)
+    if as_json:
+        print(credentials.model_dump_json())
+        return
+    table = Table(title=f"Partner {name!r} created: keep these, they are shown only once")
+    table.add_column("field")
+    table.add_column("value")
+    for field, value in credentials.model_dump().items():
+        table.add_row(field, value)
+    console.print(table)
+
+
+@app.command("list")
+def list_() -> None:
+    """Every partner with its RabbitMQ user and state."""
+
+    async def work(database: AsyncDatabase, _: Settings) -> Table:
+        table = Table(title="Partners")
+        for column in ("id", "name", "RabbitMQ user", "created", "state"):
+            table.add_column(column)
+        for partner in await list_partners(database):
+            table.add_row(
+                partner.id,
+                partner.name,
+                partner.amqp_user or "-",
+                partner.created_at.strftime("%Y-%m-%d %H:%M"),
+                "revoked" if partner.revoked else "active",
+            )
+        return table
+
+    console.print(_run(work))
+
+
+@app.command("revoke")
+def revoke(partner_id: str = typer.Argument(..., help="The partner's id (ptn_...).")) -> None:
+    """Revoke a partner's API keys and delete its RabbitMQ user."""
+
+    async def work(database: AsyncDatabase, settings: Settings) -> str:
+        now = clock_from(settings.regwatch_now).now()
+        partner = await offboard_partner(
+            db=database, settings=settings, partner_id=partner_id, now=now
+        )
+        return partner.name
+
+    name = _run(work)
+    console.print(f"Partner {partner_id} ({name}) revoked: API keys and RabbitMQ user removed.")

@@ -10,20 +10,27 @@ from aio_pika.abc import AbstractIncomingMessage
 from faststream import AckPolicy
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.subscriber import RabbitSubscriber
 
-from services.intake.checks import IntakeError, check_content, parse_metadata, sanitize_filename
-from services.intake.store import (
-    Outcome,
-    Submission,
-    check_application,
-    record_rejection,
-    store_document,
-)
+from services.intake.checks import IntakeError, parse_metadata, sanitize_filename
+from services.intake.content import as_file
+from services.intake.dead_letters import dead_letter, delivery_attempt
+from services.intake.store import Outcome, Rejected, Submission
+from services.intake.submit import reject, submit_document
 from shared.logs import correlation_id
+from shared.partners import partner_for_amqp_user
 from shared.runtime import ServiceContext
 from shared.topology import INTAKE_DOCUMENTS, INTAKE_EXCHANGE, quorum_queue
 
 log = logging.getLogger("regwatch.intake.amqp")
+
+SUBMIT_DESCRIPTION = """A partner submits one document. Body: the file's raw bytes (PDF, JPEG,
+PNG or TIFF). Properties: message_id (required, the idempotency key), content_type (required),
+user_id (required, the partner's RabbitMQ user; the broker verifies it), reply_to and
+correlation_id (optional). Headers: x-application-id, x-document-type, x-filename (required),
+x-document-meta (optional JSON object as a string). With reply_to set, one JSON reply
+{"status": "accepted"|"duplicate"|"rejected", "document_id", "errors": [{"code", "message"}]}
+carrying the same correlation_id."""
 
 
 def _header(headers: dict[str, Any], name: str, *, required: bool = True) -> str | None:
@@ -43,87 +50,96 @@ async def partner_for_user(ctx: ServiceContext, user_id: str | None) -> str:
     """The partner behind the RabbitMQ user that RabbitMQ verified as ``user_id``."""
     if not user_id:
         raise IntakeError(
-            "missing_user_id", "The user_id property is required (your RabbitMQ user)."
+            "missing_user_id", "The user_id property is required: set it to your RabbitMQ user."
         )
-    partner = await ctx.db["partners"].find_one({"amqp_user": user_id, "revoked": {"$ne": True}})
+    partner = await partner_for_amqp_user(ctx.db, user_id)
     if partner is None:
         raise IntakeError("unknown_partner", f"No active partner uses RabbitMQ user {user_id}.")
-    return str(partner["_id"])
+    return partner.id
+
+
+def parse_envelope(message: AbstractIncomingMessage, partner_id: str) -> Submission:
+    """The submission a message describes; IntakeError names what is missing or malformed."""
+    headers = dict(message.headers or {})
+    if not message.message_id:
+        raise IntakeError("missing_message_id", "The message_id property is required.")
+    if not message.content_type:
+        raise IntakeError("missing_content_type", "The content_type property is required.")
+    application_id = _header(headers, "x-application-id")
+    document_type = _header(headers, "x-document-type")
+    original = _header(headers, "x-filename")
+    assert application_id and document_type and original  # required=True guarantees them
+    filename = sanitize_filename(original)
+    metadata = parse_metadata(_header(headers, "x-document-meta", required=False))
+    return Submission(
+        partner_id=partner_id,
+        application_id=application_id,
+        document_type=document_type,
+        filename=filename.safe,
+        original_filename=filename.original,
+        declared_content_type=message.content_type,
+        metadata=metadata,
+        idempotency_key=message.message_id,
+        channel="amqp",
+        correlation_id=message.correlation_id or message.message_id,
+        flags=["filename_sanitised"] if filename.sanitised else [],
+    )
 
 
 async def handle_submission(ctx: ServiceContext, message: AbstractIncomingMessage) -> Outcome:
     """Check and store one partner message; every failure becomes a specific rejection."""
-    headers = dict(message.headers or {})
-    partner_id = application_id = filename = None
+    rejected = Rejected(message_id=message.message_id, correlation_id=message.correlation_id)
     try:
-        partner_id = await partner_for_user(ctx, message.user_id)
-        if not message.message_id:
-            raise IntakeError("missing_message_id", "The message_id property is required.")
-        if not message.content_type:
-            raise IntakeError("missing_content_type", "The content_type property is required.")
-        application_id = _header(headers, "x-application-id")
-        document_type = _header(headers, "x-document-type")
-        original = _header(headers, "x-filename")
-        assert application_id and document_type and original
-        filename = sanitize_filename(original)
-        metadata = parse_metadata(_header(headers, "x-document-meta", required=False))
-        submission = Submission(
-            partner_id=partner_id,
-            application_id=application_id,
-            document_type=document_type,
-            filename=filename,
-            original_filename=original,
-            declared_content_type=message.content_type,
-            metadata=metadata,
-            idempotency_key=message.message_id,
-            channel="amqp",
-            correlation_id=message.correlation_id,
-        )
-        await check_application(ctx, submission)
-        content_type = check_content(
-            message.body, message.content_type, ctx.settings.max_document_bytes
-        )
-        return await store_document(ctx, submission, message.body, content_type)
+        rejected.partner_id = await partner_for_user(ctx, message.user_id)
+        headers = dict(message.headers or {})
+        rejected.application_id = _header(headers, "x-application-id", required=False)
+        submission = parse_envelope(message, rejected.partner_id)
+        rejected.filename = submission.filename
+        return await submit_document(ctx, submission, as_file(message.body))
     except IntakeError as error:
         log.info("rejected message %s: %s %s", message.message_id, error.code, error.message)
-        return await record_rejection(
-            ctx,
-            error,
-            partner_id=partner_id,
-            application_id=application_id,
-            message_id=message.message_id,
-            filename=filename,
-            correlation_id=message.correlation_id,
-        )
+        return await reject(ctx, error, rejected)
 
 
-def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
-    """Subscribe the intake queue; the message is acked only after the write."""
+def submit_subscriber(broker: RabbitBroker, *, delivery_limit: int) -> RabbitSubscriber:
+    """The subscriber of the intake queue (also what the AsyncAPI document describes)."""
     queue = quorum_queue(
-        INTAKE_DOCUMENTS.name,
-        INTAKE_DOCUMENTS.routing_keys[0],
-        delivery_limit=ctx.settings.delivery_limit,
+        INTAKE_DOCUMENTS.name, INTAKE_DOCUMENTS.routing_keys[0], delivery_limit=delivery_limit
     )
-
-    @broker.subscriber(
+    return broker.subscriber(
         queue,
         INTAKE_EXCHANGE,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         no_reply=True,
         title="document.submit",
-        description="A partner submits one document: the body is the file's raw bytes.",
+        description=SUBMIT_DESCRIPTION,
     )
+
+
+def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
+    """Consume the intake queue; a message is acked only after its write (or rejection)."""
+    subscriber = submit_subscriber(broker, delivery_limit=ctx.settings.delivery_limit)
+
+    @subscriber
     async def on_submit(msg: RabbitMessage) -> None:
         raw: AbstractIncomingMessage = msg.raw_message
         token = correlation_id.set(raw.correlation_id or raw.message_id)
         try:
             outcome = await handle_submission(ctx, raw)
-            if raw.reply_to:
-                await broker.publish(
-                    json.dumps(outcome.reply()).encode(),
-                    routing_key=raw.reply_to,
-                    correlation_id=raw.correlation_id,
-                    content_type="application/json",
-                )
+        except Exception as exc:
+            # Redelivered until the last try; then it goes to the DLQ with its reason.
+            attempt = delivery_attempt(raw)
+            log.warning("message %s failed (try %d): %s", raw.message_id, attempt, exc)
+            if attempt < ctx.settings.delivery_limit:
+                raise
+            await dead_letter(broker, raw, reason=f"{type(exc).__name__}: {exc}")
+            return
         finally:
             correlation_id.reset(token)
+        if raw.reply_to:
+            await broker.publish(
+                json.dumps(outcome.reply()).encode(),
+                routing_key=raw.reply_to,
+                correlation_id=raw.correlation_id,
+                content_type="application/json",
+            )

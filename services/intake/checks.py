@@ -1,27 +1,15 @@
-"""Pure checks at the edge: what a submitted file is, and whether its envelope is sound."""
+"""Pure checks of a submission's envelope: file name, document type, metadata, category."""
 
 from __future__ import annotations
 
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-
-ALLOWED_CONTENT_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", "image/tiff"})
-
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF-", "application/pdf"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"PK\x03\x04", "application/zip"),
-)
 
 
 class IntakeError(Exception):
@@ -33,51 +21,59 @@ class IntakeError(Exception):
         self.message = message
 
 
-def sniff_content_type(head: bytes) -> str | None:
-    """The content type the first bytes reveal, or None when they match nothing known."""
-    for magic, content_type in _MAGIC:
-        if head.startswith(magic):
-            return content_type
-    # PDFs may carry a few bytes of junk before the header; readers accept up to 1 KiB.
-    if b"%PDF-" in head[:1024]:
-        return "application/pdf"
-    return None
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MAX_FILENAME_CHARS = 200
 
 
-def check_content(body: bytes, declared: str, max_bytes: int) -> str:
-    """Check size and type of ``body``; return the detected content type."""
-    if not body:
-        raise IntakeError("empty_body", "The message body is empty: send the file's bytes.")
-    if len(body) > max_bytes:
-        raise IntakeError(
-            "too_large",
-            f"The file is {len(body)} bytes; the limit is {max_bytes} bytes.",
-        )
-    detected = sniff_content_type(body[:1024])
-    declared_type = declared.split(";")[0].strip().lower()
-    if detected is None or detected not in ALLOWED_CONTENT_TYPES:
-        allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
-        what = detected or "an unrecognised format"
-        raise IntakeError("unsupported_type", f"The file is {what}; accepted types are {allowed}.")
-    if declared_type != detected:
-        raise IntakeError(
-            "content_type_mismatch",
-            f"content_type says {declared_type or 'nothing'} but the file is {detected}.",
-        )
-    return detected
+@dataclass(frozen=True)
+class Filename:
+    """A file name safe to store and serve, and whether it had to be changed."""
+
+    safe: str
+    original: str
+
+    @property
+    def sanitised(self) -> bool:
+        return self.safe != self.original
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def sanitize_filename(original: str) -> str:
-    """A safe file name: no path parts, no control characters, at most 200 characters."""
+def sanitize_filename(original: str) -> Filename:
+    """Drop path parts, control characters and leading dots; keep the original for display."""
     name = unicodedata.normalize("NFC", original)
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("", name).strip().lstrip(".")
+    name = _UNSAFE.sub("", name).strip().lstrip(".").strip()
     if not name:
-        raise IntakeError("bad_filename", f"The file name {original!r} has no usable name.")
-    return name[:200]
+        raise IntakeError(
+            "bad_filename",
+            f"The file name {original!r} has no usable name once path parts and control "
+            "characters are removed; send a plain name such as licence.pdf.",
+        )
+    return Filename(safe=name[:MAX_FILENAME_CHARS], original=original)
+
+
+# Until the requirements catalog answers, categories and document types are checked by form.
+_CATEGORY = re.compile(r"^(scrap|food)\.[a-z][a-z0-9_]{0,63}$")
+_DOCUMENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+def check_category_form(category: str) -> None:
+    """A category looks like ``scrap.<material>`` or ``food.<kind>``."""
+    if not _CATEGORY.match(category):
+        raise IntakeError(
+            "unknown_category",
+            f"The category {category!r} is unknown: use scrap.<material> or food.<kind>, "
+            "e.g. scrap.metal or food.dairy.",
+        )
+
+
+def check_document_type_form(document_type: str) -> None:
+    """A document type is a lower-case identifier such as ``business_licence``."""
+    if not _DOCUMENT_TYPE.match(document_type):
+        raise IntakeError(
+            "unknown_document_type",
+            f"The document type {document_type!r} is unknown: use a lower-case identifier "
+            "from the requirements catalog, e.g. business_licence.",
+        )
 
 
 class DocumentMetadata(BaseModel):
@@ -95,23 +91,22 @@ class DocumentMetadata(BaseModel):
     colour: bool | None = None
 
 
-def parse_metadata(raw: Any) -> dict[str, Any]:
-    """Parse ``x-document-meta`` (a JSON object as a string) into checked metadata."""
-    if raw is None or raw == "":
+def parse_metadata(raw: Any, *, field: str = "x-document-meta") -> dict[str, Any]:
+    """Parse document metadata (a JSON object as a string) into checked metadata."""
+    if raw is None or raw == "" or raw == b"":
         return {}
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
     try:
         value = json.loads(raw) if isinstance(raw, str) else raw
     except json.JSONDecodeError as exc:
-        message = f"x-document-meta is not valid JSON: {exc.msg}."
-        raise IntakeError("bad_metadata", message) from None
+        raise IntakeError("bad_metadata", f"{field} is not valid JSON: {exc.msg}.") from None
     if not isinstance(value, dict):
-        raise IntakeError("bad_metadata", "x-document-meta must be a JSON object.")
+        raise IntakeError("bad_metadata", f"{field} must be a JSON object.")
     try:
         return DocumentMetadata.model_validate(value).model_dump(mode="json", exclude_none=True)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise IntakeError("bad_metadata", f"x-document-meta is invalid: {problems}.") from None
+        raise IntakeError("bad_metadata", f"{field} is invalid: {problems}.") from None

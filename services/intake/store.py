@@ -1,16 +1,16 @@
-"""Accepting a checked document: GridFS bytes, document record and outbox, in one transaction."""
+"""Accepting a checked document: GridFS bytes, then document record and outbox together."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from services.intake.checks import IntakeError
+from services.intake.content import ContentFacts
 from shared.db import blobs
 from shared.events import DocumentReceived, DocumentRejected, ErrorItem, new_event
 from shared.models import DocumentRecord, new_id
@@ -18,6 +18,7 @@ from shared.outbox import in_transaction, outbox_entry
 from shared.runtime import ServiceContext
 
 SERVICE = "intake"
+Channel = Literal["amqp", "http"]
 
 
 @dataclass
@@ -32,12 +33,15 @@ class Submission:
     declared_content_type: str
     metadata: dict[str, Any]
     idempotency_key: str | None
-    channel: Literal["amqp", "http"]
+    channel: Channel
     correlation_id: str | None = None
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Outcome:
+    """The answer to one submission, as the partner receives it."""
+
     status: Literal["accepted", "duplicate", "rejected"]
     document_id: str | None = None
     errors: list[ErrorItem] = field(default_factory=list)
@@ -54,14 +58,23 @@ class Outcome:
 async def find_duplicate(
     ctx: ServiceContext, submission: Submission, sha256: str | None
 ) -> str | None:
-    """The id of a document this submission repeats (same key, or same content), if any."""
+    """The id of a document this submission repeats (same key, or same content), if any.
+
+    The same key with other bytes is a partner's mistake, refused rather than guessed at.
+    """
     documents = ctx.db["documents"]
     if submission.idempotency_key:
         existing = await documents.find_one(
             {"partner_id": submission.partner_id, "idempotency_key": submission.idempotency_key},
-            {"_id": 1},
+            {"_id": 1, "sha256": 1},
         )
         if existing:
+            if sha256 and existing["sha256"] != sha256:
+                raise IntakeError(
+                    "idempotency_key_reused",
+                    f"The key {submission.idempotency_key!r} was already used for document "
+                    f"{existing['_id']} with other content: use a new key for a new file.",
+                )
             return str(existing["_id"])
     if sha256:
         existing = await documents.find_one(
@@ -75,28 +88,20 @@ async def find_duplicate(
 async def check_application(ctx: ServiceContext, submission: Submission) -> dict[str, Any]:
     """The application the submission is for; it must exist and belong to the partner."""
     application = await ctx.db["applications"].find_one({"_id": submission.application_id})
-    if application is None:
+    # Another partner's application gets the same answer as a missing one: nothing leaks.
+    if application is None or application["partner_id"] != submission.partner_id:
         raise IntakeError(
-            "unknown_application", f"There is no application {submission.application_id}."
-        )
-    if application["partner_id"] != submission.partner_id:
-        # Same answer as for a missing one: a partner learns nothing of others' applications.
-        raise IntakeError(
-            "unknown_application", f"There is no application {submission.application_id}."
+            "unknown_application",
+            f"There is no application {submission.application_id} of yours: create it first "
+            "(POST /v1/applications) and use the id it returns.",
         )
     return application
 
 
-async def store_document(
-    ctx: ServiceContext, submission: Submission, body: bytes, content_type: str
-) -> Outcome:
-    """Store bytes, record and ``document.received`` together; duplicates store nothing."""
-    sha256 = hashlib.sha256(body).hexdigest()
-    duplicate = await find_duplicate(ctx, submission, sha256)
-    if duplicate:
-        return Outcome("duplicate", document_id=duplicate)
-    now = ctx.clock.now()
-    record = DocumentRecord(
+def _document_record(
+    submission: Submission, facts: ContentFacts, received_at: Any
+) -> DocumentRecord:
+    return DocumentRecord(
         _id=new_id("doc"),
         application_id=submission.application_id,
         partner_id=submission.partner_id,
@@ -104,15 +109,27 @@ async def store_document(
         filename=submission.filename,
         original_filename=submission.original_filename,
         declared_content_type=submission.declared_content_type,
-        content_type=content_type,
-        size=len(body),
-        sha256=sha256,
+        content_type=facts.content_type,
+        size=facts.size,
+        sha256=facts.sha256,
         blob_id=ObjectId(),
         metadata=submission.metadata,
         idempotency_key=submission.idempotency_key,
         channel=submission.channel,
-        received_at=now,
+        flags=submission.flags,
+        received_at=received_at,
     )
+
+
+async def store_document(
+    ctx: ServiceContext, submission: Submission, source: BinaryIO, facts: ContentFacts
+) -> Outcome:
+    """Store bytes, record and ``document.received``; a duplicate stores nothing."""
+    duplicate = await find_duplicate(ctx, submission, facts.sha256)
+    if duplicate:
+        return Outcome("duplicate", document_id=duplicate)
+    now = ctx.clock.now()
+    record = _document_record(submission, facts, now)
     event = new_event(
         "document.received",
         DocumentReceived(
@@ -121,9 +138,9 @@ async def store_document(
             partner_id=record.partner_id,
             document_type=record.document_type,
             filename=record.filename,
-            content_type=content_type,
+            content_type=record.content_type,
             size=record.size,
-            sha256=sha256,
+            sha256=record.sha256,
             metadata=record.metadata,
             received_at=now,
         ),
@@ -132,14 +149,19 @@ async def store_document(
         subject=record.application_id,
         correlation_id=submission.correlation_id,
     )
-
-    # GridFS cannot join a transaction: the bytes go first, then record and outbox entry
-    # commit together. If that commit fails the bytes are removed again.
-    await blobs(ctx.db).upload_from_stream_with_id(
+    # GridFS cannot join a transaction: the bytes go first (streamed from ``source``), then
+    # record and outbox entry commit together. If the commit fails the bytes are removed;
+    # if the process dies in between, the orphan sweep removes them later.
+    bucket = blobs(ctx.db)
+    await bucket.upload_from_stream_with_id(
         record.blob_id,
         record.filename,
-        body,
-        metadata={"document_id": record.id, "content_type": content_type},
+        source,
+        metadata={
+            "document_id": record.id,
+            "content_type": record.content_type,
+            "uploaded_at": now,
+        },
     )
 
     async def write(session: AsyncClientSession) -> None:
@@ -149,45 +171,49 @@ async def store_document(
     try:
         await in_transaction(ctx.client, write)
     except DuplicateKeyError:
-        # Another copy of this message won the race: same document, nothing new.
-        await blobs(ctx.db).delete(record.blob_id)
-        again = await find_duplicate(ctx, submission, sha256)
+        # Another copy of this submission won the race: same document, nothing new.
+        await bucket.delete(record.blob_id)
+        again = await find_duplicate(ctx, submission, facts.sha256)
         return Outcome("duplicate", document_id=again)
     except BaseException:
-        await blobs(ctx.db).delete(record.blob_id)
+        await bucket.delete(record.blob_id)
         raise
     await ctx.relay.publish(event.id)
     return Outcome("accepted", document_id=record.id, event_id=event.id)
 
 
-async def record_rejection(
-    ctx: ServiceContext,
-    error: IntakeError,
-    *,
-    partner_id: str | None,
-    application_id: str | None,
-    message_id: str | None,
-    filename: str | None,
-    correlation_id: str | None,
-) -> Outcome:
+@dataclass
+class Rejected:
+    """What is known of a rejected submission (possibly little: the envelope may be bad)."""
+
+    partner_id: str | None = None
+    application_id: str | None = None
+    message_id: str | None = None
+    filename: str | None = None
+    correlation_id: str | None = None
+
+
+async def record_rejection(ctx: ServiceContext, error: IntakeError, rejected: Rejected) -> Outcome:
     """Publish ``document.rejected`` (through the outbox) and build the rejection."""
     now = ctx.clock.now()
     errors = [ErrorItem(code=error.code, message=error.message)]
     event = new_event(
         "document.rejected",
         DocumentRejected(
-            partner_id=partner_id,
-            application_id=application_id,
-            message_id=message_id,
-            filename=filename,
+            partner_id=rejected.partner_id,
+            application_id=rejected.application_id,
+            message_id=rejected.message_id,
+            filename=rejected.filename,
             errors=errors,
         ),
         service=SERVICE,
         time=now,
-        subject=application_id,
-        correlation_id=correlation_id,
+        subject=rejected.application_id,
+        correlation_id=rejected.correlation_id,
         # One rejection event per partner message, however often it is redelivered.
-        event_id=f"rejected:{partner_id}:{message_id}" if message_id else None,
+        event_id=(
+            f"rejected:{rejected.partner_id}:{rejected.message_id}" if rejected.message_id else None
+        ),
     )
     await ctx.db["outbox"].update_one(
         {"_id": event.id}, {"$setOnInsert": outbox_entry(event, now)}, upsert=True

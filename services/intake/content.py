@@ -1,0 +1,159 @@
+"""Pure checks of a file's bytes: size, type by magic bytes, readability, sha256.
+
+They read a seekable binary file (an AMQP body wrapped in ``BytesIO`` or an HTTP upload
+spooled to disk) in chunks, so a large upload is never copied into memory again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from PIL import Image
+from pypdf import PdfReader
+
+from services.intake.checks import IntakeError
+
+ALLOWED_CONTENT_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", "image/tiff"})
+CHUNK_BYTES = 1024 * 1024
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\xd0\xcf\x11\xe0", "application/msword"),
+)
+_PILLOW_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/tiff": "TIFF"}
+
+
+@dataclass(frozen=True)
+class ContentFacts:
+    """What the bytes of an accepted file are."""
+
+    content_type: str
+    size: int
+    sha256: str
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The content type the first bytes reveal, or None when they match nothing known."""
+    for magic, content_type in _MAGIC:
+        if head.startswith(magic):
+            return content_type
+    # PDFs may carry a few bytes of junk before the header; readers accept up to 1 KiB.
+    if b"%PDF-" in head[:1024]:
+        return "application/pdf"
+    return None
+
+
+def inspect_content(
+    source: BinaryIO, declared: str, *, max_bytes: int, max_pixels: int
+) -> ContentFacts:
+    """Check size, type and readability of ``source``; leaves it rewound for storing."""
+    size = source.seek(0, os.SEEK_END)
+    if size == 0:
+        raise IntakeError("empty_body", "The file is empty: send the file's bytes.")
+    if size > max_bytes:
+        raise IntakeError("too_large", f"The file is {size} bytes; the limit is {max_bytes} bytes.")
+    source.seek(0)
+    content_type = check_type(source.read(1024), declared)
+    source.seek(0)
+    check_readable(source, content_type, max_pixels=max_pixels)
+    facts = ContentFacts(content_type, size, sha256_of(source))
+    source.seek(0)
+    return facts
+
+
+def check_type(head: bytes, declared: str) -> str:
+    """The detected type; it must be allowed and agree with the declared one."""
+    detected = sniff_content_type(head)
+    declared_type = declared.split(";")[0].strip().lower()
+    if detected is None or detected not in ALLOWED_CONTENT_TYPES:
+        allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
+        what = detected or "of an unrecognised format"
+        raise IntakeError("unsupported_type", f"The file is {what}; accepted types are {allowed}.")
+    if declared_type != detected:
+        raise IntakeError(
+            "content_type_mismatch",
+            f"The declared content type is {declared_type or 'empty'} but the file's bytes "
+            f"are {detected}: declare {detected} or send the intended file.",
+        )
+    return detected
+
+
+def check_readable(source: BinaryIO, content_type: str, *, max_pixels: int) -> None:
+    """Open the file as a reader would; a file no reader can open is refused now."""
+    if content_type == "application/pdf":
+        _check_pdf(source)
+    else:
+        _check_image(source, _PILLOW_FORMAT[content_type], max_pixels)
+    source.seek(0)
+
+
+def _check_pdf(source: BinaryIO) -> None:
+    try:
+        pages = len(PdfReader(source).pages)
+    # pypdf raises many exception types on hostile input; any of them means unreadable.
+    except Exception as exc:
+        raise IntakeError(
+            "corrupt_file", f"The PDF cannot be read ({type(exc).__name__}: {exc})."
+        ) from None
+    if pages == 0:
+        raise IntakeError("corrupt_file", "The PDF has no pages.")
+
+
+def _check_image(source: BinaryIO, pillow_format: str, max_pixels: int) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(source, formats=[pillow_format]) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise _too_many_pixels(width, height, max_pixels)
+                image.verify()
+            # verify() checks structure only; decoding finds truncated or damaged data.
+            source.seek(0)
+            with Image.open(source, formats=[pillow_format]) as image:
+                image.load()
+        except IntakeError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise IntakeError(
+                "image_too_large", f"The image has more than {max_pixels} pixels."
+            ) from None
+        # Pillow raises many exception types on damaged input; any of them means unreadable.
+        except Exception as exc:
+            raise IntakeError(
+                "corrupt_file", f"The {pillow_format} image cannot be read ({exc})."
+            ) from None
+
+
+def _too_many_pixels(width: int, height: int, max_pixels: int) -> IntakeError:
+    return IntakeError(
+        "image_too_large",
+        f"The image is {width}x{height} pixels; the limit is {max_pixels} pixels: "
+        "scan at a lower resolution.",
+    )
+
+
+def sha256_of(source: BinaryIO) -> str:
+    """The sha256 of the whole file, read in chunks from the start."""
+    source.seek(0)
+    digest = hashlib.sha256()
+    while chunk := source.read(CHUNK_BYTES):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def as_file(body: bytes) -> BinaryIO:
+    """An AMQP body as a file; ``BytesIO`` shares the bytes until written to."""
+    return io.BytesIO(body)

@@ -1,0 +1,50 @@
+"""Sending a submission that keeps failing to the dead-letter queue, with its reason.
+
+The broker would dead-letter it too after ``x-delivery-limit`` deliveries, but only with
+the reason ``delivery_limit``; ops need the error itself to decide between replay and
+discard. The copy carries the ``x-first-death-*`` headers the dead-letter desk reads.
+"""
+
+from __future__ import annotations
+
+from aio_pika.abc import AbstractIncomingMessage
+from faststream.rabbit import RabbitBroker
+
+from shared.topology import DEAD_LETTER_EXCHANGE, INTAKE_DOCUMENTS, INTAKE_EXCHANGE
+
+MAX_REASON_CHARS = 1000
+
+
+def delivery_attempt(message: AbstractIncomingMessage) -> int:
+    """Which delivery of the message this is (1 = first); quorum queues count them."""
+    count = (message.headers or {}).get("x-delivery-count") or 0
+    return int(count) + 1 if isinstance(count, int | str) else 1
+
+
+async def dead_letter(
+    broker: RabbitBroker, message: AbstractIncomingMessage, *, reason: str
+) -> None:
+    """Publish a copy of ``message`` to ``regwatch.dlx`` (confirmed) naming ``reason``.
+
+    The broker refuses a ``user_id`` other than the publisher's own, so the partner's user
+    travels as the header ``x-regwatch-user-id``.
+    """
+    headers = {
+        **dict(message.headers or {}),
+        "x-first-death-queue": INTAKE_DOCUMENTS.name,
+        "x-first-death-exchange": INTAKE_EXCHANGE.name,
+        "x-first-death-reason": reason[:MAX_REASON_CHARS],
+        "x-regwatch-user-id": message.user_id or "",
+    }
+    headers.pop("x-delivery-count", None)
+    await broker.publish(
+        message.body,
+        exchange=DEAD_LETTER_EXCHANGE,
+        routing_key=message.routing_key or "",
+        headers=headers,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        content_type=message.content_type,
+        reply_to=message.reply_to,
+        persist=True,
+    )

@@ -1,0 +1,42 @@
+"""One path for every channel: check a parsed submission, then store or reject it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import BinaryIO
+
+from services.intake.checks import IntakeError
+from services.intake.content import inspect_content
+from services.intake.document_types import check_document_type
+from services.intake.store import (
+    Outcome,
+    Rejected,
+    Submission,
+    check_application,
+    record_rejection,
+    store_document,
+)
+from shared.runtime import ServiceContext
+
+
+async def submit_document(ctx: ServiceContext, submission: Submission, source: BinaryIO) -> Outcome:
+    """Check ``submission`` against its application and its bytes, then store it.
+
+    Raises IntakeError for anything the partner must fix; nothing is stored then.
+    """
+    application = await check_application(ctx, submission)
+    check_document_type(application, submission.document_type)
+    # Parsing a PDF or decoding an image is CPU work: keep the event loop free meanwhile.
+    facts = await asyncio.to_thread(
+        inspect_content,
+        source,
+        submission.declared_content_type,
+        max_bytes=ctx.settings.max_document_bytes,
+        max_pixels=ctx.settings.max_image_pixels,
+    )
+    return await store_document(ctx, submission, source, facts)
+
+
+async def reject(ctx: ServiceContext, error: IntakeError, rejected: Rejected) -> Outcome:
+    """Answer a submission with ``error``: ``document.rejected`` and nothing stored."""
+    return await record_rejection(ctx, error, rejected)

@@ -1,0 +1,93 @@
+"""The pure envelope checks: file names, metadata, categories, document types."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from services.intake.checks import (
+    IntakeError,
+    check_category_form,
+    check_document_type_form,
+    parse_metadata,
+    sanitize_filename,
+)
+
+
+@pytest.mark.parametrize(
+    ("original", "safe"),
+    [
+        ("licence.pdf", "licence.pdf"),
+        ("../../etc/passwd.pdf", "passwd.pdf"),
+        ("C:\\Users\\ops\\scan.png", "scan.png"),
+        ("bad\x00name\x1b.pdf", "badname.pdf"),
+        ("..hidden.pdf", "hidden.pdf"),
+        ("Gewerbe\u0308.pdf", "Gewerbë.pdf"),
+    ],
+)
+def test_filename_is_sanitised_and_original_kept(original: str, safe: str) -> None:
+    filename = sanitize_filename(original)
+    assert filename.safe == safe
+    assert filename.original == original
+    assert filename.sanitised == (safe != original)
+
+
+@pytest.mark.parametrize("original", ["", "../", "\x00\x01", "/.."])
+def test_filename_without_a_usable_name_is_refused(original: str) -> None:
+    with pytest.raises(IntakeError) as caught:
+        sanitize_filename(original)
+    assert caught.value.code == "bad_filename"
+
+
+def test_long_filename_is_cut() -> None:
+    assert len(sanitize_filename("a" * 500 + ".pdf").safe) == 200
+
+
+def test_metadata_is_checked_and_normalised() -> None:
+    raw = json.dumps(
+        {"issue_date": "2024-01-31", "language": "zh", "notarized": True, "year": 2023}
+    )
+    assert parse_metadata(raw) == {
+        "issue_date": "2024-01-31",
+        "language": "zh",
+        "notarized": True,
+        "year": 2023,
+    }
+    assert parse_metadata(None) == {}
+    assert parse_metadata(b"") == {}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "{not json",
+        "[1, 2]",
+        json.dumps({"issue_date": "31.01.2024"}),
+        json.dumps({"colour": "blue"}),
+        json.dumps({"unknown": 1}),
+    ],
+)
+def test_malformed_metadata_is_refused(raw: str) -> None:
+    with pytest.raises(IntakeError) as caught:
+        parse_metadata(raw)
+    assert caught.value.code == "bad_metadata"
+
+
+@pytest.mark.parametrize("category", ["scrap.metal", "food.dairy", "food.bee_products"])
+def test_known_category_forms_pass(category: str) -> None:
+    check_category_form(category)
+
+
+@pytest.mark.parametrize("category", ["", "metal", "toys.lego", "food.", "FOOD.dairy"])
+def test_unknown_category_forms_are_refused(category: str) -> None:
+    with pytest.raises(IntakeError) as caught:
+        check_category_form(category)
+    assert caught.value.code == "unknown_category"
+
+
+@pytest.mark.parametrize("document_type", ["", "x", "Business Licence", "../etc", "a" * 80])
+def test_malformed_document_types_are_refused(document_type: str) -> None:
+    with pytest.raises(IntakeError) as caught:
+        check_document_type_form(document_type)
+    assert caught.value.code == "unknown_document_type"
