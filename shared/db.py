@@ -23,6 +23,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "applications": [
         IndexModel([("partner_id", ASCENDING), ("created_at", DESCENDING)]),
         IndexModel([("status", ASCENDING), ("category", ASCENDING)]),
+        # The scheduler's daily sweep: applications with the authority since before a date.
+        IndexModel([("status", ASCENDING), ("created_at", ASCENDING)]),
     ],
     "documents": [
         # Idempotency: one document per partner message id, one per application + content.
@@ -53,6 +55,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         # A tick reads only due pending reminders, through this index.
         IndexModel([("status", ASCENDING), ("fire_at", ASCENDING)]),
         IndexModel([("deadline_id", ASCENDING)]),
+    ],
+    "deliveries": [
+        # The notifier sends each event to each recipient once.
+        IndexModel([("event_id", ASCENDING), ("recipient", ASCENDING)], unique=True),
+        IndexModel([("updated_at", DESCENDING)]),
     ],
     "inbox": [
         # Consumer idempotency: one effect per (consumer, event id).

@@ -3,10 +3,15 @@
 The lifecycle (validator, imports) opens and closes deadlines; the scheduler emits their
 reminder points. A deadline document lives in ``deadlines``; each reminder point is a
 document in ``reminders`` with the unique id ``"{deadline_id}:{point}"``.
+
+Reminder points: ``T-<n>d`` (n days before ``due_at``), ``due`` (the window closes:
+``deadline.missed``, or ``deadline.processing_overdue`` for the processing watch) and, for
+renewals, ``expired`` (``expires_at``: ``registration.expired``).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -17,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.models import Record
 
 DeadlineKind = Literal["renewal", "additional_materials", "rectification", "processing"]
+ReminderStatus = Literal["pending", "claimed", "emitted", "skipped", "cancelled"]
 
 DEFAULT_OFFSETS_DAYS: dict[str, list[int]] = {
     "renewal": [180, 120, 90, 60, 30, 14, 7, 1],
@@ -24,6 +30,11 @@ DEFAULT_OFFSETS_DAYS: dict[str, list[int]] = {
     "rectification": [14, 7, 3, 1],
     "processing": [],
 }
+
+# Seed 001: "Application time 10-30 days"; past this the authority is overdue.
+DEFAULT_PROCESSING_DAYS = 30
+# Application statuses in which the authority, not the exporter, has to act.
+WITH_THE_AUTHORITY = ("submitted", "under_examination")
 
 
 class Deadline(Record):
@@ -40,12 +51,23 @@ class Deadline(Record):
     source: str | None = None  # the catalog rule that set this window
     closed_at: datetime | None = None
     closed_reason: str | None = None
+    # Optional snapshot of who is reminded; the scheduler falls back to the application or
+    # registration document when these are not given.
+    registration_number: str | None = None
+    exporter_name: str | None = None
+    product: str | None = None
+    contact_emails: list[str] = Field(default_factory=list)
 
 
 class ReminderPoint(BaseModel):
     point: str  # "T-14d", "due", "expired"
     event_type: str
     fire_at: datetime
+
+
+def reminder_id(deadline_id: str, point: str) -> str:
+    """The unique id of one reminder point of a deadline."""
+    return f"{deadline_id}:{point}"
 
 
 def reminder_points(deadline: Deadline) -> list[ReminderPoint]:
@@ -76,15 +98,46 @@ def reminder_points(deadline: Deadline) -> list[ReminderPoint]:
     return sorted(points, key=lambda p: p.fire_at)
 
 
-async def open_deadline(
-    db: AsyncDatabase, deadline: Deadline, session: AsyncClientSession | None = None
-) -> None:
-    """Insert ``deadline`` and its pending reminder points (call inside the transaction)."""
-    await db["deadlines"].insert_one(deadline.to_mongo(), session=session)
-    reminders: list[dict[str, Any]] = [
+def days_left(due_at: datetime, now: datetime) -> int:
+    """Whole days from ``now`` until ``due_at``, rounded up (0 once it has passed).
+
+    Rounded up so that a reminder fired a few seconds after ``T-14d`` still says 14.
+    """
+    return max(0, math.ceil((due_at - now) / timedelta(days=1)))
+
+
+def processing_deadline(
+    *,
+    application_id: str,
+    submitted_at: datetime,
+    opened_at: datetime,
+    processing_days: int = DEFAULT_PROCESSING_DAYS,
+    source: str | None = "seed 001: application time 10-30 days",
+) -> Deadline:
+    """The processing watch of one application: overdue ``processing_days`` after submission.
+
+    Its id is derived from the application, so the lifecycle (on submission) and the
+    scheduler's daily sweep can both open it and only one survives.
+    """
+    return Deadline(
+        _id=f"dl_processing_{application_id}",
+        kind="processing",
+        subject=application_id,
+        application_id=application_id,
+        due_at=submitted_at + timedelta(days=processing_days),
+        opened_at=opened_at,
+        source=source,
+    )
+
+
+def reminder_documents(deadline: Deadline) -> list[dict[str, Any]]:
+    """The pending reminder documents of ``deadline`` (pure)."""
+    return [
         {
-            "_id": f"{deadline.id}:{p.point}",
+            "_id": reminder_id(deadline.id, p.point),
             "deadline_id": deadline.id,
+            "kind": deadline.kind,
+            "subject": deadline.subject,
             "point": p.point,
             "event_type": p.event_type,
             "fire_at": p.fire_at,
@@ -93,6 +146,18 @@ async def open_deadline(
         }
         for p in reminder_points(deadline)
     ]
+
+
+async def open_deadline(
+    db: AsyncDatabase, deadline: Deadline, session: AsyncClientSession | None = None
+) -> None:
+    """Insert ``deadline`` and its pending reminder points (call inside the transaction).
+
+    Points already in the past stay pending: the scheduler's next tick sends only the most
+    recent of them and marks the older ones skipped.
+    """
+    await db["deadlines"].insert_one(deadline.to_mongo(), session=session)
+    reminders = reminder_documents(deadline)
     if reminders:
         await db["reminders"].insert_many(reminders, session=session)
 
@@ -104,14 +169,18 @@ async def close_deadline(
     now: datetime,
     session: AsyncClientSession | None = None,
 ) -> None:
-    """Close an open deadline and cancel its pending reminders."""
+    """Close an open (or missed) deadline and cancel its reminders not yet emitted.
+
+    A reminder a scheduler holds under lease is cancelled too: the scheduler's final
+    write is conditional on its claim, so that reminder is then never emitted.
+    """
     await db["deadlines"].update_one(
-        {"_id": deadline_id, "status": "open"},
+        {"_id": deadline_id, "status": {"$in": ["open", "missed"]}},
         {"$set": {"status": "closed", "closed_at": now, "closed_reason": reason}},
         session=session,
     )
     await db["reminders"].update_many(
-        {"deadline_id": deadline_id, "status": "pending"},
-        {"$set": {"status": "cancelled", "cancelled_reason": reason}},
+        {"deadline_id": deadline_id, "status": {"$in": ["pending", "claimed"]}},
+        {"$set": {"status": "cancelled", "cancelled_reason": reason, "lease_until": None}},
         session=session,
     )

@@ -73,6 +73,9 @@ class DeadlineEvent(Payload):
     due_at: datetime
     days_left: int
     missing: list[str] = Field(default_factory=list)
+    point: str | None = None  # the reminder point: "T-14d", "due", "expired"
+    expires_at: datetime | None = None  # renewals: when the registration expires
+    application_status: str | None = None  # a missed window: the status it moved to
 
 
 class NotificationSent(Payload):

@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 1.0
     outbox_lease_seconds: float = 30.0
     scheduler_tick_seconds: float = 30.0
+    # Scheduler: a claimed reminder is another replica's to take once its lease has ended.
+    scheduler_lease_seconds: float = 60.0
+    scheduler_concurrency: int = 4
+    scheduler_sweep_hour: int = 2  # daily sweep (processing watch), hour of day in UTC
+    processing_days: int = 30  # seed 001: "application time 10-30 days"
+    # Notifier: SMTP attempts per message before it is dead-lettered, with doubling waits.
+    smtp_timeout_seconds: float = 10.0
+    smtp_retry_attempts: int = 5
+    smtp_retry_base_seconds: float = 2.0
+    smtp_retry_max_seconds: float = 60.0
     log_level: str = "INFO"
     run_dir: str = ".run"
 

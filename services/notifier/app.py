@@ -1,0 +1,38 @@
+"""Composition root of the notifier: consumes deadline and lifecycle events, sends email."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.notifier.handlers import notify
+from shared.clock import Clock
+from shared.consuming import subscribe_events
+from shared.events import CloudEvent
+from shared.runtime import ServiceContext, open_context
+from shared.settings import Settings
+from shared.topology import NOTIFIER_EVENTS
+
+SERVICE = "notifier"
+
+
+def register(ctx: ServiceContext) -> None:
+    async def on_event(event: CloudEvent) -> None:
+        await notify(ctx, event)
+
+    subscribe_events(ctx.broker, NOTIFIER_EVENTS, ctx.settings, on_event)
+
+
+async def start(settings: Settings, clock: Clock | None = None) -> ServiceContext:
+    ctx = await open_context(SERVICE, settings, clock)
+    register(ctx)
+    await ctx.broker.start()
+    ctx.relay.start()
+    return ctx
+
+
+async def main(settings: Settings) -> None:
+    ctx = await start(settings)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await ctx.close()

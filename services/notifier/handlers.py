@@ -1,0 +1,197 @@
+"""The notification handler: an event becomes one email per contact, each sent once.
+
+SMTP down or refusing for now: bounded retries with doubling waits, then the pending
+deliveries are marked failed, ``notification.failed`` is published and the event is
+dead-lettered with the reason. A recipient refused for good fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from services.notifier import deliveries
+from services.notifier.dead_letters import dead_letter
+from services.notifier.notices import Notice, deadline_notice, status_notice
+from services.notifier.render import compose
+from services.notifier.smtp import RecipientRefused, SmtpUnavailable, connection, send
+from shared.deadlines import days_left
+from shared.events import CloudEvent
+from shared.runtime import ServiceContext
+
+log = logging.getLogger("regwatch.notifier")
+DEADLINE_EVENTS = frozenset(
+    {
+        "deadline.renewal_due",
+        "deadline.rectification_due",
+        "deadline.missed",
+        "deadline.processing_overdue",
+        "registration.expired",
+    }
+)
+
+
+async def notice_for(ctx: ServiceContext, event: CloudEvent) -> Notice | None:
+    """The notice an event calls for, or None when it is nothing the exporter hears about."""
+    if event.type in DEADLINE_EVENTS:
+        return deadline_notice(event, ctx.settings.ops_email)
+    if event.type != "application.status_changed" or not event.subject:
+        return None
+    application = await ctx.db["applications"].find_one({"_id": event.subject})
+    if application is None:
+        log.warning("status change %s names unknown application %s", event.id, event.subject)
+        return None
+    latest = await ctx.db["validation_results"].find_one(
+        {"application_id": event.subject}, {"missing": 1}, sort=[("evaluated_at", -1)]
+    )
+    window = await ctx.db["deadlines"].find_one(
+        {"subject": event.subject, "kind": {"$ne": "processing"}, "status": "open"},
+        sort=[("due_at", -1)],
+    )
+    due_at = window["due_at"] if window else None
+    return status_notice(
+        event,
+        application,
+        missing=list((latest or {}).get("missing") or []),
+        due_at=due_at,
+        days_left=days_left(due_at, ctx.clock.now()) if due_at else None,
+    )
+
+
+def backoff(ctx: ServiceContext, attempt: int) -> float:
+    settings = ctx.settings
+    return float(
+        min(settings.smtp_retry_base_seconds * 2 ** (attempt - 1), settings.smtp_retry_max_seconds)
+    )
+
+
+def delivery_lease(ctx: ServiceContext) -> timedelta:
+    """Long enough for every attempt of one handler, so nobody else sends meanwhile."""
+    s = ctx.settings
+    per_attempt = s.smtp_timeout_seconds * 2 + s.smtp_retry_max_seconds
+    return timedelta(seconds=s.smtp_retry_attempts * per_attempt + 60)
+
+
+async def _send_pending(
+    ctx: ServiceContext,
+    event: CloudEvent,
+    notice: Notice,
+    pending: dict[str, str],
+    staged: list[str],
+) -> str | None:
+    """One attempt over one connection; None when nothing is left, else why it stopped."""
+    try:
+        async with connection(ctx.settings) as smtp:
+            for recipient, token in list(pending.items()):
+                message = compose(
+                    notice,
+                    recipient=recipient,
+                    sender=ctx.settings.mail_from,
+                    event_id=event.id,
+                    event_type=event.type,
+                    date=ctx.clock.now(),
+                )
+                common = {
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "recipient": recipient,
+                    "token": token,
+                }
+                try:
+                    await send(smtp, message, recipient)
+                    staged.append(
+                        await deliveries.record(
+                            ctx, **common, status="sent", subject=notice.subject
+                        )
+                    )
+                except RecipientRefused as exc:
+                    reason = f"the mail server refused {recipient}: {exc}"
+                    staged.append(
+                        await deliveries.record(ctx, **common, status="refused", reason=reason)
+                    )
+                del pending[recipient]
+    except SmtpUnavailable as exc:
+        return str(exc)
+    except Exception as exc:  # connecting (aiosmtplib's connect errors, OSError)
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+async def _give_up(
+    ctx: ServiceContext, event: CloudEvent, pending: dict[str, str], error: str, staged: list[str]
+) -> None:
+    attempts = ctx.settings.smtp_retry_attempts
+    reason = (
+        f"SMTP {ctx.settings.smtp_host}:{ctx.settings.smtp_port} failed {attempts} times: {error}"
+    )
+    for recipient, token in pending.items():
+        staged.append(
+            await deliveries.record(
+                ctx,
+                event_id=event.id,
+                event_type=event.type,
+                recipient=recipient,
+                token=token,
+                status="failed",
+                reason=reason,
+            )
+        )
+    await dead_letter(ctx.broker, event, reason=reason)
+    log.error("dead-lettered %s: %s", event.id, reason)
+
+
+async def _claim_all(
+    ctx: ServiceContext, event: CloudEvent, recipients: list[str]
+) -> dict[str, str]:
+    pending: dict[str, str] = {}
+    for recipient in recipients:
+        token = await deliveries.claim(
+            ctx,
+            event_id=event.id,
+            event_type=event.type,
+            recipient=recipient,
+            lease=delivery_lease(ctx),
+        )
+        if token is not None:
+            pending[recipient] = token
+    return pending
+
+
+async def notify(ctx: ServiceContext, event: CloudEvent) -> None:
+    """Send the emails ``event`` calls for; each (event, recipient) at most once."""
+    notice = await notice_for(ctx, event)
+    if notice is None:
+        return
+    staged: list[str] = []
+    recipients = notice.recipients or [deliveries.NO_RECIPIENT]
+    pending = await _claim_all(ctx, event, recipients)
+    if deliveries.NO_RECIPIENT in pending:
+        reason = "no contact email on the application, the registration or the deadline"
+        token = pending.pop(deliveries.NO_RECIPIENT)
+        staged.append(
+            await deliveries.record(
+                ctx,
+                event_id=event.id,
+                event_type=event.type,
+                recipient=deliveries.NO_RECIPIENT,
+                token=token,
+                status="refused",
+                reason=reason,
+            )
+        )
+    attempt = 0
+    while pending:
+        error = await _send_pending(ctx, event, notice, pending, staged)
+        if error is None:
+            break
+        attempt += 1
+        if attempt >= ctx.settings.smtp_retry_attempts:
+            await _give_up(ctx, event, pending, error, staged)
+            break
+        log.warning("SMTP attempt %d for %s failed (%s); retrying", attempt, event.id, error)
+        await asyncio.sleep(backoff(ctx, attempt))
+    for event_id in staged:
+        await ctx.relay.publish(event_id)

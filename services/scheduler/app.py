@@ -1,0 +1,95 @@
+"""Composition root of the scheduler: APScheduler drives the tick and the daily sweep.
+
+APScheduler's job store is in memory and per replica; the exactly-once guarantee lives in
+MongoDB (claims with leases, conditional writes, the outbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from services.scheduler.sweep import sweep_processing
+from services.scheduler.tick import run_tick
+from shared.clock import Clock
+from shared.runtime import ServiceContext, open_context
+from shared.settings import Settings
+
+SERVICE = "scheduler"
+
+
+@dataclass
+class SchedulerService(ServiceContext):
+    """The scheduler's context: its replica name and its APScheduler."""
+
+    replica: str = ""
+    jobs: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone=UTC))
+
+    async def tick(self) -> dict[str, int]:
+        lease = timedelta(seconds=self.settings.scheduler_lease_seconds)
+        concurrency = self.settings.scheduler_concurrency
+        outcomes = await run_tick(self, replica=self.replica, lease=lease, concurrency=concurrency)
+        return dict(outcomes)
+
+    async def sweep(self) -> int:
+        return await sweep_processing(self, processing_days=self.settings.processing_days)
+
+    async def close(self) -> None:
+        if self.jobs.running:
+            self.jobs.shutdown(wait=False)
+        await super().close()
+
+
+def schedule_jobs(service: SchedulerService) -> None:
+    """The tick every ``scheduler_tick_seconds`` and the sweep daily; both also at start."""
+    settings = service.settings
+    # APScheduler fires on wall-clock time; what is due is decided by the service's clock.
+    started = datetime.now(UTC)
+    service.jobs.add_jobstore(MemoryJobStore(), "default")
+    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    service.jobs.add_job(
+        service.tick,
+        IntervalTrigger(seconds=settings.scheduler_tick_seconds),
+        id="tick",
+        next_run_time=started,
+        **common,
+    )
+    service.jobs.add_job(
+        service.sweep,
+        CronTrigger(hour=settings.scheduler_sweep_hour, timezone=UTC),
+        id="sweep",
+        next_run_time=started,
+        **common,
+    )
+    service.jobs.start()
+
+
+async def start(
+    settings: Settings, clock: Clock | None = None, *, replica: str | None = None
+) -> SchedulerService:
+    """Connect, start relaying the outbox and start ticking."""
+    ctx = await open_context(SERVICE, settings, clock)
+    service = SchedulerService(
+        **{f.name: getattr(ctx, f.name) for f in fields(ServiceContext)},
+        replica=replica or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
+    )
+    await service.broker.start()
+    service.relay.start()
+    schedule_jobs(service)
+    return service
+
+
+async def main(settings: Settings) -> None:
+    service = await start(settings)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await service.close()

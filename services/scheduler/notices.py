@@ -1,0 +1,57 @@
+"""The event a reminder point becomes (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.scheduler.subjects import ReminderSubject
+from shared.deadlines import Deadline, days_left
+from shared.events import CloudEvent, DeadlineEvent, new_event
+
+SERVICE = "scheduler"
+
+
+def reminder_event_id(reminder_id: str) -> str:
+    """Deterministic: the outbox and every consumer see one id per reminder point."""
+    return f"reminder:{reminder_id}"
+
+
+def reminder_event(
+    deadline: Deadline,
+    reminder: dict[str, Any],
+    subject: ReminderSubject,
+    *,
+    now: datetime,
+    application_status: str | None = None,
+) -> CloudEvent:
+    """The ``deadline.*`` / ``registration.expired`` event of one reminder point."""
+    expired = reminder["point"] == "expired" and deadline.expires_at is not None
+    due_at = deadline.expires_at if expired and deadline.expires_at else deadline.due_at
+    payload = DeadlineEvent(
+        deadline_id=deadline.id,
+        reminder_id=reminder["_id"],
+        kind=deadline.kind,
+        subject=deadline.subject,
+        application_id=deadline.application_id,
+        registration_number=subject.registration_number,
+        exporter_name=subject.exporter_name,
+        product=subject.product,
+        contact_emails=subject.contact_emails,
+        due_at=due_at,
+        days_left=days_left(due_at, now),
+        missing=subject.missing,
+        point=reminder["point"],
+        expires_at=deadline.expires_at,
+        application_status=application_status,
+    )
+    event_id = reminder_event_id(reminder["_id"])
+    return new_event(
+        reminder["event_type"],
+        payload,
+        service=SERVICE,
+        time=now,
+        subject=deadline.subject,
+        event_id=event_id,
+        correlation_id=event_id,
+    )

@@ -1,0 +1,92 @@
+"""Who and what a reminder is about: exporter, product, contacts, still-missing items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.deadlines import Deadline
+
+
+class ReminderSubject(BaseModel):
+    exporter_name: str | None = None
+    product: str | None = None
+    registration_number: str | None = None
+    contact_emails: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+    application_status: str | None = None
+
+
+def _exporter(document: dict[str, Any]) -> dict[str, Any]:
+    exporter = document.get("exporter")
+    return exporter if isinstance(exporter, dict) else {}
+
+
+async def _registration(
+    db: AsyncDatabase, deadline: Deadline, session: AsyncClientSession | None
+) -> dict[str, Any]:
+    key = deadline.registration_id or (deadline.subject if deadline.kind == "renewal" else None)
+    if key is None:
+        return {}
+    found = await db["registrations"].find_one(
+        {"$or": [{"_id": key}, {"registration_number": key}]}, session=session
+    )
+    return found or {}
+
+
+async def latest_missing(
+    db: AsyncDatabase, application_id: str, session: AsyncClientSession | None = None
+) -> list[str]:
+    """The still-missing items of the newest validation result of an application."""
+    result = await db["validation_results"].find_one(
+        {"application_id": application_id},
+        {"missing": 1},
+        sort=[("evaluated_at", -1)],
+        session=session,
+    )
+    return list(result.get("missing") or []) if result else []
+
+
+async def reminder_subject(
+    db: AsyncDatabase, deadline: Deadline, session: AsyncClientSession | None = None
+) -> ReminderSubject:
+    """What the deadline names, completed from its application and registration documents."""
+    application: dict[str, Any] = {}
+    if deadline.application_id:
+        application = (
+            await db["applications"].find_one({"_id": deadline.application_id}, session=session)
+            or {}
+        )
+    registration = await _registration(db, deadline, session)
+    sources = [application, registration]
+    exporters = [_exporter(d) for d in sources]
+    contacts = deadline.contact_emails or next(
+        (
+            list(found)
+            for found in (
+                *(e.get("contact_emails") for e in exporters),
+                *(d.get("contact_emails") for d in sources),
+            )
+            if found
+        ),
+        [],
+    )
+    return ReminderSubject(
+        exporter_name=deadline.exporter_name
+        or next((e["name"] for e in exporters if e.get("name")), None)
+        or registration.get("exporter_name"),
+        product=deadline.product or application.get("product") or registration.get("product"),
+        registration_number=deadline.registration_number
+        or application.get("registration_number")
+        or registration.get("registration_number"),
+        contact_emails=contacts,
+        missing=(
+            await latest_missing(db, deadline.application_id, session)
+            if deadline.application_id
+            else []
+        ),
+        application_status=application.get("status"),
+    )

@@ -1,0 +1,50 @@
+"""The daily sweep: the processing watch for applications nobody opened one for."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from shared.deadlines import WITH_THE_AUTHORITY, open_deadline, processing_deadline
+from shared.outbox import in_transaction
+from shared.runtime import ServiceContext
+
+log = logging.getLogger("regwatch.scheduler")
+
+
+async def sweep_processing(ctx: ServiceContext, *, processing_days: int) -> int:
+    """Open the processing deadline of every application with the authority too long.
+
+    Reads through the ``(status, created_at)`` index of applications; the deadline id is
+    derived from the application, so a deadline the lifecycle already opened stays as is.
+    The tick then emits its ``due`` point as ``deadline.processing_overdue``.
+    """
+    now = ctx.clock.now()
+    cutoff = now - timedelta(days=processing_days)
+    opened = 0
+    cursor = ctx.db["applications"].find(
+        {"status": {"$in": list(WITH_THE_AUTHORITY)}, "created_at": {"$lte": cutoff}},
+        {"created_at": 1},
+    )
+    async for application in cursor:
+        deadline = processing_deadline(
+            application_id=application["_id"],
+            submitted_at=application["created_at"],
+            opened_at=now,
+            processing_days=processing_days,
+        )
+
+        async def work(session: AsyncClientSession) -> None:
+            await open_deadline(ctx.db, deadline, session)  # noqa: B023 (awaited at once)
+
+        try:
+            await in_transaction(ctx.client, work)
+            opened += 1
+        except DuplicateKeyError:
+            continue
+    if opened:
+        log.info("processing watch: %d application(s) overdue with the authority", opened)
+    return opened

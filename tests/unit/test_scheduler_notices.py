@@ -1,0 +1,57 @@
+"""The event a reminder point becomes: deterministic id, days left, expiry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.scheduler.notices import reminder_event
+from services.scheduler.subjects import ReminderSubject
+from shared.deadlines import Deadline, reminder_documents
+from shared.events import DeadlineEvent
+
+NOW = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
+DEADLINE = Deadline(
+    _id="dl_r",
+    kind="renewal",
+    subject="REG-1",
+    due_at=NOW + timedelta(days=14),
+    expires_at=NOW + timedelta(days=104),
+    opened_at=NOW,
+    reminder_offsets_days=[14],
+)
+SUBJECT = ReminderSubject(
+    exporter_name="Fjord Dairy AS",
+    product="Cheese",
+    registration_number="REG-1",
+    contact_emails=["a@fjord.example"],
+    missing=["Renewal application form"],
+)
+
+
+def point(name: str) -> dict:
+    return next(d for d in reminder_documents(DEADLINE) if d["point"] == name)
+
+
+def test_reminder_event_id_is_derived_from_the_reminder() -> None:
+    first = reminder_event(DEADLINE, point("T-14d"), SUBJECT, now=NOW)
+    again = reminder_event(DEADLINE, point("T-14d"), SUBJECT, now=NOW + timedelta(minutes=1))
+    assert first.id == again.id == "reminder:dl_r:T-14d"
+    assert first.type == "deadline.renewal_due"
+
+
+def test_renewal_reminder_carries_subject_days_left_and_missing_items() -> None:
+    event = reminder_event(DEADLINE, point("T-14d"), SUBJECT, now=NOW + timedelta(seconds=20))
+    data = DeadlineEvent.model_validate(event.data)
+    assert data.days_left == 14
+    assert data.due_at == DEADLINE.due_at
+    assert data.missing == ["Renewal application form"]
+    assert (data.exporter_name, data.product, data.point) == ("Fjord Dairy AS", "Cheese", "T-14d")
+    assert data.contact_emails == ["a@fjord.example"]
+
+
+def test_expiry_point_is_dated_at_expiry() -> None:
+    event = reminder_event(DEADLINE, point("expired"), SUBJECT, now=DEADLINE.expires_at)
+    data = DeadlineEvent.model_validate(event.data)
+    assert event.type == "registration.expired"
+    assert data.due_at == DEADLINE.expires_at
+    assert data.days_left == 0
