@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from shared.events import CloudEvent
 from shared.logs import correlation_id
+from shared.retry import with_backoff
 from shared.settings import Settings
 from shared.topology import EVENTS_EXCHANGE, ConsumerQueue, quorum_queue
 
@@ -26,7 +27,8 @@ def subscribe_events(
     """Consume ``consumer``'s queue, handing each CloudEvent to ``handler``.
 
     A body that is no CloudEvent can never succeed: it is rejected without requeue, so it
-    goes to the dead-letter queue at once. A handler error is nacked and redelivered until
+    goes to the dead-letter queue at once. A database outage is waited out with backoff
+    (``shared.retry``). Any other handler error is nacked and redelivered until
     the queue's delivery limit dead-letters it; the message is acked only after the
     handler returned, that is after its writes.
     """
@@ -50,6 +52,6 @@ def subscribe_events(
             return
         token = correlation_id.set(event.correlationid or event.id)
         try:
-            await handler(event)
+            await with_backoff(lambda: handler(event), what=f"{consumer.name} {event.type}")
         finally:
             correlation_id.reset(token)
