@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -126,6 +127,21 @@ async def open_context(
     return ServiceContext(service, settings, clock, client, database, broker, relay)
 
 
+async def _until_signalled(
+    main: Callable[[Settings], Coroutine[Any, Any, None]], settings: Settings
+) -> None:
+    """Run ``main``; SIGTERM or SIGINT cancels it, so its cleanup runs (graceful stop)."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await main(settings)
+    except asyncio.CancelledError:
+        log.info("stopped by signal")
+
+
 def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
     """Entry point of ``python -m services.<name>``: one line and exit 2 on bad config."""
     try:
@@ -136,7 +152,7 @@ def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, Non
     configure_logging(service, settings.log_level)
     start_exporter(settings.metrics_port, settings.http_host)  # METRICS_PORT=0: off
     try:
-        asyncio.run(main(settings))
+        asyncio.run(_until_signalled(main, settings))
     except StartupError as exc:
         print(f"regwatch-{service}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
