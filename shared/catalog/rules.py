@@ -1,0 +1,150 @@
+"""The rule kinds of the requirements catalog, one pydantic model each."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class RuleBase(BaseModel):
+    """What every rule carries: an id, its source and what a failure means."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    on_fail: Literal["incomplete", "refused"] = "incomplete"
+
+
+class Condition(BaseModel):
+    """When a rule applies; an unset field does not restrict."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    via_agent: bool | None = None
+    products: list[str] | None = None
+
+
+class RequiredDocument(RuleBase):
+    """A document type with a minimum and maximum count ("more than 10" is min 11)."""
+
+    kind: Literal["required_document"]
+    document_type: str
+    min: int = Field(default=1, ge=0)
+    max: int | None = Field(default=None, ge=1)
+    requirement_text: str | None = None  # how the source words the minimum
+    when: Condition | None = None
+
+    @model_validator(mode="after")
+    def _max_not_below_min(self) -> RequiredDocument:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+class Coverage(RuleBase):
+    """One document per past year (and per registered material)."""
+
+    kind: Literal["coverage"]
+    document_type: str
+    years: int = Field(ge=1)
+    per_material: bool = False
+
+
+class Translation(RuleBase):
+    """Documents in an accepted language, or with a Chinese translation pointing to them."""
+
+    kind: Literal["translation"]
+    document_types: list[str] = Field(min_length=1)
+    accepted_languages: list[str] = Field(default_factory=lambda: ["zh"], min_length=1)
+
+
+class Notarized(RuleBase):
+    kind: Literal["notarized"]
+    document_types: list[str] = Field(min_length=1)
+
+
+class FileType(RuleBase):
+    """Allowed content types and size; ``document_types`` unset means every document."""
+
+    kind: Literal["file_type"]
+    document_types: list[str] | None = None
+    content_types: list[str] = Field(min_length=1)
+    max_bytes: int | None = Field(default=None, ge=1)
+
+
+class MetadataFields(RuleBase):
+    kind: Literal["metadata_fields"]
+    document_types: list[str] = Field(min_length=1)
+    fields: list[str] = Field(min_length=1)
+
+
+class DateRule(RuleBase):
+    """Not expired at submission and/or issued within N years before submission."""
+
+    kind: Literal["date"]
+    document_types: list[str] = Field(min_length=1)
+    not_expired: bool = False
+    issued_within_years: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> DateRule:
+        if not self.not_expired and self.issued_within_years is None:
+            raise ValueError("a date rule needs not_expired or issued_within_years")
+        return self
+
+
+class Colour(RuleBase):
+    """A colour image, or a PDF declared colour (greyscale images are detected)."""
+
+    kind: Literal["colour"]
+    document_types: list[str] = Field(min_length=1)
+
+
+class RenewalWindowRule(RuleBase):
+    """A renewal is applied for inside the regime's renewal window."""
+
+    kind: Literal["renewal_window"]
+
+
+class ApplicationFields(RuleBase):
+    kind: Literal["application_fields"]
+    fields: list[Literal["registration_number", "registration_valid_until", "product"]] = Field(
+        min_length=1
+    )
+
+
+Rule = Annotated[
+    RequiredDocument
+    | Coverage
+    | Translation
+    | Notarized
+    | FileType
+    | MetadataFields
+    | DateRule
+    | Colour
+    | RenewalWindowRule
+    | ApplicationFields,
+    Field(discriminator="kind"),
+]
+
+RULE_KINDS = (
+    "required_document",
+    "coverage",
+    "translation",
+    "notarized",
+    "file_type",
+    "metadata_fields",
+    "date",
+    "colour",
+    "renewal_window",
+    "application_fields",
+)
+
+
+def document_types_named(rule: BaseModel) -> list[str]:
+    """Every document type a rule refers to (for cross-checks at load)."""
+    single = getattr(rule, "document_type", None)
+    many = getattr(rule, "document_types", None) or []
+    return ([single] if single else []) + list(many)

@@ -1,0 +1,37 @@
+"""What an evaluation says: a verdict and one outcome per rule, in plain language."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Verdict = Literal["complete", "incomplete", "refused"]
+
+
+class RuleOutcome(BaseModel):
+    rule: str  # the rule id in the catalog
+    kind: str  # the rule kind
+    passed: bool
+    message: str
+    source: str | None = None
+    refuses: bool = False  # a failure that no further document can mend
+    missing: list[str] = Field(default_factory=list)
+
+
+class Evaluation(BaseModel):
+    verdict: Verdict
+    outcomes: list[RuleOutcome]
+    missing: list[str]
+    catalog_version: str
+    catalog_digest: str
+    regime: str | None
+    evaluated_on: date  # the date the rules were applied at (submission date)
+
+    def outcome(self, rule: str) -> RuleOutcome:
+        """The outcome of rule ``rule`` (KeyError when the rule did not apply)."""
+        for outcome in self.outcomes:
+            if outcome.rule == rule:
+                return outcome
+        raise KeyError(rule)
