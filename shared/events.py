@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,6 +56,38 @@ class ApplicationStatusChanged(Payload):
     actor: str
     reason: str | None = None
     at: datetime
+    trigger: str | None = None  # the decision kind or system trigger that moved it
+    due_at: datetime | None = None  # end of the window this status opened, if any
+    items: list[str] = Field(default_factory=list)  # what ops asked for, or what is missing
+    registration_number: str | None = None
+    valid_until: date | None = None
+
+
+DecisionKind = Literal[
+    "acceptance_notice",
+    "non_acceptance_notice",
+    "additional_materials_requested",
+    "rectification_requested",
+    "onsite_assessment_scheduled",
+    "certificate_issued",
+    "failure_notice",
+]
+
+
+class ApplicationDecision(Payload):
+    """A decision of the authority, recorded by ops (``application.decision``)."""
+
+    decision_id: str
+    application_id: str
+    kind: DecisionKind
+    actor: str = "ops"
+    reason: str | None = None
+    items: list[str] = Field(default_factory=list)  # materials or rectifications asked for
+    registration_number: str | None = None  # certificate_issued
+    issued_on: date | None = None  # certificate_issued
+    valid_until: date | None = None  # certificate_issued
+    assessment_on: date | None = None  # onsite_assessment_scheduled
+    decided_at: datetime | None = None
 
 
 class DeadlineEvent(Payload):
@@ -97,6 +129,7 @@ PAYLOADS: dict[str, type[Payload]] = {
     "document.rejected": DocumentRejected,
     "application.validated": ApplicationValidated,
     "application.status_changed": ApplicationStatusChanged,
+    "application.decision": ApplicationDecision,
     "deadline.renewal_due": DeadlineEvent,
     "deadline.rectification_due": DeadlineEvent,
     "deadline.missed": DeadlineEvent,
