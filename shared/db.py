@@ -65,6 +65,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Consumer idempotency: one effect per (consumer, event id).
         IndexModel([("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True),
     ],
+    "registrations": [
+        # One registration per number: imports and certificates never make a second one.
+        IndexModel([("number", ASCENDING)], unique=True),
+        IndexModel([("valid_until", ASCENDING)]),
+        IndexModel([("application_id", ASCENDING)], sparse=True),
+    ],
+    "decisions": [
+        # A decision is applied once, by its id (_id); listed per application.
+        IndexModel([("application_id", ASCENDING), ("decided_at", DESCENDING)]),
+    ],
 }
 
 

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     smtp_retry_max_seconds: float = 60.0
     log_level: str = "INFO"
     run_dir: str = ".run"
+    # The requirements catalog directory; unset: the catalog/ shipped beside the code.
+    catalog_dir: str | None = None
 
     @field_validator("regwatch_now")
     @classmethod
