@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from faststream.rabbit import Channel, RabbitBroker
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from prometheus_client import REGISTRY
 
 from shared.settings import Settings
 from shared.topology import (
@@ -26,6 +28,8 @@ def make_broker(settings: Settings, service: str) -> RabbitBroker:
         logger=logging.getLogger(f"regwatch.{service}.broker"),
         graceful_timeout=15.0,
         reconnect_interval=2.0,
+        # Message counts, sizes and handling times per handler, on the process's /metrics.
+        middlewares=[RabbitPrometheusMiddleware(registry=REGISTRY, app_name=f"regwatch-{service}")],
     )
 
 

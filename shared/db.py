@@ -75,6 +75,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         # A decision is applied once, by its id (_id); listed per application.
         IndexModel([("application_id", ASCENDING), ("decided_at", DESCENDING)]),
     ],
+    f"{DOCUMENT_BLOBS_BUCKET}.files": [
+        # The intake's orphan sweep reads GridFS files by upload time, window by window.
+        IndexModel([("metadata.uploaded_at", ASCENDING)]),
+    ],
+    "dead_letter_actions": [
+        # The dashboard lists ops' replays and discards, newest first.
+        IndexModel([("at", DESCENDING)]),
+    ],
 }
 
 

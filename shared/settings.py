@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     # The requirements catalog directory; unset: the catalog/ shipped beside the code.
     catalog_dir: str | None = None
 
+    # Dashboard: ops users as "name:scrypt$..." separated by commas (besides the ops token);
+    # the session cookie is signed with dashboard_session_secret (derived from the token if empty).
+    dashboard_users: str = ""
+    dashboard_session_secret: str = ""
+    dashboard_secure_cookie: bool = False
+    # Prometheus exporter of a process without HTTP (0 = off); HTTP services serve /metrics.
+    metrics_port: int = 0
+
     @field_validator("regwatch_now")
     @classmethod
     def _now_is_aware(cls, value: datetime | None) -> datetime | None:

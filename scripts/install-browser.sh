@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install what the dashboard's browser tests need: Debian's chromium and Playwright for
+# Python (the driver only; Playwright never downloads a browser here, the tests launch
+# /usr/bin/chromium). Idempotent: does nothing that is already done. Run as root in CI.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-.venv/bin/python}"
+
+if [ ! -x /usr/bin/chromium ]; then
+    echo "[browser] installing Debian's chromium"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+else
+    echo "[browser] chromium already installed: $(/usr/bin/chromium --version 2>/dev/null || true)"
+fi
+
+if ! "$PYTHON" -c "import playwright" 2>/dev/null; then
+    echo "[browser] installing Playwright for Python (driver only, no browser download)"
+    "$PYTHON" -m pip install -q "playwright>=1.49"
+else
+    echo "[browser] Playwright for Python already installed"
+fi

@@ -1,0 +1,210 @@
+"""The server-rendered pages: each renders the same data its ``/api/...`` twin returns."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from services.dashboard import charts, queries
+from services.dashboard.api import act, ops_overview
+from services.dashboard.auth import SESSION_KEY, authenticate, require_ops_page
+from services.dashboard.context import Dashboard, dashboard, templates
+from services.dashboard.dead_letters import recent_actions
+from shared.db import blobs
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths of this site: an open redirect would help phishing.
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return templates.TemplateResponse(request, "login.html", {"next": next, "error": None})
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    password: str = Form(...),
+    username: str = Form(default=""),
+    next: str = Form(default="/"),
+    board: Dashboard = Depends(dashboard),
+) -> Response:
+    actor = authenticate(board.ctx.settings, username=username.strip(), password=password)
+    if actor is None:
+        context = {"next": next, "error": "Those credentials do not open the dashboard."}
+        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    request.session[SESSION_KEY] = actor
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> RedirectResponse:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def overview_page(
+    request: Request, board: Dashboard = Depends(dashboard), actor: str = Depends(require_ops_page)
+) -> HTMLResponse:
+    data = await ops_overview(board)
+    events = await queries.recent_events(db=board.ctx.db, limit=15)
+    context = {"data": data, "events": events, "actor": actor}
+    return templates.TemplateResponse(request, "overview.html", context)
+
+
+@router.get("/partials/overview", response_class=HTMLResponse)
+async def overview_panels(
+    request: Request, board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_page)
+) -> HTMLResponse:
+    context = {"data": await ops_overview(board)}
+    return templates.TemplateResponse(request, "_overview_panels.html", context)
+
+
+@router.get("/events", response_class=HTMLResponse)
+async def events_page(
+    request: Request,
+    type: str | None = None,
+    application: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    db = board.ctx.db
+    event_type, application_id = type or None, application or None
+    context = {
+        "actor": actor,
+        "events": await queries.recent_events(
+            db=db, event_type=event_type, application_id=application_id
+        ),
+        "types": await queries.event_types(db=db),
+        "type": event_type or "",
+        "application": application_id or "",
+        "stream_url": "/events/stream?type="
+        + quote(event_type or "")
+        + "&application="
+        + quote(application_id or ""),
+    }
+    return templates.TemplateResponse(request, "events.html", context)
+
+
+@router.get("/applications", response_class=HTMLResponse)
+async def applications_page(
+    request: Request,
+    status: str | None = None,
+    category: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    rows = await queries.list_applications(
+        db=board.ctx.db, status=status or None, category=category or None
+    )
+    context = {"actor": actor, "rows": rows, "status": status or "", "category": category or ""}
+    return templates.TemplateResponse(request, "applications.html", context)
+
+
+@router.get("/applications/{application_id}", response_class=HTMLResponse)
+async def application_page(
+    request: Request,
+    application_id: str,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    try:
+        detail = await queries.application_detail(db=board.ctx.db, application_id=application_id)
+    except queries.ApplicationNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    context = {"actor": actor, "d": detail}
+    return templates.TemplateResponse(request, "application.html", context)
+
+
+@router.get("/applications/{application_id}/documents/{document_id}/content")
+async def document_content(
+    application_id: str,
+    document_id: str,
+    download: bool = False,
+    board: Dashboard = Depends(dashboard),
+    _: str = Depends(require_ops_page),
+) -> StreamingResponse:
+    db = board.ctx.db
+    document = await queries.find_document(
+        db=db, application_id=application_id, document_id=document_id
+    )
+    if document is None:
+        raise HTTPException(status_code=404, detail=f"No document {document_id} here.")
+    stream = await blobs(db).open_download_stream(document["blob_id"])
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        while chunk := await stream.readchunk():
+            yield chunk
+
+    disposition = "attachment" if download else "inline"
+    filename = quote(document["filename"])
+    return StreamingResponse(
+        chunks(),
+        media_type=document["content_type"],
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{filename}",
+            "Content-Length": str(document["size"]),
+            # The bytes come from partners: never let the browser guess another type.
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+        },
+    )
+
+
+@router.get("/dead-letters", response_class=HTMLResponse)
+async def dead_letters_page(
+    request: Request,
+    done: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    context = {
+        "actor": actor,
+        "letters": await board.desk.list(),
+        "actions": await recent_actions(db=board.ctx.db, limit=20),
+        "done": done,
+    }
+    return templates.TemplateResponse(request, "dead_letters.html", context)
+
+
+@router.post("/dead-letters/{target}/{action}")
+async def dead_letter_action(
+    target: str,
+    action: str,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> RedirectResponse:
+    """``target`` is a dead-letter id or ``all``; ``action`` is replay or discard."""
+    if action not in ("replay", "discard"):
+        raise HTTPException(status_code=404, detail="Use .../replay or .../discard.")
+    try:
+        records = await act(board, action, None if target == "all" else [target], actor)
+        done = f"{action}: {len(records)} message(s)"
+    except HTTPException as exc:
+        done = f"{action} failed: {exc.detail}"
+    return RedirectResponse(f"/dead-letters?done={quote(done)}", status_code=303)
+
+
+@router.get("/charts/{name}.svg")
+async def chart(
+    name: str, board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_page)
+) -> Response:
+    db, now = board.ctx.db, board.ctx.clock.now()
+    if name == "events-per-minute":
+        series = await charts.events_per_minute(db=db, now=now)
+    elif name == "deadlines-per-week":
+        series = await charts.deadlines_per_week(db=db, now=now)
+    else:
+        raise HTTPException(status_code=404, detail=f"No chart {name}.")
+    return Response(
+        charts.render_svg(series),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "no-store"},
+    )
