@@ -79,7 +79,9 @@ def _text(value: Any) -> Any:
         return {str(k): _text(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_text(v) for v in value]
-    if isinstance(value, datetime | int | float | bool) or value is None:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, int | float | bool) or value is None:
         return value
     return str(value)
 
