@@ -1,27 +1,55 @@
-"""Composition root of the intake service: AMQP consumer, outbox relay and HTTP API."""
+"""Composition root of the intake service: AMQP consumer, outbox relay, orphan sweeps and
+the HTTP API."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
 
 import uvicorn
 from fastapi import FastAPI
 
 from services.intake import amqp
 from services.intake.http import create_http_app
+from services.intake.orphans import run_orphan_sweeps
 from shared.runtime import ServiceContext, open_context
 from shared.settings import Settings
 
 SERVICE = "intake"
 
 
-async def start(settings: Settings) -> ServiceContext:
-    """Connect, subscribe and start consuming and relaying."""
-    ctx = await open_context(SERVICE, settings)
+@dataclass
+class IntakeContext(ServiceContext):
+    """The service context plus the intake's background tasks, stopped on close."""
+
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await super().close()
+
+
+async def start(settings: Settings) -> IntakeContext:
+    """Connect, subscribe and start consuming, relaying and sweeping orphans."""
+    base = await open_context(SERVICE, settings)
+    ctx = IntakeContext(**{f.name: getattr(base, f.name) for f in fields(ServiceContext)})
     amqp.register(ctx.broker, ctx)
     await ctx.broker.start()
     ctx.relay.start()
+    sweeps = run_orphan_sweeps(
+        ctx.db,
+        ctx.clock,
+        every=timedelta(seconds=settings.orphan_sweep_seconds),
+        grace=timedelta(seconds=settings.orphan_grace_seconds),
+    )
+    ctx.tasks.append(asyncio.create_task(sweeps, name="orphan-sweeps"))
     return ctx
 
 

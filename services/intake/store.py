@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal
 
@@ -18,6 +19,8 @@ from shared.outbox import in_transaction, outbox_entry
 from shared.runtime import ServiceContext
 
 SERVICE = "intake"
+# Rejection event ids derive from (partner, message id): one event per refused message.
+REJECTION_NAMESPACE = uuid.UUID("5b7e4c1e-2f0a-4d8e-9a51-3c6f0e8d2b17")
 Channel = Literal["amqp", "http"]
 
 
@@ -212,7 +215,9 @@ async def record_rejection(ctx: ServiceContext, error: IntakeError, rejected: Re
         correlation_id=rejected.correlation_id,
         # One rejection event per partner message, however often it is redelivered.
         event_id=(
-            f"rejected:{rejected.partner_id}:{rejected.message_id}" if rejected.message_id else None
+            str(uuid.uuid5(REJECTION_NAMESPACE, f"{rejected.partner_id}:{rejected.message_id}"))
+            if rejected.message_id
+            else None
         ),
     )
     await ctx.db["outbox"].update_one(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake.http import decisions, health, partner_api, registrations
+from services.intake.http import decisions, health, partner_api, problems, registrations
 from shared.runtime import ServiceContext
 
 
@@ -16,6 +16,7 @@ def create_http_app(ctx: ServiceContext) -> FastAPI:
         description="Partners create applications and upload documents; ops record decisions.",
     )
     app.state.ctx = ctx
+    problems.install(app)
     for module in (health, partner_api, decisions, registrations):
         app.include_router(module.router)
     return app

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.intake.http.problems import Problem
+from shared.models import Partner
+from shared.partners import partner_for_api_key
 from shared.runtime import ServiceContext
 
 
@@ -27,3 +31,29 @@ def require_ops(request: Request, authorization: str | None = Header(default=Non
     if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
         raise HTTPException(status_code=401, detail="ops credentials required")
     return "ops"
+
+
+_bearer = HTTPBearer(auto_error=False, description="The partner's API key.")
+
+
+async def require_partner(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Partner:
+    """The partner holding the presented API key (``Authorization: Bearer <api key>``)."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or not credentials.credentials:
+        raise Problem(
+            401,
+            "unauthorized",
+            "Send your API key as 'Authorization: Bearer <api key>'.",
+            headers=challenge,
+        )
+    partner = await partner_for_api_key(service_context(request).db, credentials.credentials)
+    if partner is None:
+        raise Problem(
+            401,
+            "unauthorized",
+            "The API key is unknown or revoked: ask regwatch ops for a new one.",
+            headers=challenge,
+        )
+    return partner
