@@ -65,10 +65,6 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Consumer idempotency: one effect per (consumer, event id).
         IndexModel([("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True),
     ],
-    f"{DOCUMENT_BLOBS_BUCKET}.files": [
-        # The intake's orphan sweep reads GridFS files by upload time, window by window.
-        IndexModel([("metadata.uploaded_at", ASCENDING)]),
-    ],
     "registrations": [
         # One registration per number: imports and certificates never make a second one.
         IndexModel([("number", ASCENDING)], unique=True),
