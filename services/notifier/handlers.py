@@ -192,6 +192,8 @@ async def notify(ctx: ServiceContext, event: CloudEvent) -> None:
             await _give_up(ctx, event, pending, error, staged)
             break
         log.warning("SMTP attempt %d for %s failed (%s); retrying", attempt, event.id, error)
+        for recipient in pending:
+            await deliveries.count_attempt(ctx, event.id, recipient, error)
         await asyncio.sleep(backoff(ctx, attempt))
     for event_id in staged:
         await ctx.relay.publish(event_id)

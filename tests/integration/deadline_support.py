@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,11 @@ def mails_to(maildir: str | Path, recipients: set[str]) -> list[Message]:
     if not (Path(maildir) / "cur").is_dir():  # the sink makes its Maildir on the first mail
         return []
     return [m for m in read_maildir(maildir) if m["To"] in recipients]
+
+
+def subject_of(message: Message) -> str:
+    """The Subject header unfolded (long subjects arrive folded over several lines)."""
+    return re.sub(r"\r?\n", "", str(message["Subject"]))
 
 
 def body_text(message: Message) -> str:

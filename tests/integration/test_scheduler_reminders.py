@@ -32,6 +32,7 @@ from tests.integration.deadline_support import (
     ensure_maildir,
     isolated_settings,
     mails_to,
+    subject_of,
 )
 from tests.support import EventTap, wait_until
 
@@ -192,22 +193,22 @@ async def test_registration_expiring_in_200_days_gets_each_reminder_once_as_the_
         latest = [
             m
             for m in mails_to(smtp["maildir"], set(emails))
-            if m["Subject"].startswith(subject_start)
+            if subject_of(m).startswith(subject_start)
         ]
         assert sorted(m["To"] for m in latest) == sorted(emails), subject_start
 
     await wait_until(lambda: True, 0)
     mails = mails_to(smtp["maildir"], set(emails))
     assert len(mails) == 2 * len(steps)  # nothing more, nothing twice
-    assert len({(m["To"], m["Subject"]) for m in mails}) == len(mails)
-    first = next(m for m in mails if m["Subject"].startswith("Renewal due in 110 days"))
+    assert len({(m["To"], subject_of(m)) for m in mails}) == len(mails)
+    first = next(m for m in mails if subject_of(m).startswith("Renewal due in 110 days"))
     text = body_text(first)
     assert "Fjord Dairy AS" in text and "Product: Cheese" in text
     assert "Registration number: CHN-DAIRY-0042" in text
     assert f"Renewal window closes: {deadline.due_at:%d %B %Y} (110 days left)" in text
     assert f"Registration valid until: {expires:%d %B %Y}" in text
     assert "  - Declaration of continued compliance" in text and "stale item" not in text
-    expired = next(m for m in mails if m["Subject"].startswith("Registration expired"))
+    expired = next(m for m in mails if subject_of(m).startswith("Registration expired"))
     assert f"expired on {expires:%d %B %Y}" in body_text(expired)
     states = await reminder_states(iso_db, deadline.id)
     assert states.pop("T-180d") == "skipped"
@@ -301,7 +302,7 @@ async def test_restart_after_a_gap_sends_one_catch_up_email_not_a_flood(
     await wait_until(lambda: len(mails_to(smtp["maildir"], set(emails))) >= 1)
     await asyncio.sleep(1.0)
     mails = mails_to(smtp["maildir"], set(emails))
-    assert [m["Subject"].split(":")[0] for m in mails] == ["Rectification due in 2 days"]
+    assert [subject_of(m).split(":")[0] for m in mails] == ["Rectification due in 2 days"]
     reminders = {
         r["point"]: r
         for r in await iso_db["reminders"].find({"deadline_id": deadline.id}).to_list()
@@ -348,7 +349,7 @@ async def test_missed_rectification_window_moves_the_application_and_sends_the_m
     assert (await iso_db["deadlines"].find_one({"_id": deadline.id}))["status"] == "missed"
     # One email: the missed notice (the scheduler's own status change is not told twice).
     [mail] = mails_to(smtp["maildir"], set(emails))
-    assert mail["Subject"].startswith("Deadline missed: the rectification window")
+    assert subject_of(mail).startswith("Deadline missed: the rectification window")
     text = body_text(mail)
     assert 'now recorded as "failed"' in text
     assert "  - Floor plan marked with size and unit" in text
@@ -389,5 +390,5 @@ async def test_application_with_the_authority_too_long_is_reported_to_ops_once(
     await service.tick()
     await wait_until(lambda: len(mails_to(smtp["maildir"], {iso.ops_email})) >= 1)
     [mail] = mails_to(smtp["maildir"], {iso.ops_email})
-    assert mail["Subject"].startswith(f"Processing overdue: application {overdue}")
+    assert subject_of(mail).startswith(f"Processing overdue: application {overdue}")
     assert await iso_db["deadlines"].find_one({"_id": f"dl_processing_{recent}"}) is None
