@@ -3,8 +3,8 @@
 submitted -> under_examination -> [additional_materials_requested] -> accepted | not_accepted
 -> [rectification_requested] -> (onsite_assessment_scheduled) -> registered | failed;
 renewal applications end in ``renewed``. A scrap application after the solid-waste import
-ban is ``refused``. Windows (additional materials, rectification, processing) belong to the
-state that opens them: leaving the state closes them.
+ban, or a renewal outside its window, is ``refused``. Windows (additional materials,
+rectification, processing) belong to the state that opens them: leaving it closes them.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ DECISION_KINDS: tuple[str, ...] = DecisionKind.__args__  # type: ignore[attr-def
 # Triggers besides ops decisions: what the validator and the scheduler observe.
 SYSTEM_TRIGGERS: tuple[str, ...] = (
     "documents_complete",  # every rule passes (again) after new documents arrived
-    "regime_closed",  # no regime takes the application (e.g. scrap after 2020-12-31)
+    "catalog_refused",  # e.g. scrap after the 2021 ban, or a renewal outside its window
     "additional_materials_missed",
     "rectification_missed",
     "renewal_granted",  # certificate_issued on a renewal application
@@ -56,7 +56,7 @@ _DETAILED_EVALUATION = ("accepted", "rectification_requested", "onsite_assessmen
 # (from status, trigger) -> to status. Anything not listed is illegal.
 TRANSITIONS: dict[tuple[str, str], str] = {
     ("submitted", "documents_complete"): "under_examination",
-    ("submitted", "regime_closed"): "refused",
+    ("submitted", "catalog_refused"): "refused",
     ("additional_materials_requested", "documents_complete"): "under_examination",
     ("additional_materials_requested", "additional_materials_missed"): "not_accepted",
     ("rectification_requested", "documents_complete"): "accepted",
@@ -78,8 +78,10 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     **{(s, "renewal_granted"): "renewed" for s in ("under_examination", *_DETAILED_EVALUATION)},
 }
 
+ApplicationWindow = Literal["additional_materials", "rectification", "processing"]
+
 # The window a state opens; leaving the state closes it.
-WINDOW_OF_STATE: dict[str, Literal["additional_materials", "rectification", "processing"]] = {
+WINDOW_OF_STATE: dict[str, ApplicationWindow] = {
     "under_examination": "processing",
     "additional_materials_requested": "additional_materials",
     "rectification_requested": "rectification",
@@ -120,8 +122,8 @@ class Transition:
     from_status: str
     to_status: str
     trigger: str
-    closes_window: str | None
-    opens_window: str | None
+    closes_window: ApplicationWindow | None
+    opens_window: ApplicationWindow | None
 
 
 def trigger_for(decision_kind: str, application_kind: str) -> str:

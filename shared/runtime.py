@@ -20,6 +20,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from shared import db as mongo
 from shared.broker import declare_topology, make_broker
+from shared.catalog import CatalogError, cached_catalog
 from shared.clock import Clock, clock_from
 from shared.logs import configure_logging
 from shared.metrics import start_exporter
@@ -108,6 +109,10 @@ async def open_context(
     ``await ctx.broker.start()``.
     """
     settings = settings or get_settings()
+    try:  # an invalid requirements catalog stops every service before it touches anything
+        cached_catalog(settings.catalog_dir)
+    except CatalogError as exc:
+        raise StartupError(f"invalid requirements catalog: {exc}") from None
     await check_rabbitmq(settings)
     await check_mongodb(settings)
     clock = clock or clock_from(settings.regwatch_now)

@@ -4,27 +4,39 @@ from __future__ import annotations
 
 import asyncio
 
-from services.validator.handlers import revalidate
+from services.validator.handlers import on_decision, on_document_received
+from shared.catalog import Catalog, CatalogError, cached_catalog
 from shared.consuming import subscribe_events
 from shared.events import CloudEvent
-from shared.runtime import ServiceContext, open_context
+from shared.runtime import ServiceContext, StartupError, open_context
 from shared.settings import Settings
 from shared.topology import VALIDATOR_EVENTS
 
 SERVICE = "validator"
 
 
-def register(ctx: ServiceContext) -> None:
+def catalog_for(settings: Settings) -> Catalog:
+    """The requirements catalog; an invalid one stops the service before it consumes."""
+    try:
+        return cached_catalog(settings.catalog_dir)
+    except CatalogError as exc:
+        raise StartupError(f"invalid requirements catalog: {exc}") from None
+
+
+def register(ctx: ServiceContext, catalog: Catalog) -> None:
     async def on_event(event: CloudEvent) -> None:
-        if event.type == "document.received" and event.subject:
-            await revalidate(ctx, event.subject, event)
+        if event.type == "document.received":
+            await on_document_received(ctx, catalog, event)
+        elif event.type == "application.decision":
+            await on_decision(ctx, catalog, event)
 
     subscribe_events(ctx.broker, VALIDATOR_EVENTS, ctx.settings, on_event)
 
 
 async def start(settings: Settings) -> ServiceContext:
+    catalog = catalog_for(settings)
     ctx = await open_context(SERVICE, settings)
-    register(ctx)
+    register(ctx, catalog)
     await ctx.broker.start()
     ctx.relay.start()
     return ctx

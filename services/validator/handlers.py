@@ -1,4 +1,4 @@
-"""Validator handlers: re-evaluate an application and record the result, once per input."""
+"""Validator handlers: re-evaluate on documents and decisions, move the lifecycle, once each."""
 
 from __future__ import annotations
 
@@ -7,19 +7,93 @@ from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from services.validator.evaluate import evaluate_file_types, fingerprint
-from shared.events import ApplicationValidated, CloudEvent, new_event
+from services.validator.images import image_facts
+from shared.catalog import Catalog
+from shared.decisions import (
+    DecisionRefused,
+    UnknownApplication,
+    apply_decision,
+    record_transition,
+)
+from shared.evaluation import Evaluation, evaluate, fingerprint
+from shared.events import ApplicationDecision, ApplicationValidated, CloudEvent, new_event
 from shared.inbox import first_delivery
+from shared.lifecycle import IllegalTransition, UnknownTrigger
 from shared.models import new_id
 from shared.outbox import in_transaction, outbox_entry
+from shared.registrations import RegistrationRefused
 from shared.runtime import ServiceContext
 
 SERVICE = "validator"
 log = logging.getLogger("regwatch.validator")
 
+# Statuses in which complete documents move the application on by themselves.
+PROGRESS_ON_COMPLETE = ("submitted", "additional_materials_requested", "rectification_requested")
 
-async def revalidate(ctx: ServiceContext, application_id: str, cause: CloudEvent) -> str | None:
-    """Evaluate the whole application; returns the new result id, or None if nothing new."""
+
+async def on_document_received(ctx: ServiceContext, catalog: Catalog, event: CloudEvent) -> None:
+    if event.subject:
+        await revalidate(ctx, catalog, application_id=event.subject, cause=event, progress=True)
+
+
+async def on_decision(ctx: ServiceContext, catalog: Catalog, event: CloudEvent) -> None:
+    """Apply the decision (once, by its id), then re-evaluate the application."""
+    decision = ApplicationDecision.model_validate(event.data)
+    try:
+        await apply_decision(
+            ctx,
+            catalog=catalog,
+            decision=decision,
+            service=SERVICE,
+            publish_decision=False,
+            causation_id=event.id,
+            correlation_id=event.correlationid,
+        )
+    except (
+        IllegalTransition,
+        UnknownTrigger,
+        UnknownApplication,
+        DecisionRefused,
+        RegistrationRefused,
+    ) as exc:
+        await record_refusal(ctx, decision, str(exc))
+        return
+    await revalidate(
+        ctx, catalog, application_id=decision.application_id, cause=event, progress=False
+    )
+
+
+async def record_refusal(ctx: ServiceContext, decision: ApplicationDecision, reason: str) -> None:
+    """A decision that cannot apply is kept with its reason for ops (never retried)."""
+    log.error("decision %s refused: %s", decision.decision_id, reason)
+    await ctx.db["decisions"].update_one(
+        {"_id": decision.decision_id},
+        {
+            "$setOnInsert": {
+                "application_id": decision.application_id,
+                "decided_at": ctx.clock.now(),
+                "decision": decision.model_dump(mode="json"),
+                "refused": reason,
+            }
+        },
+        upsert=True,
+    )
+
+
+async def revalidate(
+    ctx: ServiceContext,
+    catalog: Catalog,
+    *,
+    application_id: str,
+    cause: CloudEvent,
+    progress: bool,
+) -> str | None:
+    """Evaluate the whole application; returns the new result id, or None if nothing new.
+
+    ``progress``: new documents may move the application (complete -> examination,
+    requested materials or rectification received, refused by the catalog).
+    """
+    facts = await image_facts(ctx, catalog, application_id)
     published: list[str] = []
 
     async def work(session: AsyncClientSession) -> str | None:
@@ -37,46 +111,99 @@ async def revalidate(ctx: ServiceContext, application_id: str, cause: CloudEvent
             .find({"application_id": application_id}, session=session)
             .to_list()
         )
-        now = ctx.clock.now()
-        evaluation = evaluate_file_types(application, documents, now)
-        digest = fingerprint(application, documents, evaluation.catalog_version)
-        results = ctx.db["validation_results"]
-        if await results.find_one(
-            {"application_id": application_id, "fingerprint": digest}, {"_id": 1}, session=session
-        ):
-            return None
-        result_id = new_id("val")
-        await results.insert_one(
-            {
-                "_id": result_id,
-                "application_id": application_id,
-                "fingerprint": digest,
-                "evaluated_at": now,
-                "caused_by": cause.id,
-                **evaluation.model_dump(mode="json"),
-            },
-            session=session,
+        for document in documents:
+            if document.get("sha256") in facts:
+                document["facts"] = facts[document["sha256"]]
+        return await _record(
+            ctx, session, catalog, application, documents, cause, progress, published
         )
-        event = new_event(
-            "application.validated",
-            ApplicationValidated(
-                application_id=application_id,
-                verdict=evaluation.verdict,
-                missing=evaluation.missing,
-                validation_id=result_id,
-                catalog_version=evaluation.catalog_version,
-            ),
-            service=SERVICE,
-            time=now,
-            subject=application_id,
-            correlation_id=cause.correlationid,
-            causation_id=cause.id,
-        )
-        await ctx.db["outbox"].insert_one(outbox_entry(event, now), session=session)
-        published.append(event.id)
-        return result_id
 
     result = await in_transaction(ctx.client, work)
     for event_id in published:
         await ctx.relay.publish(event_id)
     return result
+
+
+async def _record(
+    ctx: ServiceContext,
+    session: AsyncClientSession,
+    catalog: Catalog,
+    application: dict[str, Any],
+    documents: list[dict[str, Any]],
+    cause: CloudEvent,
+    progress: bool,
+    published: list[str],
+) -> str | None:
+    now = ctx.clock.now()
+    evaluation = evaluate(catalog, application, documents, now)
+    digest = fingerprint(catalog, application, documents)
+    results = ctx.db["validation_results"]
+    if await results.find_one(
+        {"application_id": application["_id"], "fingerprint": digest}, {"_id": 1}, session=session
+    ):
+        return None
+    result_id = new_id("val")
+    await results.insert_one(
+        {
+            "_id": result_id,
+            "application_id": application["_id"],
+            "fingerprint": digest,
+            "evaluated_at": now,
+            "caused_by": cause.id,
+            "status": application.get("status"),
+            **evaluation.model_dump(mode="json"),
+        },
+        session=session,
+    )
+    event = new_event(
+        "application.validated",
+        ApplicationValidated(
+            application_id=application["_id"],
+            verdict=evaluation.verdict,
+            missing=evaluation.missing,
+            validation_id=result_id,
+            catalog_version=evaluation.catalog_version,
+        ),
+        service=SERVICE,
+        time=now,
+        subject=application["_id"],
+        correlation_id=cause.correlationid,
+        causation_id=cause.id,
+    )
+    await ctx.db["outbox"].insert_one(outbox_entry(event, now), session=session)
+    published.append(event.id)
+    trigger = (
+        progress_trigger(application.get("status", "submitted"), evaluation) if progress else None
+    )
+    if trigger is not None:
+        record = await record_transition(
+            ctx.db,
+            session,
+            catalog=catalog,
+            application=application,
+            trigger=trigger,
+            actor=SERVICE,
+            reason=_reason(trigger, evaluation),
+            now=now,
+            service=SERVICE,
+            causation_id=cause.id,
+            correlation_id=cause.correlationid,
+            items=evaluation.missing,
+        )
+        published.append(record.event_id)
+    return result_id
+
+
+def progress_trigger(status: str, evaluation: Evaluation) -> str | None:
+    """The trigger new documents make in ``status`` with this verdict, if any."""
+    if evaluation.verdict == "complete" and status in PROGRESS_ON_COMPLETE:
+        return "documents_complete"
+    if evaluation.verdict == "refused" and status == "submitted":
+        return "catalog_refused"
+    return None
+
+
+def _reason(trigger: str, evaluation: Evaluation) -> str:
+    if trigger == "catalog_refused":
+        return "; ".join(o.message for o in evaluation.outcomes if o.refuses)
+    return f"all {len(evaluation.outcomes)} rules of catalog {evaluation.catalog_version} pass"

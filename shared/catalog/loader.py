@@ -58,7 +58,8 @@ def _validate(model: type[Any], raw: Any, name: str) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(p for p in first["loc"] if not _is_union_tag(p))
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        extra = exc.error_count() - 1
+        more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
         raise CatalogError(name, _location(loc), f"{first['msg']}{more}") from None
 
 

@@ -97,7 +97,13 @@ async def test_document_published_by_partner_is_stored_and_validated(
     result = await db["validation_results"].find_one({"application_id": application_id})
     assert result is not None
     assert result["_id"] == validated[0]["data"]["validation_id"]
-    assert [o["rule"] for o in result["outcomes"]] == ["file_type"]
+    # A scrap.metal application today meets the 2021 solid-waste import ban: refused.
+    assert [o["rule"] for o in result["outcomes"]] == [
+        "category",
+        "regime_in_force",
+        "file_type",
+        "photos_are_images",
+    ]
     assert validated[0]["causationid"] == received[0]["id"]
     assert received[0]["specversion"] == "1.0"
     assert received[0]["correlationid"] == f"corr-{message_id}"

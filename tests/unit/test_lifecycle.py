@@ -20,7 +20,7 @@ from shared.lifecycle import (
 
 LEGAL = [
     ("submitted", "documents_complete", "under_examination", None, "processing"),
-    ("submitted", "regime_closed", "refused", None, None),
+    ("submitted", "catalog_refused", "refused", None, None),
     (
         "submitted",
         "additional_materials_requested",
