@@ -97,7 +97,7 @@ async def api_application(
 async def api_dead_letters(
     board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_api)
 ) -> list[DeadLetter]:
-    return await board.desk.list()
+    return await board.desk.letters()
 
 
 @router.get("/dead-letters/actions")

@@ -161,7 +161,7 @@ class DeadLetterDesk:
             taken.append(message)
         return taken
 
-    async def list(self, *, limit: int = 200) -> list[DeadLetter]:
+    async def letters(self, *, limit: int = 200) -> list[DeadLetter]:
         """The dead letters, oldest first; none is removed."""
         async with self._lock:
             channel = await self._connection.channel()

@@ -167,7 +167,7 @@ async def dead_letters_page(
 ) -> HTMLResponse:
     context = {
         "actor": actor,
-        "letters": await board.desk.list(),
+        "letters": await board.desk.letters(),
         "actions": await recent_actions(db=board.ctx.db, limit=20),
         "done": done,
     }

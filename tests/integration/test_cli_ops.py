@@ -1,0 +1,195 @@
+"""The ops commands of ``regwatch`` (status, applications, dlq, demo) against the real
+broker, database and running intake and validator services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import uvicorn
+from click.testing import Result
+from pymongo.asynchronous.database import AsyncDatabase
+from typer.testing import CliRunner
+
+from services.cli.main import app as cli
+from services.intake import app as intake_app
+from services.intake.http import create_http_app
+from services.validator import app as validator_app
+from shared.local_infra import free_port
+from shared.runtime import ServiceContext
+from shared.settings import Settings
+from shared.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
+from tests.dashboard_support import (
+    guest_partner,
+    intake_dead_letter,
+    poison_dead_letter,
+    submission,
+    submit_document,
+)
+from tests.factories import make_application
+from tests.support import sample_pdf, wait_until
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def services(settings: Settings, db: AsyncDatabase) -> AsyncIterator[list[ServiceContext]]:
+    contexts = [await intake_app.start(settings), await validator_app.start(settings)]
+    yield contexts
+    for ctx in contexts:
+        await ctx.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def intake_url(services: list[ServiceContext]) -> AsyncIterator[str]:
+    """The intake HTTP API served on a free port, as ``python -m services.intake`` does."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_http_app(services[0]), host="127.0.0.1", port=port, log_config=None
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    await wait_until(lambda: server.started, timeout=10)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    return {
+        "AMQP_URL": settings.amqp_url,
+        "MONGODB_URL": settings.mongodb_url,
+        "MONGODB_DB": settings.mongodb_db,
+        "RABBITMQ_MANAGEMENT_URL": settings.rabbitmq_management_url,
+        "COLUMNS": "200",
+    }
+
+
+async def regwatch(settings: Settings, *args: str, stdin: str | None = None) -> Result:
+    """Run the CLI in a thread: its own event loop, while the services run on ours."""
+    runner = CliRunner()
+    return await asyncio.to_thread(
+        runner.invoke, cli, list(args), input=stdin, env=environment(settings)
+    )
+
+
+def json_of(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+async def validated_application(settings: Settings, db: AsyncDatabase, **fields: Any) -> str:
+    application_id = await make_application(db, await guest_partner(db), **fields)
+    await submit_document(
+        settings.amqp_url, submission(sample_pdf(str(uuid.uuid4())), application_id=application_id)
+    )
+
+    async def validated() -> bool:
+        return bool(await db["validation_results"].find_one({"application_id": application_id}))
+
+    await wait_until(validated, timeout=20)
+    return application_id
+
+
+async def test_status_shows_applications_queues_and_alarms(
+    settings: Settings, db: AsyncDatabase, services: list[ServiceContext]
+) -> None:
+    category = f"scrap.cli{uuid.uuid4().hex[:6]}"
+    await make_application(db, await guest_partner(db), category=category)
+    data = json_of(await regwatch(settings, "status", "--json"))
+    assert {"status": "submitted", "category": category, "count": 1} in data["overview"][
+        "applications"
+    ]
+    queues = {q["name"]: q for q in data["queues"]["queues"]}
+    assert queues[INTAKE_DOCUMENTS.name]["consumers"] >= 1
+    assert any(a["queue"] == "regwatch.notifier.events" for a in data["queues"]["alarms"])
+
+    human = await regwatch(settings, "status")
+    assert human.exit_code == 0, human.output
+    assert "ALARM" in human.stdout and "regwatch.notifier.events" in human.stdout
+    assert category in human.stdout
+
+
+async def test_applications_list_and_show(
+    settings: Settings, db: AsyncDatabase, services: list[ServiceContext]
+) -> None:
+    category = f"scrap.cli{uuid.uuid4().hex[:6]}"
+    application_id = await validated_application(settings, db, category=category)
+    rows = json_of(
+        await regwatch(settings, "applications", "list", "--category", category, "--json")
+    )
+    assert [r["id"] for r in rows] == [application_id]
+
+    detail = json_of(await regwatch(settings, "applications", "show", application_id, "--json"))
+    assert detail["application"]["id"] == application_id
+    assert [d["filename"] for d in detail["documents"]] == ["licence.pdf"]
+    assert detail["validation"]["verdict"] in ("complete", "incomplete", "refused")
+
+    human = await regwatch(settings, "applications", "show", application_id)
+    assert human.exit_code == 0, human.output
+    assert "Latest validation, rule by rule" in human.stdout and "licence.pdf" in human.stdout
+    missing = await regwatch(settings, "applications", "show", "app_missing")
+    assert missing.exit_code == 1
+    assert "There is no application app_missing." in missing.output
+
+
+async def test_dlq_list_discard_and_replay(
+    settings: Settings, db: AsyncDatabase, services: list[ServiceContext]
+) -> None:
+    poison_id = await poison_dead_letter(settings.amqp_url, VALIDATOR_EVENTS.name, b"{oops")
+
+    async def listed(message_id: str) -> list[dict[str, Any]]:
+        letters = json_of(await regwatch(settings, "dlq", "list", "--json"))
+        return [d for d in letters if d["message_id"] == message_id]
+
+    await wait_until(lambda: listed(poison_id), timeout=20, interval=0.5)
+    [poison] = await listed(poison_id)
+    assert poison["reason"] == "rejected" and poison["queue"] == VALIDATOR_EVENTS.name
+
+    discarded = json_of(await regwatch(settings, "dlq", "discard", poison["id"], "--yes", "--json"))
+    assert [a["message_id"] for a in discarded] == [poison_id]
+    assert discarded[0]["actor"].startswith("cli:")
+    assert not await listed(poison_id)
+    recorded = await db["dead_letter_actions"].find_one({"message_id": poison_id})
+    assert recorded is not None and recorded["action"] == "discard"
+
+    application_id = await make_application(db, await guest_partner(db))
+    message = submission(sample_pdf(str(uuid.uuid4())), application_id=application_id)
+    await intake_dead_letter(settings.amqp_url, message)
+    [letter] = await listed(str(message.message_id))
+    replayed = await regwatch(settings, "dlq", "replay", letter["id"])
+    assert replayed.exit_code == 0, replayed.output
+    assert "1 dead letter(s) replayed" in replayed.stdout
+
+    async def stored() -> bool:
+        return bool(await db["documents"].find_one({"idempotency_key": message.message_id}))
+
+    await wait_until(stored, timeout=20)
+    unknown = await regwatch(settings, "dlq", "replay", letter["id"])
+    assert unknown.exit_code == 1 and "No dead letter" in unknown.output
+    neither = await regwatch(settings, "dlq", "replay")
+    assert neither.exit_code == 2
+
+
+async def test_demo_sends_both_seed_renewals_and_prints_the_verdicts(
+    settings: Settings, db: AsyncDatabase, intake_url: str
+) -> None:
+    result = await regwatch(
+        settings, "demo", "--intake-url", intake_url, "--timeout", "30", "--json"
+    )
+    summary = json_of(result)
+    scrap, dairy = summary["applications"]["scrap"], summary["applications"]["dairy"]
+    assert sum(summary["documents"].values()) == 21 + 3, "every document got an answer"
+    for application_id in (scrap, dairy):
+        assert await db["documents"].count_documents({"application_id": application_id}) >= 1
+    assert summary["verdicts"]["scrap"] in ("complete", "incomplete", "refused")
+    assert summary["verdicts"]["dairy"] in ("complete", "incomplete", "refused")
+    stored = await db["applications"].find_one({"_id": dairy})
+    assert stored is not None and stored["category"] == "food.dairy"
+    assert "Documents sent" in result.stdout and "verdict" in result.stdout
+    assert "ccic-metal-" in result.stdout
