@@ -170,7 +170,8 @@ async def test_overview_counts_applications_documents_deadlines_and_emails(
 
     data = (await ops.get("/api/overview")).json()
     overview = data["overview"]
-    assert {"status": "submitted", "category": category, "count": 1} in overview["applications"]
+    # Validation may already have moved the application on: any status, counted once.
+    assert [a["count"] for a in overview["applications"] if a["category"] == category] == [1]
     assert overview["applications_total"] == before["applications_total"] + 1
     assert overview["documents_today"] == before["documents_today"] + 1
     assert overview["deadlines"]["within_days"]["7"] == before["deadlines"]["within_days"]["7"] + 1
@@ -261,7 +262,8 @@ async def test_event_log_filters_by_type_and_application(
 ) -> None:
     application_id = await submitted_application(settings, db)
     events = (await ops.get("/api/events", params={"application": application_id})).json()
-    assert {e["type"] for e in events} == {"document.received", "application.validated"}
+    assert {e["type"] for e in events} >= {"document.received", "application.validated"}
+    assert {e["subject"] for e in events} == {application_id}
     typed = (
         await ops.get(
             "/api/events", params={"application": application_id, "type": "document.received"}
@@ -298,7 +300,8 @@ async def test_live_stream_delivers_new_events_of_the_chosen_application_only(
         )
     await asyncio.wait_for(listener, timeout=25)
     assert {e["subject"] for e in received} == {watched}
-    assert [e["type"] for e in received] == ["document.received", "application.validated"]
+    types = [e["type"] for e in received]
+    assert types[0] == "document.received" and "application.validated" in types
 
 
 async def test_dead_letter_is_listed_then_discarded_with_the_action_recorded(
