@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.notifier import deliveries
 from services.notifier.dead_letters import dead_letter
@@ -50,6 +50,8 @@ async def notice_for(ctx: ServiceContext, event: CloudEvent) -> Notice | None:
         sort=[("due_at", -1)],
     )
     due_at = window["due_at"] if window else None
+    if event.data.get("due_at"):  # the status change names the end of the window it opened
+        due_at = datetime.fromisoformat(event.data["due_at"])
     return status_notice(
         event,
         application,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -128,9 +128,10 @@ def status_notice(
     exporter = application.get("exporter") or {}
     name = exporter.get("name") or "your company"
     window = WINDOWS.get(STATUS_WINDOWS.get(change.to_status, ""))
+    registration_number = change.registration_number or application.get("registration_number")
     subjects = {
         "window_opened": f"{(window or '').capitalize()} requested for application {change.application_id} ({name})",
-        "certificate_issued": f"Certificate issued: {name}, registration {application.get('registration_number') or 'number to follow'}",
+        "certificate_issued": f"Certificate issued: {name}, registration {registration_number or 'number to follow'}",
         "failure_notice": f"Registration refused: application {change.application_id} ({name})",
     }
     return Notice(
@@ -139,18 +140,20 @@ def status_notice(
         exporter_name=name,
         product=application.get("product"),
         application_id=change.application_id,
-        registration_number=application.get("registration_number"),
+        registration_number=registration_number,
         window=window,
         due_at=due_at,
         days_left=days_left,
-        expires_at=_valid_until(application),
-        missing=missing,
+        expires_at=_valid_until(application, change.valid_until),
+        missing=change.items or missing,
         new_status=change.to_status,
         reason=change.reason,
         recipients=list(dict.fromkeys(exporter.get("contact_emails") or [])),
     )
 
 
-def _valid_until(application: dict[str, Any]) -> datetime | None:
+def _valid_until(application: dict[str, Any], given: date | None) -> datetime | None:
+    if given is not None:
+        return datetime.combine(given, time.min, UTC)
     value = application.get("registration_valid_until")
     return value if isinstance(value, datetime) else None

@@ -32,7 +32,7 @@ async def _registration(
     if key is None:
         return {}
     found = await db["registrations"].find_one(
-        {"$or": [{"_id": key}, {"registration_number": key}]}, session=session
+        {"$or": [{"_id": key}, {"number": key}, {"registration_number": key}]}, session=session
     )
     return found or {}
 
@@ -81,6 +81,7 @@ async def reminder_subject(
         product=deadline.product or application.get("product") or registration.get("product"),
         registration_number=deadline.registration_number
         or application.get("registration_number")
+        or registration.get("number")
         or registration.get("registration_number"),
         contact_emails=contacts,
         missing=(

@@ -144,3 +144,28 @@ def test_composed_email_has_text_and_html_and_a_stable_message_id() -> None:
     )
     assert first["Message-ID"] == again["Message-ID"] != other["Message-ID"]
     assert [p.get_content_type() for p in first.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_status_change_carrying_window_end_and_items_is_told_with_them() -> None:
+    application = {
+        "_id": "app_2",
+        "exporter": {"name": "Fjord Dairy AS", "contact_emails": ["d@fjord.example"]},
+    }
+    payload = ApplicationStatusChanged(
+        application_id="app_2",
+        from_status="under_examination",
+        to_status="additional_materials_requested",
+        actor="ops",
+        at=NOW,
+        due_at=NOW + timedelta(days=30),
+        items=["Chinese translation of the business licence"],
+    )
+    event = new_event("application.status_changed", payload, service="t", time=NOW, subject="app_2")
+    notice = status_notice(
+        event, application, missing=["older item"], due_at=NOW + timedelta(days=30), days_left=30
+    )
+    assert notice is not None
+    assert notice.subject == "Additional materials requested for application app_2 (Fjord Dairy AS)"
+    text, _ = render(notice)
+    assert "  - Chinese translation of the business licence" in text and "older item" not in text
+    assert "Reply by: 31 March 2031 (30 days left)" in text
