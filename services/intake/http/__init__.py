@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.intake.http import decisions, health, partner_api, problems, registrations
+from shared.metrics import instrument_http
 from shared.runtime import ServiceContext
 
 
@@ -17,6 +18,7 @@ def create_http_app(ctx: ServiceContext) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
+    instrument_http(app, "intake")  # request metrics and GET /metrics
     for module in (health, partner_api, decisions, registrations):
         app.include_router(module.router)
     return app
