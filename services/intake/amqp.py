@@ -8,6 +8,7 @@ from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 from faststream import AckPolicy
+from faststream.message import StreamMessage
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.subscriber import RabbitSubscriber
@@ -101,6 +102,11 @@ async def handle_submission(ctx: ServiceContext, message: AbstractIncomingMessag
         return await reject(ctx, error, rejected)
 
 
+async def raw_body(message: StreamMessage[Any]) -> bytes:
+    """The body as bytes, whatever ``content_type`` claims: it is checked by magic bytes."""
+    return message.body
+
+
 def submit_subscriber(broker: RabbitBroker, *, delivery_limit: int) -> RabbitSubscriber:
     """The subscriber of the intake queue (also what the AsyncAPI document describes)."""
     queue = quorum_queue(
@@ -111,6 +117,7 @@ def submit_subscriber(broker: RabbitBroker, *, delivery_limit: int) -> RabbitSub
         INTAKE_EXCHANGE,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         no_reply=True,
+        decoder=raw_body,
         title="document.submit",
         description=SUBMIT_DESCRIPTION,
     )

@@ -113,6 +113,7 @@ def _check_pdf(source: BinaryIO) -> None:
 
 def _check_image(source: BinaryIO, pillow_format: str, max_pixels: int) -> None:
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # damaged files are refused below, not warned about
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(source, formats=[pillow_format]) as image:
