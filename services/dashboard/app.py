@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
 
 import aio_pika
@@ -76,7 +77,14 @@ def server(board: Dashboard, port: int | None = None) -> uvicorn.Server:
 
 async def main(settings: Settings) -> None:
     board = await start(settings)
+    web = server(board)
+    serving = asyncio.create_task(web.serve())
     try:
-        await server(board).serve()
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        # Stopped by a signal: let uvicorn close its connections (SSE streams too) itself.
+        web.should_exit = True
+        await serving
+        raise
     finally:
         await board.close()

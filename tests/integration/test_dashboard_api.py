@@ -22,6 +22,7 @@ from services.intake import app as intake_app
 from services.validator import app as validator_app
 from shared.deadlines import Deadline, open_deadline
 from shared.models import new_id
+from shared.partners import issue_api_key
 from shared.runtime import ServiceContext
 from shared.settings import Settings
 from shared.topology import DEAD_LETTER_QUEUE_NAME, INTAKE_DOCUMENTS, VALIDATOR_EVENTS
@@ -89,14 +90,8 @@ async def test_healthz_answers_without_login(dashboard: tuple[Dashboard, str]) -
 async def test_api_and_pages_refuse_anonymous_callers_and_partner_api_keys(
     dashboard: tuple[Dashboard, str], db: AsyncDatabase
 ) -> None:
-    partner_key = f"rk_{uuid.uuid4().hex}"
-    await db["api_keys"].insert_one(
-        {
-            "_id": new_id("key"),
-            "partner_id": await guest_partner(db),
-            "key_hash": hashlib.sha256(partner_key.encode()).hexdigest(),
-        }
-    )
+    # A real partner API key, issued the way the intake issues them.
+    partner_key = await issue_api_key(db, partner_id=await guest_partner(db), now=datetime.now(UTC))
     async with httpx.AsyncClient(base_url=dashboard[1]) as client:
         assert (await client.get("/api/overview")).status_code == 401
         keyed = await client.get(
