@@ -63,7 +63,9 @@ async def test_decision_event_moves_the_application_once_and_revalidates(
     async with EventTap(settings.amqp_url) as tap:
         event_id = await publish_decision(settings, decision)
         application = await wait_for_status(db, application_id, "not_accepted")
-        changed = await tap.wait_for("application.status_changed", application_id=application_id)
+        changed = await tap.wait_for(
+            "application.status_changed", application_id=application_id, to_status="not_accepted"
+        )
     assert changed[0]["causationid"] == event_id
     assert changed[0]["data"]["actor"] == "ops:li.wei"
     last = application["history"][-1]
