@@ -11,12 +11,12 @@ by event id. Sent entries stay as the event log that the dashboard reads.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from faststream.rabbit import RabbitBroker
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -24,6 +24,7 @@ from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from shared.clock import Clock
 from shared.events import CloudEvent
+from shared.publisher import Publisher
 from shared.topology import EVENTS_EXCHANGE
 
 log = logging.getLogger("regwatch.outbox")
@@ -61,25 +62,33 @@ class OutboxRelay:
     def __init__(
         self,
         db: AsyncDatabase,
-        broker: RabbitBroker,
+        publisher: Publisher,
         clock: Clock,
         *,
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
     ) -> None:
         self._outbox = db["outbox"]
-        self._broker = broker
+        self._publisher = publisher
         self._clock = clock
         self._lease = timedelta(seconds=lease_seconds)
         self._poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
 
     async def publish(self, event_id: str) -> bool:
-        """Publish one entry now if no other relay holds it; True when it was published."""
+        """Publish one entry now if no other relay holds it; True when it was published.
+
+        Never raises for a broker problem: a failed entry stays pending for the sweep.
+        """
         entry = await self._claim({"_id": event_id})
         if entry is None:
             return False
-        await self._send(entry)
+        try:
+            await self._send(entry)
+        except Exception as exc:
+            # The state change is committed: the sweep publishes the entry once its lease ends.
+            log.warning("publishing %s failed, left to the sweep: %s", event_id, exc)
+            return False
         return True
 
     async def drain(self) -> int:
@@ -95,6 +104,10 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
+        await self._stop_loop()
+        await self._publisher.close()
+
+    async def _stop_loop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             try:
@@ -124,14 +137,13 @@ class OutboxRelay:
 
     async def _send(self, entry: dict[str, Any]) -> None:
         event = entry["event"]
-        await self._broker.publish(
-            event,
-            exchange=EVENTS_EXCHANGE,
+        await self._publisher.publish(
+            json.dumps(event).encode(),
+            exchange=EVENTS_EXCHANGE.name,
             routing_key=event["type"],
             message_id=event["id"],
             correlation_id=event.get("correlationid") or event["id"],
             content_type=CLOUDEVENTS_CONTENT_TYPE,
-            persist=True,
         )
         await self._outbox.update_one(
             {"_id": entry["_id"]},

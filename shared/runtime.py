@@ -25,6 +25,7 @@ from shared.clock import Clock, clock_from
 from shared.logs import configure_logging
 from shared.metrics import start_exporter
 from shared.outbox import OutboxRelay
+from shared.publisher import Publisher
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger("regwatch.runtime")
@@ -124,7 +125,7 @@ async def open_context(
     await declare_topology(broker, settings)
     relay = OutboxRelay(
         database,
-        broker,
+        Publisher(settings.amqp_url, name=f"regwatch-{service}"),
         clock,
         lease_seconds=settings.outbox_lease_seconds,
         poll_seconds=settings.outbox_poll_seconds,

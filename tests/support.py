@@ -58,7 +58,10 @@ class EventTap:
 
 
 async def wait_until(
-    condition: Callable[[], bool | Awaitable[bool]], timeout: float = 20, interval: float = 0.05
+    condition: Callable[[], bool | Awaitable[bool]],
+    timeout: float = 20,
+    interval: float = 0.05,
+    message: Callable[[], str] | None = None,
 ) -> None:
     """Poll ``condition`` until it holds; fail the test with a clear message otherwise."""
     loop = asyncio.get_running_loop()
@@ -70,7 +73,8 @@ async def wait_until(
         if result:
             return
         if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            detail = f": {message()}" if message else ""
+            raise AssertionError(f"condition not met within {timeout} s{detail}")
         await asyncio.sleep(interval)
 
 
