@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.intake import amqp
+from services.intake.document_types import catalog_of
 from services.intake.http import create_http_app
 from services.intake.orphans import run_orphan_sweeps
 from shared.runtime import ServiceContext, open_context
@@ -38,6 +39,7 @@ class IntakeContext(ServiceContext):
 
 async def start(settings: Settings) -> IntakeContext:
     """Connect, subscribe and start consuming, relaying and sweeping orphans."""
+    catalog_of(settings)  # a broken catalog stops the start, not each submission
     base = await open_context(SERVICE, settings)
     ctx = IntakeContext(**{f.name: getattr(base, f.name) for f in fields(ServiceContext)})
     amqp.register(ctx.broker, ctx)

@@ -8,7 +8,7 @@ from typing import Any
 from pymongo import DESCENDING
 
 from services.intake.checks import IntakeError
-from services.intake.document_types import check_category, check_product
+from services.intake.document_types import catalog_of, check_category, check_product
 from shared.models import Application, Exporter, StatusChange, new_id
 from shared.runtime import ServiceContext
 
@@ -25,8 +25,9 @@ async def create_application(
     registration_valid_until: Any,
 ) -> dict[str, Any]:
     """Record a new application in status ``submitted``; raises IntakeError if refused."""
-    check_category(category)
-    check_product(category, product)
+    catalog = catalog_of(ctx.settings)
+    check_category(catalog, category)
+    check_product(catalog, category, product)
     now = ctx.clock.now()
     application = Application.model_validate(
         {

@@ -51,19 +51,8 @@ def sanitize_filename(original: str) -> Filename:
     return Filename(safe=name[:MAX_FILENAME_CHARS], original=original)
 
 
-# Until the requirements catalog answers, categories and document types are checked by form.
-_CATEGORY = re.compile(r"^(scrap|food)\.[a-z][a-z0-9_]{0,63}$")
+# The form of a document type is checked before the catalog is asked about it.
 _DOCUMENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-
-
-def check_category_form(category: str) -> None:
-    """A category looks like ``scrap.<material>`` or ``food.<kind>``."""
-    if not _CATEGORY.match(category):
-        raise IntakeError(
-            "unknown_category",
-            f"The category {category!r} is unknown: use scrap.<material> or food.<kind>, "
-            "e.g. scrap.metal or food.dairy.",
-        )
 
 
 def check_document_type_form(document_type: str) -> None:

@@ -7,7 +7,7 @@ from typing import BinaryIO
 
 from services.intake.checks import IntakeError
 from services.intake.content import inspect_content
-from services.intake.document_types import check_document_type
+from services.intake.document_types import catalog_of, document_type_flags
 from services.intake.store import (
     Outcome,
     Rejected,
@@ -25,7 +25,8 @@ async def submit_document(ctx: ServiceContext, submission: Submission, source: B
     Raises IntakeError for anything the partner must fix; nothing is stored then.
     """
     application = await check_application(ctx, submission)
-    check_document_type(application, submission.document_type)
+    catalog = catalog_of(ctx.settings)
+    submission.flags += document_type_flags(catalog, application, submission.document_type)
     # Parsing a PDF or decoding an image is CPU work: keep the event loop free meanwhile.
     facts = await asyncio.to_thread(
         inspect_content,

@@ -150,6 +150,12 @@ REFUSALS: list[tuple[str, bytes, dict[str, Any], str]] = [
         "unknown_application",
     ),
     ("unknown type", sample_pdf("l"), {"document_type": "Mystery Scroll"}, "unknown_document_type"),
+    (
+        "type not in catalog",
+        sample_pdf("m"),
+        {"document_type": "passport_scan"},
+        "unknown_document_type",
+    ),
 ]
 
 

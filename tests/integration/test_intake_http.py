@@ -155,15 +155,41 @@ async def test_renewal_needs_its_registration_and_is_stored_with_it(
     assert stored["registration_valid_until"] == datetime(2027, 3, 31, tzinfo=UTC)
 
 
-async def test_unknown_category_is_refused(
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"category": "toys.lego"}, "unknown_category"),
+        ({"product": None}, "missing_product"),
+        ({"product": "cheddar_sticks"}, "unknown_product"),
+        ({"category": "scrap.metal", "product": "copper"}, "unknown_product"),
+    ],
+)
+async def test_application_outside_the_catalog_is_refused(
+    intake: ServiceContext, partner: tuple[str, str], fields: dict[str, Any], code: str
+) -> None:
+    body = {"exporter": EXPORTER, "category": "food.dairy", "product": "milk_powder", "kind": "new"}
+    async with client_for(intake, partner[1]) as client:
+        response = await client.post("/v1/applications", json={**body, **fields})
+    assert response.status_code == 422
+    assert response.json()["type"] == f"urn:regwatch:problem:{code}"
+    assert response.json()["detail"]
+
+
+async def test_document_type_the_category_never_asks_for_is_flagged(
     intake: ServiceContext, partner: tuple[str, str]
 ) -> None:
     async with client_for(intake, partner[1]) as client:
-        response = await client.post(
-            "/v1/applications", json={"exporter": EXPORTER, "category": "toys.lego", "kind": "new"}
+        application_id = await create_application(client)
+        response = await upload(
+            client,
+            application_id,
+            sample_image("PNG", seed=3),
+            content_type="image/png",
+            filename="yard.png",
+            document_type="floor_plan",
         )
-    assert response.status_code == 422
-    assert response.json()["type"] == "urn:regwatch:problem:unknown_category"
+    assert response.status_code == 201
+    assert response.json()["document"]["flags"] == ["not_asked_by_category"]
 
 
 @pytest.mark.parametrize("api_key", [None, "rwk_not-a-key"])
@@ -264,9 +290,16 @@ REFUSALS = [
     ),
     ("no document type", sample_pdf("nd"), {"document_type": None}, 422, "missing_field"),
     (
-        "unknown document type",
+        "bad document type",
         sample_pdf("ud"),
         {"document_type": "Secret Plans"},
+        422,
+        "unknown_document_type",
+    ),
+    (
+        "unknown document type",
+        sample_pdf("ue"),
+        {"document_type": "passport_scan"},
         422,
         "unknown_document_type",
     ),

@@ -8,11 +8,12 @@ import pytest
 
 from services.intake.checks import (
     IntakeError,
-    check_category_form,
     check_document_type_form,
     parse_metadata,
     sanitize_filename,
 )
+from services.intake.document_types import check_category, check_product, document_type_flags
+from shared.catalog import Catalog, cached_catalog
 
 
 @pytest.mark.parametrize(
@@ -74,20 +75,38 @@ def test_malformed_metadata_is_refused(raw: str) -> None:
     assert caught.value.code == "bad_metadata"
 
 
-@pytest.mark.parametrize("category", ["scrap.metal", "food.dairy", "food.bee_products"])
-def test_known_category_forms_pass(category: str) -> None:
-    check_category_form(category)
-
-
-@pytest.mark.parametrize("category", ["", "metal", "toys.lego", "food.", "FOOD.dairy"])
-def test_unknown_category_forms_are_refused(category: str) -> None:
-    with pytest.raises(IntakeError) as caught:
-        check_category_form(category)
-    assert caught.value.code == "unknown_category"
-
-
 @pytest.mark.parametrize("document_type", ["", "x", "Business Licence", "../etc", "a" * 80])
 def test_malformed_document_types_are_refused(document_type: str) -> None:
     with pytest.raises(IntakeError) as caught:
         check_document_type_form(document_type)
     assert caught.value.code == "unknown_document_type"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return cached_catalog(None)
+
+
+def test_catalog_categories_and_products_are_checked(catalog: Catalog) -> None:
+    check_category(catalog, "food.dairy")
+    check_product(catalog, "food.dairy", "milk_powder")
+    check_product(catalog, "scrap.metal", None)
+    for call, code in (
+        (lambda: check_category(catalog, "toys.lego"), "unknown_category"),
+        (lambda: check_product(catalog, "food.dairy", None), "missing_product"),
+        (lambda: check_product(catalog, "food.dairy", "cheddar_sticks"), "unknown_product"),
+        (lambda: check_product(catalog, "scrap.metal", "copper"), "unknown_product"),
+    ):
+        with pytest.raises(IntakeError) as caught:
+            call()
+        assert caught.value.code == code
+
+
+def test_document_types_are_checked_against_the_catalog(catalog: Catalog) -> None:
+    dairy = {"category": "food.dairy"}
+    assert document_type_flags(catalog, dairy, "business_licence") == []
+    assert document_type_flags(catalog, dairy, "floor_plan") == ["not_asked_by_category"]
+    with pytest.raises(IntakeError) as caught:
+        document_type_flags(catalog, dairy, "passport_scan")
+    assert caught.value.code == "unknown_document_type"
+    assert "business_licence" in caught.value.message
