@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.intake.http import create_http_app
 from shared.settings import Settings
 from tests.integration.lifecycle_support import (
     OPS,
@@ -201,3 +203,19 @@ async def test_the_same_decision_id_is_applied_once(
     results = await wait_for_results(db, application_id, 4)
     assert results[-1]["status"] == "accepted"
     assert results[-1]["caused_by"] == "decision:dec-42"
+
+
+@pytest.mark.asyncio
+async def test_the_intake_api_serves_decisions_with_problem_details(
+    db: AsyncDatabase, lifecycle: Lifecycle
+) -> None:
+    application_id = await food_other_complete(lifecycle.ops, db)
+    transport = httpx.ASGITransport(app=create_http_app(lifecycle.ops))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        url = f"/v1/applications/{application_id}/decisions"
+        refused = await http.post(url, json={"kind": "failure_notice"}, headers=OPS)
+        accepted = await http.post(url, json={"kind": "acceptance_notice"}, headers=OPS)
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "'failure_notice' cannot be applied" in refused.json()["detail"]
+    assert accepted.status_code == 201 and accepted.json()["to_status"] == "accepted"
