@@ -1,0 +1,118 @@
+"""Poison never blocks a queue: a message whose handling keeps failing is dead-lettered after
+the delivery limit, an unparseable one at once, and the good messages behind them flow."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import aio_pika
+import pytest
+import pytest_asyncio
+from faststream.rabbit import RabbitBroker
+
+from shared.broker import declare_topology, make_broker
+from shared.consuming import subscribe_events
+from shared.events import CloudEvent
+from shared.settings import Settings
+from shared.topology import DEAD_LETTER_QUEUE_NAME, EVENTS_EXCHANGE, ConsumerQueue
+from tests import servers
+from tests.support import wait_until
+
+POISON_QUEUE = ConsumerQueue("regwatch.test.poison", EVENTS_EXCHANGE, ("test.poison",))
+
+
+@pytest.fixture(scope="module")
+def own_vhost() -> Iterator[dict[str, str]]:
+    # A vhost of its own: this test reads the dead-letter queue, which others also use.
+    with servers.rabbitmq_vhost() as vhost:
+        yield vhost
+
+
+@pytest_asyncio.fixture(scope="module")
+async def poison_consumer(
+    own_vhost: dict[str, str], settings: Settings
+) -> AsyncIterator[tuple[RabbitBroker, list[str]]]:
+    local = settings.model_copy(update={"amqp_url": own_vhost["amqp_url"], "delivery_limit": 2})
+    broker = make_broker(local, "poison-test")
+    handled: list[str] = []
+
+    async def handler(event: CloudEvent) -> None:
+        if event.data.get("poison"):
+            raise RuntimeError("this message can never be handled")
+        handled.append(event.id)
+
+    subscribe_events(broker, POISON_QUEUE, local, handler)
+    await broker.connect()
+    await declare_topology(broker, local)
+    await broker.start()
+    yield broker, handled
+    await broker.stop()
+
+
+async def publish(amqp_url: str, body: bytes, message_id: str) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE.name)
+        await exchange.publish(
+            aio_pika.Message(
+                body, message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+            ),
+            routing_key="test.poison",
+        )
+
+
+def event_body(event_id: str, **data: object) -> bytes:
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": "urn:regwatch:test",
+            "type": "test.poison",
+            "time": "2026-01-01T00:00:00Z",
+            "data": data,
+        }
+    ).encode()
+
+
+async def dead_letters(amqp_url: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    connection = await aio_pika.connect(amqp_url)
+    found = []
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(DEAD_LETTER_QUEUE_NAME)
+        while (message := await queue.get(fail=False)) is not None:
+            found.append(message)
+            await message.ack()
+    return found
+
+
+@pytest.mark.asyncio
+async def test_poison_is_dead_lettered_and_the_queue_keeps_flowing(
+    own_vhost: dict[str, str], poison_consumer: tuple[RabbitBroker, list[str]]
+) -> None:
+    _, handled = poison_consumer
+    url = own_vhost["amqp_url"]
+    poison_id = f"poison-{uuid.uuid4()}"
+    await publish(url, event_body(poison_id, poison=True), poison_id)
+    await publish(url, b"this is not a CloudEvent", "garbage-1")
+    good = [f"good-{uuid.uuid4()}" for _ in range(5)]
+    for event_id in good:
+        await publish(url, event_body(event_id), event_id)
+
+    await wait_until(lambda: set(good) <= set(handled), timeout=30)
+    collected: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+    async def both_dead_lettered() -> bool:
+        collected.extend(await dead_letters(url))
+        return {"garbage-1", poison_id} <= {m.message_id for m in collected}
+
+    await wait_until(both_dead_lettered, timeout=60, interval=0.5)
+    by_id = {m.message_id: m for m in collected}
+    poison_death = by_id[poison_id].headers["x-death"][0]
+    assert poison_death["queue"] == POISON_QUEUE.name
+    assert poison_death["reason"] == "delivery_limit"
+    assert by_id["garbage-1"].headers["x-death"][0]["reason"] == "rejected"
+    assert poison_id not in handled
