@@ -59,6 +59,9 @@ demo: venv
 bench: venv
 	$(BIN)/python -m bench
 
+asyncapi: venv  # the partner AMQP contract, generated from the intake's code
+	$(BIN)/python -m services.intake.asyncapi > docs/asyncapi.yaml
+
 compose-up:
 	docker compose up --build -d
 	@echo "intake http://127.0.0.1:8000  dashboard http://127.0.0.1:8001  mail http://127.0.0.1:8025"

@@ -25,13 +25,15 @@ from shared.topology import INTAKE_DOCUMENTS, INTAKE_EXCHANGE, quorum_queue
 
 log = logging.getLogger("regwatch.intake.amqp")
 
-SUBMIT_DESCRIPTION = """A partner submits one document. Body: the file's raw bytes (PDF, JPEG,
-PNG or TIFF). Properties: message_id (required, the idempotency key), content_type (required),
-user_id (required, the partner's RabbitMQ user; the broker verifies it), reply_to and
-correlation_id (optional). Headers: x-application-id, x-document-type, x-filename (required),
-x-document-meta (optional JSON object as a string). With reply_to set, one JSON reply
-{"status": "accepted"|"duplicate"|"rejected", "document_id", "errors": [{"code", "message"}]}
-carrying the same correlation_id."""
+SUBMIT_DESCRIPTION = (
+    "A partner submits one document. Body: the file's raw bytes (PDF, JPEG, "
+    "PNG or TIFF). Properties: message_id (required, the idempotency key), content_type (required), "
+    "user_id (required, the partner's RabbitMQ user; the broker verifies it), reply_to and "
+    "correlation_id (optional). Headers: x-application-id, x-document-type, x-filename (required), "
+    "x-document-meta (optional JSON object as a string). With reply_to set, one JSON reply "
+    '{"status": "accepted"|"duplicate"|"rejected", "document_id", "errors": [{"code", "message"}]} '
+    "carrying the same correlation_id."
+)
 
 
 def _header(headers: dict[str, Any], name: str, *, required: bool = True) -> str | None:
