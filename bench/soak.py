@@ -1,0 +1,158 @@
+"""Soak: documents at 80% of the measured intake capacity for 60 s with every service
+running in its own process. Reports queue depths over time (they must stay bounded) and
+each service's memory at start and end (it must stay flat)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import aio_pika
+from pymongo import AsyncMongoClient
+
+from bench._env import bench_settings
+from shared.local_infra import free_port
+from shared.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
+from tests.factories import make_application, make_partner
+from tests.processes import ServiceProcess, service_env, wait_for_consumers
+from tests.servers import management_request
+from tests.support import sample_pdf
+
+SOAK_SECONDS = int(os.environ.get("BENCH_SOAK_SECONDS", "60"))
+BURST = 60
+DOCS_PER_APPLICATION = 10
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def queue_depths(management_url: str, vhost: str) -> dict[str, int]:
+    queues = management_request(management_url, "GET", f"queues/{quote(vhost, safe='')}")
+    return {
+        q["name"]: int(q.get("messages", 0)) for q in queues if q["name"].startswith("regwatch.")
+    }
+
+
+class Stream:
+    def __init__(self, amqp_url: str, db, partner_id: str) -> None:
+        self.amqp_url = amqp_url
+        self.db = db
+        self.partner_id = partner_id
+        self.sent = 0
+        self.application_id = ""
+
+    async def __aenter__(self) -> Stream:
+        self.connection = await aio_pika.connect(self.amqp_url)
+        self.channel = await self.connection.channel(publisher_confirms=True)
+        self.exchange = await self.channel.get_exchange(INTAKE_EXCHANGE.name)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.connection.close()
+
+    async def send(self) -> None:
+        if self.sent % DOCS_PER_APPLICATION == 0:
+            self.application_id = await make_application(self.db, self.partner_id)
+        self.sent += 1
+        await self.exchange.publish(
+            aio_pika.Message(
+                sample_pdf(f"soak {self.sent} {time.time_ns()}"),
+                message_id=f"soak-{self.sent}-{time.time_ns()}",
+                content_type="application/pdf",
+                user_id="guest",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                headers={
+                    "x-application-id": self.application_id,
+                    "x-document-type": "business_licence",
+                    "x-filename": f"soak-{self.sent}.pdf",
+                },
+            ),
+            routing_key=SUBMIT_ROUTING_KEY,
+        )
+
+
+async def stored(db) -> int:
+    return await db["documents"].count_documents({})
+
+
+async def wait_for_stored(db, count: int, timeout: float) -> float:
+    started = time.perf_counter()
+    while await stored(db) < count:
+        if time.perf_counter() - started > timeout:
+            break
+        await asyncio.sleep(0.2)
+    return time.perf_counter() - started
+
+
+async def main() -> None:
+    with bench_settings() as (settings, vhost):
+        names = [p.parent.name for p in sorted((ROOT / "services").glob("*/__main__.py"))]
+        names = [n for n in names if n != "cli"]
+        env = service_env(settings, intake_http_port=free_port(), dashboard_port=free_port())
+        services = [ServiceProcess(name, env) for name in names]
+        client: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+        db = client[settings.mongodb_db]
+        try:
+            await asyncio.to_thread(
+                wait_for_consumers,
+                settings.rabbitmq_management_url,
+                vhost["vhost"],
+                "regwatch.intake.documents",
+            )
+            partner_id = await make_partner(db, amqp_user="guest")
+            async with Stream(settings.amqp_url, db, partner_id) as stream:
+                for _ in range(BURST):
+                    await stream.send()
+                elapsed = await wait_for_stored(db, BURST, 120)
+                capacity = BURST / elapsed
+                rate = 0.8 * capacity
+                start_rss = {s.name: rss_mib(s.process.pid) for s in services}
+                samples = []
+                started = time.perf_counter()
+                next_sample = started
+                while (now := time.perf_counter()) - started < SOAK_SECONDS:
+                    due = int((now - started) * rate) + BURST
+                    while stream.sent < due:
+                        await stream.send()
+                    if now >= next_sample:
+                        depths = await asyncio.to_thread(
+                            queue_depths, settings.rabbitmq_management_url, vhost["vhost"]
+                        )
+                        samples.append((now - started, depths))
+                        next_sample += 10
+                    await asyncio.sleep(0.02)
+                drain = await wait_for_stored(db, stream.sent, 180)
+                end_rss = {s.name: rss_mib(s.process.pid) for s in services}
+                total = await stored(db)
+        finally:
+            for service in services:
+                service.stop()
+            await client.drop_database(settings.mongodb_db)
+            await client.close()
+    print(f"intake capacity (burst of {BURST}, all services running): {capacity:6.1f} docs/s")
+    print(
+        f"soak rate (80%):                                       {rate:6.1f} docs/s for {SOAK_SECONDS} s"
+    )
+    print(f"documents sent / stored:                               {stream.sent} / {total}")
+    print(f"drain after the soak:                                  {drain:6.1f} s")
+    print("queue depths (messages) over time:")
+    for at, depths in samples:
+        busiest = ", ".join(f"{k.removeprefix('regwatch.')}={v}" for k, v in sorted(depths.items()))
+        print(f"  t={at:5.1f}s  {busiest}")
+    print("resident memory per service (MiB), start -> end, ratio:")
+    for name in start_rss:
+        print(
+            f"  {name:10s} {start_rss[name]:7.1f} -> {end_rss[name]:7.1f}   {end_rss[name] / start_rss[name]:5.2f}"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
