@@ -16,7 +16,10 @@ else
     echo "[browser] chromium already installed: $(/usr/bin/chromium --version 2>/dev/null || true)"
 fi
 
-if ! "$PYTHON" -c "import playwright" 2>/dev/null; then
+if [ ! -x "$PYTHON" ]; then
+    # No virtualenv yet: `make venv` installs Playwright with the dev extras of pyproject.toml.
+    echo "[browser] $PYTHON not there yet: Playwright comes with the project's dev extras"
+elif ! "$PYTHON" -c "import playwright" 2>/dev/null; then
     echo "[browser] installing Playwright for Python (driver only, no browser download)"
     "$PYTHON" -m pip install -q "playwright>=1.49"
 else

@@ -10,12 +10,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import aio_pika
+import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.dashboard import app as dashboard_app
 from services.dashboard.context import Dashboard
+from services.dashboard.queues import vhost_of
 from shared.local_infra import free_port
 from shared.settings import Settings
 from shared.topology import (
@@ -26,6 +29,7 @@ from shared.topology import (
     SUBMIT_ROUTING_KEY,
 )
 from tests.factories import make_partner
+from tests.support import wait_until
 
 
 async def guest_partner(db: AsyncDatabase) -> str:
@@ -142,3 +146,24 @@ async def dashboard_server(settings: Settings) -> AsyncIterator[tuple[Dashboard,
 
 def ops_headers(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {settings.regwatch_ops_token}"}
+
+
+async def consumers_listed(settings: Settings, queue: str) -> int:
+    """The consumers the management API lists on ``queue`` (its figures lag the broker)."""
+    vhost = quote(vhost_of(settings.amqp_url), safe="")
+    url = f"{settings.rabbitmq_management_url}/api/queues/{vhost}/{quote(queue, safe='')}"
+    auth = (settings.rabbitmq_management_user, settings.rabbitmq_management_password)
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.get(url, auth=auth)
+    return int(response.json().get("consumers", 0)) if response.is_success else 0
+
+
+async def until_consumers_unlisted(settings: Settings, queues: tuple[str, ...]) -> None:
+    """Wait until the management API no longer lists the consumers a module stopped, so
+    that the next module, which may wait for its own consumers through that API, is not
+    misled by stale figures."""
+
+    async def gone() -> bool:
+        return all([await consumers_listed(settings, q) == 0 for q in queues])
+
+    await wait_until(gone, timeout=30, interval=0.5)

@@ -20,12 +20,14 @@ from services.intake import app as intake_app
 from services.validator import app as validator_app
 from shared.runtime import ServiceContext
 from shared.settings import Settings
+from shared.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
 from tests.dashboard_support import (
     dashboard_server,
     guest_partner,
     intake_dead_letter,
     submission,
     submit_document,
+    until_consumers_unlisted,
 )
 from tests.factories import make_application
 from tests.support import sample_pdf, wait_until
@@ -65,6 +67,7 @@ async def services(settings: Settings, db: AsyncDatabase) -> AsyncIterator[list[
     yield contexts
     for ctx in contexts:
         await ctx.close()
+    await until_consumers_unlisted(settings, (INTAKE_DOCUMENTS.name, VALIDATOR_EVENTS.name))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
