@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import uuid
@@ -17,6 +18,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
+from pypdf import PdfWriter
 
 from services.intake import app as intake_app
 from services.intake.http import create_http_app
@@ -352,11 +354,20 @@ async def test_upload_over_the_size_limit_is_refused(
     assert await blob_count(db) == before
 
 
+def pdf_with_attachment(size: int) -> bytes:
+    """A readable PDF carrying ``size`` random bytes as an embedded file."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_attachment("scan.bin", os.urandom(size))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 async def test_20_mib_upload_is_stored_intact(
     intake: ServiceContext, partner: tuple[str, str], db: AsyncDatabase
 ) -> None:
-    # A real PDF followed by 20 MiB of random filler after %%EOF: still a readable PDF.
-    body = sample_pdf("twenty") + b"\n%" + os.urandom(20 * 1024 * 1024)
+    body = pdf_with_attachment(20 * 1024 * 1024)
     async with client_for(intake, partner[1]) as client:
         application_id = await create_application(client)
         response = await upload(client, application_id, body, filename="big.pdf")
