@@ -354,6 +354,22 @@ async def test_upload_over_the_size_limit_is_refused(
     assert await blob_count(db) == before
 
 
+async def test_upload_declaring_too_many_bytes_is_refused_before_it_is_read(
+    intake: ServiceContext, partner: tuple[str, str], db: AsyncDatabase
+) -> None:
+    small = dataclasses.replace(
+        intake, settings=intake.settings.model_copy(update={"max_document_bytes": 4096})
+    )
+    async with client_for(small, partner[1]) as client:
+        application_id = await create_application(client)
+        before = await blob_count(db)
+        response = await upload(client, application_id, pdf_with_attachment(200 * 1024))
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:regwatch:problem:too_large"
+    assert await blob_count(db) == before
+
+
 def pdf_with_attachment(size: int) -> bytes:
     """A readable PDF carrying ``size`` random bytes as an embedded file."""
     writer = PdfWriter()

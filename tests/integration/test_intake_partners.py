@@ -27,7 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.intake import app as intake_app
 from services.intake.onboarding import PartnerCredentials, offboard_partner, onboard_partner
 from services.intake.rabbit_users import RabbitUsers
-from shared.partners import partner_for_api_key
+from shared.partners import partner_for_api_key, revoke_partner
 from shared.runtime import ServiceContext
 from shared.settings import Settings
 from shared.topology import EVENTS_EXCHANGE, INTAKE_DOCUMENTS, INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
@@ -249,6 +249,28 @@ async def test_revoked_partner_loses_api_key_and_rabbitmq_user(
     assert await partner_for_api_key(db, partner.api_key) is None
     with pytest.raises(ProbableAuthenticationError):
         await aio_pika.connect(url_for(settings, partner))
+
+
+async def test_revoked_partner_whose_user_still_exists_is_refused(
+    intake: ServiceContext, onboard: Any, settings: Settings, db: AsyncDatabase
+) -> None:
+    partner = await onboard("Revoked in regwatch only")
+    application_id = await make_application(db, partner.partner_id)
+    await revoke_partner(db, partner_id=partner.partner_id, now=datetime.now(UTC))
+    connection = await aio_pika.connect(url_for(settings, partner))
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        replies = await channel.declare_queue(f"partner.{partner.amqp_user}.r", exclusive=True)
+        await publish(
+            channel,
+            sample_pdf(f"late {uuid.uuid4()}"),
+            user_id=partner.amqp_user,
+            application_id=application_id,
+            reply_to=replies.name,
+        )
+        answer = json.loads((await next_message(replies)).body)
+    assert [e["code"] for e in answer["errors"]] == ["unknown_partner"]
+    assert await db["documents"].count_documents({"application_id": application_id}) == 0
 
 
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.intake.http import decisions, health, partner_api, problems, registrations
+from services.intake.http.limits import UploadSizeLimit
 from shared.metrics import instrument_http
 from shared.runtime import ServiceContext
 
@@ -18,6 +19,7 @@ def create_http_app(ctx: ServiceContext) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
+    app.add_middleware(UploadSizeLimit, max_bytes=ctx.settings.max_document_bytes)
     instrument_http(app, "intake")  # request metrics and GET /metrics
     for module in (health, partner_api, decisions, registrations):
         app.include_router(module.router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
@@ -30,8 +30,8 @@ from shared.runtime import ServiceContext
 router = APIRouter(prefix="/v1", tags=["partners"])
 PartnerDep = Annotated[Partner, Depends(require_partner)]
 ContextDep = Annotated[ServiceContext, Depends(service_context)]
-PROBLEM = {"content": {MEDIA_TYPE: {}}, "description": "A problem (RFC 9457)."}
-ERRORS = {code: PROBLEM for code in (401, 404, 413, 415, 422)}
+PROBLEM: dict[str, Any] = {"content": {MEDIA_TYPE: {}}, "description": "A problem (RFC 9457)."}
+ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM for code in (401, 404, 413, 415, 422)}
 
 
 @router.post("/applications", status_code=201, response_model=ApplicationView, responses=ERRORS)
