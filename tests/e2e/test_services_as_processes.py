@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -68,12 +69,17 @@ async def partner_application(db: AsyncDatabase) -> str:
     return await make_application(db, partner_id)
 
 
-def drop_service_connections(rabbitmq: dict[str, str]) -> int:
+def drop_service_connections(rabbitmq: dict[str, str], at_least: int) -> int:
     """Close every AMQP connection of the test vhost from the broker's side."""
     vhost = quote(rabbitmq["vhost"], safe="")
-    connections = management_request(
-        rabbitmq["management_url"], "GET", f"vhosts/{vhost}/connections"
-    )
+    deadline = time.monotonic() + 30
+    while True:  # the management API lists new connections after a stats interval
+        connections = management_request(
+            rabbitmq["management_url"], "GET", f"vhosts/{vhost}/connections"
+        )
+        if len(connections) >= at_least or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     for connection in connections:
         management_request(
             rabbitmq["management_url"],
@@ -104,7 +110,8 @@ async def test_services_reconnect_and_consume_after_broker_drops_connections(
     rabbitmq: dict[str, str],
     running_services: list[ServiceProcess],
 ) -> None:
-    assert drop_service_connections(rabbitmq) >= 2
+    # At least each service's consuming connection (publishing ones open on first use).
+    assert await asyncio.to_thread(drop_service_connections, rabbitmq, 2) >= 2
     await asyncio.sleep(1)
     for queue in (INTAKE_DOCUMENTS.name, VALIDATOR_EVENTS.name):
         await asyncio.to_thread(
