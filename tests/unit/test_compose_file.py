@@ -36,10 +36,19 @@ def test_compose_config_is_valid() -> None:
 def test_every_service_restarts_and_infrastructure_is_health_checked() -> None:
     spec = yaml.safe_load(COMPOSE.read_text())
     services = spec["services"]
-    for name in ("rabbitmq", "mongodb", "mailpit", "intake", "validator"):
+    for name in (
+        "rabbitmq",
+        "mongodb",
+        "mailpit",
+        "intake",
+        "validator",
+        "scheduler",
+        "notifier",
+        "dashboard",
+    ):
         assert name in services, name
         assert services[name].get("restart") == "unless-stopped", name
-    for name in ("rabbitmq", "mongodb", "intake"):
+    for name in ("rabbitmq", "mongodb", "intake", "dashboard"):
         assert "healthcheck" in services[name], name
     assert "--replSet" in services["mongodb"]["command"]
     assert services["rabbitmq"]["image"].startswith("rabbitmq:4-management")
