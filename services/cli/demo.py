@@ -390,6 +390,9 @@ async def run_demo(
         for label, application_id in ids.items()
     }
     print_outcome(console, receipts, results)
+    dashboard = f"http://{ops.settings.http_host}:{ops.settings.dashboard_port}"
+    for application_id in ids.values():
+        console.print(f"On the dashboard: {dashboard}/applications/{application_id}")
     return {
         "applications": ids,
         "documents": {

@@ -213,10 +213,10 @@ class DeadlineView(BaseModel):
 
 class DeliveryView(BaseModel):
     event_id: str
+    event_type: str | None = None
     recipient: str | None = None
-    status: str
+    status: str  # sending | sent | refused | failed
     at: datetime | None = None
-    subject: str | None = None
     reason: str | None = None
 
 
@@ -316,15 +316,16 @@ async def application_events(
 
 async def application_deliveries(*, db: AsyncDatabase, event_ids: list[str]) -> list[DeliveryView]:
     """Emails sent (or failed) because of the application's events."""
-    cursor = db["deliveries"].find({"event_id": {"$in": event_ids}}).sort("at", -1)
+    cursor = db["deliveries"].find({"event_id": {"$in": event_ids}}).sort("created_at", -1)
     return [
         DeliveryView(
             event_id=str(d["event_id"]),
+            event_type=d.get("event_type"),
             recipient=d.get("recipient"),
             status=str(d.get("status", "?")),
-            at=d.get("at"),
-            subject=d.get("subject"),
-            reason=d.get("reason") or d.get("error"),
+            # The notifier's record: sent_at once sent, updated_at for every other state.
+            at=d.get("sent_at") or d.get("updated_at") or d.get("at"),
+            reason=d.get("reason") or d.get("last_error"),
         )
         async for d in cursor
     ]

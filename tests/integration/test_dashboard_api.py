@@ -80,6 +80,24 @@ async def submitted_application(settings: Settings, db: AsyncDatabase, **fields:
     return application_id
 
 
+def notifier_delivery(
+    event_id: str, recipient: str, status: str, now: datetime, reason: str | None = None
+) -> dict[str, object]:
+    """A ``deliveries`` record as the notifier writes it (services/notifier/deliveries.py)."""
+    record: dict[str, object] = {
+        "_id": f"{event_id}|{recipient}",
+        "event_id": event_id,
+        "event_type": "document.received",
+        "recipient": recipient,
+        "status": status,
+        "attempts": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    record.update({"sent_at": now} if status == "sent" else {"reason": reason})
+    return record
+
+
 async def test_healthz_answers_without_login(dashboard: tuple[Dashboard, str]) -> None:
     async with httpx.AsyncClient(base_url=dashboard[1]) as client:
         response = await client.get("/healthz")
@@ -160,7 +178,9 @@ async def test_overview_counts_applications_documents_deadlines_and_emails(
     )
     await open_deadline(db, deadline)
     await db["deliveries"].insert_one(
-        {"event_id": str(uuid.uuid4()), "recipient": "a@b.example", "status": "failed", "at": now}
+        notifier_delivery(
+            str(uuid.uuid4()), "a@b.example", "failed", now, reason="550 no such user"
+        )
     )
 
     data = (await ops.get("/api/overview")).json()
@@ -208,12 +228,7 @@ async def test_application_page_shows_documents_validation_deadlines_and_emails(
     assert received is not None
     now = datetime.now(UTC)
     await db["deliveries"].insert_one(
-        {
-            "event_id": received["_id"],
-            "recipient": "exports@nordicscrap.example",
-            "status": "sent",
-            "at": now,
-        }
+        notifier_delivery(received["_id"], "exports@nordicscrap.example", "sent", now)
     )
     await open_deadline(
         db,
@@ -234,7 +249,9 @@ async def test_application_page_shows_documents_validation_deadlines_and_emails(
     assert detail["validation"]["outcomes"], "the rule-by-rule result is shown"
     assert {e["type"] for e in detail["events"]} >= {"document.received", "application.validated"}
     assert [r["point"] for r in detail["deadlines"][0]["reminders"]] == ["T-14d", "T-7d", "due"]
-    assert detail["deliveries"][0]["recipient"] == "exports@nordicscrap.example"
+    [email] = detail["deliveries"]
+    assert email["recipient"] == "exports@nordicscrap.example" and email["status"] == "sent"
+    assert email["at"] is not None and email["event_type"] == "document.received"
 
     page = await ops.get(f"/applications/{application_id}")
     assert page.status_code == 200
