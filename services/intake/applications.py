@@ -65,7 +65,9 @@ async def own_application(
     )
     if document is None:
         raise IntakeError(
-            "unknown_application", f"There is no application {application_id} of yours."
+            "unknown_application",
+            f"There is no application {application_id} of yours: create it first "
+            "(POST /v1/applications) and use the id it returns.",
         )
     return document
 

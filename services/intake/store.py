@@ -88,19 +88,6 @@ async def find_duplicate(
     return None
 
 
-async def check_application(ctx: ServiceContext, submission: Submission) -> dict[str, Any]:
-    """The application the submission is for; it must exist and belong to the partner."""
-    application = await ctx.db["applications"].find_one({"_id": submission.application_id})
-    # Another partner's application gets the same answer as a missing one: nothing leaks.
-    if application is None or application["partner_id"] != submission.partner_id:
-        raise IntakeError(
-            "unknown_application",
-            f"There is no application {submission.application_id} of yours: create it first "
-            "(POST /v1/applications) and use the id it returns.",
-        )
-    return application
-
-
 def _document_record(
     submission: Submission, facts: ContentFacts, received_at: Any
 ) -> DocumentRecord:

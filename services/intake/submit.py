@@ -5,17 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import BinaryIO
 
+from services.intake.applications import own_application
 from services.intake.checks import IntakeError
 from services.intake.content import inspect_content
 from services.intake.document_types import catalog_of, document_type_flags
-from services.intake.store import (
-    Outcome,
-    Rejected,
-    Submission,
-    check_application,
-    record_rejection,
-    store_document,
-)
+from services.intake.store import Outcome, Rejected, Submission, record_rejection, store_document
 from shared.runtime import ServiceContext
 
 
@@ -24,7 +18,9 @@ async def submit_document(ctx: ServiceContext, submission: Submission, source: B
 
     Raises IntakeError for anything the partner must fix; nothing is stored then.
     """
-    application = await check_application(ctx, submission)
+    application = await own_application(
+        ctx, partner_id=submission.partner_id, application_id=submission.application_id
+    )
     catalog = catalog_of(ctx.settings)
     submission.flags += document_type_flags(catalog, application, submission.document_type)
     # Parsing a PDF or decoding an image is CPU work: keep the event loop free meanwhile.

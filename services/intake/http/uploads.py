@@ -68,10 +68,7 @@ async def receive_upload(
 ) -> Outcome:
     """Check and store one upload; every refusal becomes ``document.rejected``."""
     rejected = Rejected(
-        partner_id=partner_id,
-        application_id=application_id,
-        message_id=idempotency_key,
-        filename=upload.filename if upload else None,
+        partner_id=partner_id, application_id=application_id, message_id=idempotency_key
     )
     try:
         submission = http_submission(
@@ -83,6 +80,7 @@ async def receive_upload(
             idempotency_key=idempotency_key,
         )
         assert upload is not None
+        rejected.filename = submission.filename
         return await submit_document(ctx, submission, upload.file)
     except IntakeError as error:
         return await reject(ctx, error, rejected)
