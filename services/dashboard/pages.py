@@ -55,8 +55,18 @@ async def overview_page(
 ) -> HTMLResponse:
     data = await ops_overview(board)
     events = await queries.recent_events(db=board.ctx.db, limit=15)
-    context = {"data": data, "events": events, "actor": actor}
+    stamp = int(board.ctx.clock.now().timestamp())
+    context = {"data": data, "events": events, "actor": actor, "stamp": stamp}
     return templates.TemplateResponse(request, "overview.html", context)
+
+
+@router.get("/partials/charts", response_class=HTMLResponse)
+async def chart_panels(
+    request: Request, board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_page)
+) -> HTMLResponse:
+    # A new query string makes the browser fetch the charts again.
+    stamp = int(board.ctx.clock.now().timestamp())
+    return templates.TemplateResponse(request, "_charts.html", {"stamp": stamp})
 
 
 @router.get("/partials/overview", response_class=HTMLResponse)

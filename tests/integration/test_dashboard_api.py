@@ -381,3 +381,4 @@ async def test_metrics_show_request_and_consumer_metrics(
     )
     assert "faststream_received_messages_total" in text
     assert (await ops.get("/charts/events-per-minute.svg")).text.startswith("<svg")
+    assert "/charts/deadlines-per-week.svg?at=" in (await ops.get("/partials/charts")).text
