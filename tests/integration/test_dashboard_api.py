@@ -199,6 +199,10 @@ async def test_overview_counts_applications_documents_deadlines_and_emails(
     page = await ops.get("/")
     assert page.status_code == 200
     assert category in page.text
+    weeks = (await ops.get("/api/charts/deadlines-per-week")).json()["bars"]
+    assert len(weeks) == 12 and sum(w["count"] for w in weeks) >= 1
+    minutes = (await ops.get("/api/charts/events-per-minute")).json()["bars"]
+    assert len(minutes) == 60 and sum(m["count"] for m in minutes) >= 2
 
 
 async def test_queue_alarms_name_queues_without_consumer_and_a_non_empty_dlq(
