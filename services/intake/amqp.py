@@ -20,6 +20,7 @@ from services.intake.store import Outcome, Rejected, Submission
 from services.intake.submit import reject, submit_document
 from shared.logs import correlation_id
 from shared.partners import partner_for_amqp_user
+from shared.retry import with_backoff
 from shared.runtime import ServiceContext
 from shared.topology import INTAKE_DOCUMENTS, INTAKE_EXCHANGE, quorum_queue
 
@@ -134,7 +135,10 @@ def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
         raw: AbstractIncomingMessage = msg.raw_message
         token = correlation_id.set(raw.correlation_id or raw.message_id)
         try:
-            outcome = await handle_submission(ctx, raw)
+            # A database outage is waited out rather than spending the delivery attempts.
+            outcome = await with_backoff(
+                lambda: handle_submission(ctx, raw), what="intake document.submit"
+            )
         except Exception as exc:
             # Redelivered until the last try; then it goes to the DLQ with its reason.
             attempt = delivery_attempt(raw)

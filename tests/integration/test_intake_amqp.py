@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from aio_pika.abc import AbstractChannel, AbstractQueue
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import AutoReconnect
 
 from services.intake import amqp
 from services.intake import app as intake_app
@@ -322,3 +323,34 @@ async def test_message_that_keeps_failing_is_dead_lettered_with_its_reason(
     assert headers["x-first-death-queue"] == "regwatch.intake.documents"
     assert headers["x-regwatch-user-id"] == "guest"
     assert await db["documents"].count_documents({"application_id": doomed}) == 0
+
+
+async def test_database_outage_is_waited_out_without_spending_deliveries(
+    intake: ServiceContext,
+    guest_partner: str,
+    channel: AbstractChannel,
+    db: AsyncDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    application_id = await make_application(db, guest_partner)
+    original = amqp.submit_document
+    outages: list[int] = []
+
+    async def flaky(ctx: ServiceContext, submission: Any, source: Any) -> Any:
+        if submission.application_id == application_id and len(outages) < 4:
+            outages.append(1)  # more outages than the queue's delivery limit (3)
+            raise AutoReconnect("127.0.0.1: connection refused")
+        return await original(ctx, submission, source)
+
+    monkeypatch.setattr(amqp, "submit_document", flaky)
+    replies = await channel.declare_queue(exclusive=True)
+    await submit(
+        channel,
+        sample_pdf(f"outage {uuid.uuid4()}"),
+        reply_to=replies,
+        application_id=application_id,
+    )
+    answer = await reply_of(replies)
+    assert len(outages) == 4
+    assert answer["status"] == "accepted"
+    assert await db["documents"].count_documents({"application_id": application_id}) == 1

@@ -18,10 +18,11 @@ import httpx
 import pytest
 import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import AutoReconnect
 from pypdf import PdfWriter
 
 from services.intake import app as intake_app
-from services.intake.http import create_http_app
+from services.intake.http import create_http_app, partner_api
 from shared.partners import issue_api_key, new_partner, save_partner
 from shared.runtime import ServiceContext
 from shared.settings import Settings
@@ -479,3 +480,17 @@ async def test_application_shows_its_latest_validation_result(
         detail = (await client.get(f"/v1/applications/{application_id}")).json()
     assert detail["validation"]["verdict"] == "complete"
     assert detail["validation"]["fingerprint"] == "fp3"
+
+
+async def test_database_outage_is_answered_503_with_retry_after(
+    intake: ServiceContext, partner: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise AutoReconnect("connection refused")
+
+    monkeypatch.setattr(partner_api.store, "list_applications", unavailable)
+    async with client_for(intake, partner[1]) as client:
+        response = await client.get("/v1/applications")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["type"] == "urn:regwatch:problem:database_unavailable"

@@ -16,9 +16,11 @@ from fastapi.exception_handlers import (
 )
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake.checks import IntakeError
+from shared.retry import is_transient
 
 PROBLEM_TYPE_PREFIX = "urn:regwatch:problem:"
 MEDIA_TYPE = "application/problem+json"
@@ -116,8 +118,24 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _on_database_error(request: Request, exc: Exception) -> Response:
+    """A database outage is temporary: 503 with Retry-After, so clients retry (with the same
+    Idempotency-Key, an upload is still stored once)."""
+    assert isinstance(exc, PyMongoError)
+    if not is_transient(exc):
+        raise exc
+    problem = Problem(
+        503,
+        "database_unavailable",
+        "The database is unavailable for a moment; retry in a few seconds.",
+        headers={"Retry-After": "5"},
+    )
+    return problem_response(problem, request)
+
+
 def install(app: FastAPI) -> None:
     """Answer partner API errors as problem+json; other routes keep FastAPI's answers."""
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(PyMongoError, _on_database_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
