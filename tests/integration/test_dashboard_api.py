@@ -9,7 +9,9 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
+import aio_pika
 import httpx
 import pytest
 import pytest_asyncio
@@ -18,8 +20,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.dashboard.app import create_app
 from services.dashboard.auth import hash_password
 from services.dashboard.context import Dashboard
+from services.dashboard.dead_letters import DeadLetterDesk, ReplayRefused
 from services.intake import app as intake_app
 from services.validator import app as validator_app
+from shared.clock import SystemClock
 from shared.deadlines import Deadline, open_deadline
 from shared.models import new_id
 from shared.partners import issue_api_key
@@ -36,6 +40,7 @@ from tests.dashboard_support import (
     submit_document,
 )
 from tests.factories import make_application
+from tests.servers import management_request
 from tests.support import sample_pdf, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -386,3 +391,44 @@ async def test_metrics_show_request_and_consumer_metrics(
     assert "faststream_received_messages_total" in text
     assert (await ops.get("/charts/events-per-minute.svg")).text.startswith("<svg")
     assert "/charts/deadlines-per-week.svg?at=" in (await ops.get("/partials/charts")).text
+
+
+async def test_replay_of_another_users_message_is_refused_and_the_letter_stays(
+    settings: Settings,
+    db: AsyncDatabase,
+    rabbitmq: dict[str, str],
+    dashboard: tuple[Dashboard, str],  # the topology is declared
+) -> None:
+    """RabbitMQ checks user_id against the publishing connection: a dashboard user without
+    the impersonator tag cannot replay a partner's message, and must say why."""
+    user, password = f"dash-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    management = rabbitmq["management_url"]
+    await asyncio.to_thread(
+        management_request, management, "PUT", f"users/{user}", {"password": password, "tags": ""}
+    )
+    vhost = quote(rabbitmq["vhost"], safe="")
+    await asyncio.to_thread(
+        management_request,
+        management,
+        "PUT",
+        f"permissions/{vhost}/{user}",
+        {"configure": ".*", "write": ".*", "read": ".*"},
+    )
+    try:
+        application_id = await make_application(db, await guest_partner(db))
+        message = submission(sample_pdf(str(uuid.uuid4())), application_id=application_id)
+        await intake_dead_letter(settings.amqp_url, message)  # user_id "guest"
+        url = f"amqp://{user}:{password}@127.0.0.1:5672/{vhost}"
+        connection = await aio_pika.connect_robust(url)
+        try:
+            desk = DeadLetterDesk(connection, db, SystemClock())
+            [letter] = [d for d in await desk.letters() if d.message_id == message.message_id]
+            with pytest.raises(ReplayRefused, match="impersonator"):
+                await desk.replay(ids=[letter.id], actor="test")
+            still = [d for d in await desk.letters() if d.message_id == message.message_id]
+            assert [d.id for d in still] == [letter.id]
+        finally:
+            await connection.close()
+        assert not await db["dead_letter_actions"].find_one({"message_id": message.message_id})
+    finally:
+        await asyncio.to_thread(management_request, management, "DELETE", f"users/{user}")
