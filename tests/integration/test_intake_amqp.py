@@ -240,11 +240,9 @@ async def test_second_delivery_of_same_message_creates_one_document(
         # A resend with another message id but the same file is a duplicate as well.
         await submit(channel, body, reply_to=replies, application_id=application_id)
         third = await reply_of(replies)
-    assert [first["status"], second["status"], third["status"]] == [
-        "accepted",
-        "duplicate",
-        "duplicate",
-    ]
+    # Two consumers may handle the two copies at once: either reply may come first.
+    assert sorted([first["status"], second["status"]]) == ["accepted", "duplicate"]
+    assert third["status"] == "duplicate"
     assert first["document_id"] == second["document_id"] == third["document_id"]
     assert len(tap.of_type("document.received", application_id=application_id)) == 1
     assert await db["documents"].count_documents({"application_id": application_id}) == 1
