@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = 30.0
     # Scheduler: a claimed reminder is another replica's to take once its lease has ended.
     scheduler_lease_seconds: float = 60.0
-    scheduler_concurrency: int = 4
+    scheduler_concurrency: int = 2  # workers per replica; more only add write conflicts
     scheduler_sweep_hour: int = 2  # daily sweep (processing watch), hour of day in UTC
     processing_days: int = 30  # seed 001: "application time 10-30 days"
     # Notifier: SMTP attempts per message before it is dead-lettered, with doubling waits.

@@ -115,11 +115,13 @@ async def record(
     async def work(session: AsyncClientSession) -> None:
         fields: dict[str, Any] = {"status": status, "updated_at": now, "lease_until": None}
         fields.update({"sent_at": now} if status == "sent" else {"reason": reason})
-        await ctx.db["deliveries"].update_one(
+        held = await ctx.db["deliveries"].update_one(
             {"_id": delivery_id(event_id, recipient), "token": token},
             {"$set": fields, "$inc": {"attempts": 1}},
             session=session,
         )
+        if held.matched_count != 1:  # our lease ran out and another notifier took over
+            raise DeliveryInFlight(f"{event_id} to {recipient} was taken over by another notifier")
         await ctx.db["outbox"].insert_one(outbox_entry(event, now), session=session)
 
     await in_transaction(ctx.client, work)

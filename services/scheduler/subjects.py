@@ -31,10 +31,12 @@ async def _registration(
     key = deadline.registration_id or (deadline.subject if deadline.kind == "renewal" else None)
     if key is None:
         return {}
-    found = await db["registrations"].find_one(
-        {"$or": [{"_id": key}, {"number": key}, {"registration_number": key}]}, session=session
-    )
-    return found or {}
+    # Two lookups, each through a unique index (an $or would read the whole collection).
+    for query in ({"_id": key}, {"number": key}):
+        found = await db["registrations"].find_one(query, session=session)
+        if found is not None:
+            return dict(found)
+    return {}
 
 
 async def latest_missing(
