@@ -1,0 +1,151 @@
+"""Property-based: whatever headers, metadata, file names and bodies a partner sends, the
+intake parser and content checks either accept or refuse with a specific error code; they
+never crash."""
+
+from __future__ import annotations
+
+import io
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.intake.amqp import parse_envelope
+from services.intake.checks import IntakeError, parse_metadata, sanitize_filename
+from services.intake.content import inspect_content
+
+ENVELOPE_CODES = {
+    "missing_message_id",
+    "missing_content_type",
+    "missing_header",
+    "bad_header",
+    "bad_filename",
+    "bad_metadata",
+}
+CONTENT_CODES = {
+    "empty_body",
+    "too_large",
+    "unsupported_type",
+    "content_type_mismatch",
+    "corrupt_file",
+}
+
+# What an AMQP header table can carry: strings, bytes, numbers, booleans, nested tables.
+header_values = st.recursive(
+    st.none() | st.text() | st.binary(max_size=64) | st.integers() | st.floats() | st.booleans(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+metadata_keys = st.sampled_from(
+    [
+        "issue_date",
+        "expiry_date",
+        "language",
+        "year",
+        "material",
+        "translation_of",
+        "notarized",
+        "colour",
+        "$ne",
+        "x",
+    ]
+)
+
+
+def message(headers: dict[str, Any], message_id: Any, content_type: Any) -> Any:
+    return SimpleNamespace(
+        headers=headers,
+        message_id=message_id,
+        content_type=content_type,
+        correlation_id=None,
+        user_id="partner",
+        body=b"",
+    )
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(
+            ["x-application-id", "x-document-type", "x-filename", "x-document-meta", "other"]
+        ),
+        header_values,
+    ),
+    message_id=st.none() | st.text(max_size=40),
+    content_type=st.none() | st.text(max_size=40),
+)
+def test_arbitrary_envelopes_are_parsed_or_refused_specifically(
+    headers: dict[str, Any], message_id: Any, content_type: Any
+) -> None:
+    try:
+        submission = parse_envelope(message(headers, message_id, content_type), "ptn_test")
+    except IntakeError as error:
+        assert error.code in ENVELOPE_CODES, error.code
+        assert error.message
+        return
+    assert submission.application_id and submission.document_type and submission.filename
+    assert "/" not in submission.filename and "\\" not in submission.filename
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=300))
+def test_sanitised_file_names_are_safe_or_refused(original: str) -> None:
+    try:
+        name = sanitize_filename(original)
+    except IntakeError as error:
+        assert error.code == "bad_filename"
+        return
+    assert name.original == original
+    safe = name.safe
+    assert safe and len(safe) <= 200
+    assert "/" not in safe and "\\" not in safe
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in safe)
+    assert not safe.startswith(".")
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(metadata_keys, json_values, max_size=5) | json_values)
+def test_arbitrary_metadata_json_is_checked_or_refused(value: Any) -> None:
+    raw = json.dumps(value)
+    try:
+        parsed = parse_metadata(raw)
+    except IntakeError as error:
+        assert error.code == "bad_metadata"
+        return
+    assert isinstance(parsed, dict)
+    assert not any(key.startswith("$") for key in parsed)  # no operator reaches a query
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=st.one_of(
+        st.binary(max_size=2048),
+        st.binary(max_size=512).map(lambda b: b"%PDF-1.7\n" + b),
+        st.binary(max_size=512).map(lambda b: b"\x89PNG\r\n\x1a\n" + b),
+        st.binary(max_size=512).map(lambda b: b"\xff\xd8\xff\xe0" + b),
+        st.binary(max_size=512).map(lambda b: b"II*\x00" + b),
+    ),
+    declared=st.sampled_from(
+        ["application/pdf", "image/png", "image/jpeg", "image/tiff", "text/plain", ""]
+    ),
+)
+def test_arbitrary_bodies_are_accepted_or_refused_specifically(body: bytes, declared: str) -> None:
+    try:
+        facts = inspect_content(
+            io.BytesIO(body), declared, max_bytes=1024 * 1024, max_pixels=10_000_000
+        )
+    except IntakeError as error:
+        assert error.code in CONTENT_CODES, error.code
+        return
+    assert facts.size == len(body) and facts.content_type == declared
