@@ -153,7 +153,9 @@ async def document_content(
         while chunk := await stream.readchunk():
             yield chunk
 
-    disposition = "attachment" if download else "inline"
+    # A PDF with active content (scripts, embedded files) is never opened in the browser.
+    active = any(flag.startswith("pdf_") for flag in document.get("flags", []))
+    disposition = "attachment" if download or active else "inline"
     filename = quote(document["filename"])
     return StreamingResponse(
         chunks(),

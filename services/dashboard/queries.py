@@ -174,6 +174,7 @@ class DocumentView(BaseModel):
     sha256: str
     channel: str
     metadata: dict[str, Any] = Field(default_factory=dict)
+    flags: list[str] = Field(default_factory=list)
     received_at: datetime
 
 

@@ -17,6 +17,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from services.intake.checks import IntakeError
+from services.intake.pdf_active import active_content
 
 ALLOWED_CONTENT_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", "image/tiff"})
 CHUNK_BYTES = 1024 * 1024
@@ -42,6 +43,7 @@ class ContentFacts:
     content_type: str
     size: int
     sha256: str
+    flags: tuple[str, ...] = ()
 
 
 def sniff_content_type(head: bytes) -> str | None:
@@ -67,8 +69,8 @@ def inspect_content(
     source.seek(0)
     content_type = check_type(source.read(1024), declared)
     source.seek(0)
-    check_readable(source, content_type, max_pixels=max_pixels)
-    facts = ContentFacts(content_type, size, sha256_of(source))
+    flags = check_readable(source, content_type, max_pixels=max_pixels)
+    facts = ContentFacts(content_type, size, sha256_of(source), tuple(flags))
     source.seek(0)
     return facts
 
@@ -90,18 +92,25 @@ def check_type(head: bytes, declared: str) -> str:
     return detected
 
 
-def check_readable(source: BinaryIO, content_type: str, *, max_pixels: int) -> None:
-    """Open the file as a reader would; a file no reader can open is refused now."""
+def check_readable(source: BinaryIO, content_type: str, *, max_pixels: int) -> list[str]:
+    """Open the file as a reader would; a file no reader can open is refused now.
+
+    Returns flags for ops (active content in a PDF), which do not refuse the file.
+    """
+    flags = []
     if content_type == "application/pdf":
-        _check_pdf(source)
+        flags = _check_pdf(source)
     else:
         _check_image(source, _PILLOW_FORMAT[content_type], max_pixels)
     source.seek(0)
+    return flags
 
 
-def _check_pdf(source: BinaryIO) -> None:
+def _check_pdf(source: BinaryIO) -> list[str]:
     try:
-        pages = len(PdfReader(source).pages)
+        reader = PdfReader(source)
+        pages = len(reader.pages)
+        flags = active_content(reader)
     # pypdf raises many exception types on hostile input; any of them means unreadable.
     except Exception as exc:
         raise IntakeError(
@@ -109,6 +118,7 @@ def _check_pdf(source: BinaryIO) -> None:
         ) from None
     if pages == 0:
         raise IntakeError("corrupt_file", "The PDF has no pages.")
+    return flags
 
 
 def _check_image(source: BinaryIO, pillow_format: str, max_pixels: int) -> None:

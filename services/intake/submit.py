@@ -31,6 +31,7 @@ async def submit_document(ctx: ServiceContext, submission: Submission, source: B
         max_bytes=ctx.settings.max_document_bytes,
         max_pixels=ctx.settings.max_image_pixels,
     )
+    submission.flags += list(facts.flags)
     return await store_document(ctx, submission, source, facts)
 
 
