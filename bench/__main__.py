@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["floor", "intake", "validator", "scheduler", "soak"]
+ORDER = ["intake", "validator", "scheduler", "soak"]
 TIMEOUT_SECONDS = 600
 
 

@@ -1,13 +1,16 @@
-"""Intake throughput and latency, against a raw aio-pika baseline on the same broker.
+"""Intake throughput, round trips, CPU and latency, as ratios to baselines of the same run.
 
-One run, on its own RabbitMQ vhost and its own MongoDB wire server:
-1. baseline: raw aio-pika, 100 KiB persistent messages published with confirms to a quorum
-   queue and consumed with manual ack at the same time (messages/s end to end);
-2. the intake service (its own process, ``python -m services.intake``) over AMQP: partner
-   messages of 100 KiB documents -> ``document.received`` (documents/s);
-3. the same over HTTP (multipart uploads to the service's uvicorn server);
-each as a ratio to the baseline, with p50/p99 latency from publish (or request start) to
-``document.received``. Bounded: every phase stops after PHASE_SECONDS.
+One process, one RabbitMQ vhost, one MongoDB wire server (SecantusDB unless MONGODB_URL):
+1. baselines (``bench/_floor.py``): the raw broker (aio-pika confirmed publish, manual-ack
+   consume) and the I/O floor of one document (consume + GridFS put + insert + confirmed
+   publish + ack, plain drivers);
+2. the intake service (``python -m services.intake``, its own process, MongoDB command
+   counting on) over AMQP: its capacity as a ratio to the floor, MongoDB round trips and
+   CPU per accepted document (from its own counters), latency idle and at capacity;
+3. with the validator running too: latency from publish to ``document.received`` at half
+   of the measured capacity, CPU per document of intake and validator;
+4. the same documents over HTTP (multipart uploads).
+Bounded: every phase stops after PHASE_SECONDS.
 """
 
 from __future__ import annotations
@@ -17,14 +20,13 @@ import contextlib
 import io
 import json
 import os
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Literal
 
 import aio_pika
 import httpx
@@ -32,8 +34,9 @@ from pymongo import AsyncMongoClient
 from pypdf import PdfWriter
 
 from bench._env import bench_settings, percentile
+from bench._floor import Floor, io_floor, raw_broker
+from bench._services import Service, service
 from shared import db as mongo
-from shared.local_infra import free_port
 from shared.models import Application, Exporter, Partner, new_id
 from shared.partners import issue_api_key
 from shared.settings import Settings
@@ -44,7 +47,10 @@ DOCUMENT_BYTES = 100 * 1024
 CONCURRENCY = 32
 PHASE_SECONDS = 40.0
 RESTING = 20  # documents sent one at a time to an idle service, for its latency
-ROOT = Path(__file__).resolve().parents[1]
+HTTP_DOCUMENTS = 80
+PER_APPLICATION = 5
+HALF_CAPACITY_SECONDS = 15.0
+Pace = Literal["burst", "rest"] | float
 
 
 def document(index: int) -> bytes:
@@ -56,48 +62,6 @@ def document(index: int) -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
-
-
-async def baseline(amqp_url: str) -> float:
-    """Messages/s through a quorum queue: confirmed publishes while a consumer acks."""
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        queue = await channel.declare_queue(
-            f"bench.intake.baseline.{uuid.uuid4().hex[:6]}",
-            durable=True,
-            arguments={"x-queue-type": "quorum"},
-        )
-        consumer = await connection.channel()
-        await consumer.set_qos(prefetch_count=CONCURRENCY)
-        done, seen = asyncio.Event(), 0
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            nonlocal seen
-            await message.ack()
-            seen += 1
-            if seen >= DOCUMENTS:
-                done.set()
-
-        consumer_queue = await consumer.get_queue(queue.name)
-        tag = await consumer_queue.consume(on_message)
-        bodies = [os.urandom(DOCUMENT_BYTES) for _ in range(CONCURRENCY)]
-        started = time.perf_counter()
-        for offset in range(0, DOCUMENTS, CONCURRENCY):
-            await asyncio.gather(
-                *(
-                    channel.default_exchange.publish(
-                        aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                        routing_key=queue.name,
-                    )
-                    for body in bodies[: min(CONCURRENCY, DOCUMENTS - offset)]
-                )
-            )
-        await asyncio.wait_for(done.wait(), PHASE_SECONDS)
-        rate = DOCUMENTS / (time.perf_counter() - started)
-        await consumer_queue.cancel(tag)
-        await queue.delete(if_unused=False, if_empty=False)
-    return rate
 
 
 class ReceivedTap:
@@ -158,15 +122,15 @@ async def publish_document(
 
 
 async def through_amqp(
-    settings: Settings, application_id: str, bodies: list[bytes], *, one_by_one: bool = False
+    settings: Settings, applications: list[str], bodies: list[bytes], *, prefix: str, pace: Pace
 ) -> tuple[float, list[float]]:
     """Documents/s and latencies (s) from publish to ``document.received``.
 
-    ``one_by_one``: each document is published only after the previous one was received,
-    so the latency is that of an idle service, not of a queue of CONCURRENCY messages.
+    ``pace``: "burst" publishes CONCURRENCY at a time as fast as confirms come (capacity);
+    "rest" publishes each document after the previous one arrived (an idle service's
+    latency); a number publishes that many documents per second, evenly spaced.
     """
     sent: dict[str, float] = {}
-    prefix = "rest" if one_by_one else "amqp"
     async with ReceivedTap().open(settings.amqp_url) as tap:
         connection = await aio_pika.connect(settings.amqp_url)
         async with connection:
@@ -177,23 +141,33 @@ async def through_amqp(
                 filename = f"{prefix}-{index}.pdf"
                 sent[filename] = time.perf_counter()
                 await publish_document(
-                    exchange, bodies[index], application_id=application_id, filename=filename
+                    exchange,
+                    bodies[index],
+                    application_id=applications[index // PER_APPLICATION % len(applications)],
+                    filename=filename,
                 )
 
             started = time.perf_counter()
-            step = 1 if one_by_one else CONCURRENCY
-            for offset in range(0, len(bodies), step):
-                await asyncio.gather(
-                    *(publish(i) for i in range(offset, min(len(bodies), offset + step)))
-                )
-                if one_by_one:
-                    await tap.wait(offset + 1)
+            if isinstance(pace, float):
+                pending = []
+                for index in range(len(bodies)):
+                    await asyncio.sleep(max(0.0, started + index / pace - time.perf_counter()))
+                    pending.append(asyncio.create_task(publish(index)))
+                await asyncio.gather(*pending)
+            else:
+                step = 1 if pace == "rest" else CONCURRENCY
+                for offset in range(0, len(bodies), step):
+                    await asyncio.gather(
+                        *(publish(i) for i in range(offset, min(len(bodies), offset + step)))
+                    )
+                    if pace == "rest":
+                        await tap.wait(offset + 1)
             await tap.wait(len(bodies))
         return measured(tap, sent, started)
 
 
 async def through_http(
-    settings: Settings, base_url: str, api_key: str, application_id: str, bodies: list[bytes]
+    settings: Settings, base_url: str, api_key: str, applications: list[str], bodies: list[bytes]
 ) -> tuple[float, list[float]]:
     """Uploads/s and latencies (s) from request start to ``document.received``."""
     sent: dict[str, float] = {}
@@ -209,7 +183,7 @@ async def through_http(
             async with gate:
                 sent[filename] = time.perf_counter()
                 response = await client.post(
-                    f"/v1/applications/{application_id}/documents",
+                    f"/v1/applications/{applications[index // PER_APPLICATION]}/documents",
                     files={"file": (filename, bodies[index], "application/pdf")},
                     data={"document_type": "business_licence"},
                 )
@@ -230,8 +204,13 @@ def measured(tap: ReceivedTap, sent: dict[str, float], started: float) -> tuple[
     return len(arrived) / elapsed, [tap.at[name] - sent[name] for name in arrived]
 
 
-async def seed(settings: Settings) -> tuple[str, str, str]:
-    """A partner (RabbitMQ user guest, and an API key) with one dairy application each."""
+async def seed(settings: Settings, applications: int) -> tuple[str, list[str]]:
+    """A partner (RabbitMQ user guest, and an API key) with ``applications`` dairy applications.
+
+    Documents are spread PER_APPLICATION to an application, as partners send them: the
+    validator re-evaluates a whole application per document, so one application of hundreds
+    of documents would measure that growth instead (bench/validator.py measures it).
+    """
     client: AsyncMongoClient = mongo.connect(settings)
     db = mongo.database(client, settings)
     await mongo.ensure_indexes(db)
@@ -239,9 +218,8 @@ async def seed(settings: Settings) -> tuple[str, str, str]:
     partner = Partner(_id=new_id("ptn"), name="bench", amqp_user="guest", created_at=now)
     await db["partners"].insert_one(partner.to_mongo())
     api_key = await issue_api_key(db, partner_id=partner.id, now=now)
-    ids = []
-    for _ in range(2):
-        application = Application(
+    records = [
+        Application(
             _id=new_id("app"),
             partner_id=partner.id,
             exporter=Exporter(name="Bench Dairy", country="NZ"),
@@ -250,86 +228,175 @@ async def seed(settings: Settings) -> tuple[str, str, str]:
             kind="new",
             created_at=now,
             updated_at=now,
-        )
-        await db["applications"].insert_one(application.model_dump(by_alias=True))
-        ids.append(application.id)
+        ).model_dump(by_alias=True)
+        for _ in range(applications)
+    ]
+    await db["applications"].insert_many(records)
     await client.close()
-    return api_key, ids[0], ids[1]
+    return api_key, [record["_id"] for record in records]
 
 
-@asynccontextmanager
-async def intake_process(settings: Settings) -> AsyncIterator[str]:
-    """The intake service as its own process; yields its HTTP base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "AMQP_URL": settings.amqp_url,
-        "MONGODB_URL": settings.mongodb_url,
-        "MONGODB_DB": settings.mongodb_db,
-        "INTAKE_HTTP_PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-    }
-    base_url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.intake", cwd=ROOT, env=env, stderr=log
-        )
-        try:
-            if not await answers(base_url, process):
-                log.seek(0)
-                raise RuntimeError(f"intake did not start: {log.read().decode()[-2000:]}")
-            yield base_url
-        finally:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), 20)
+@dataclass
+class Usage:
+    """What one service process used over a phase, per document of that phase."""
+
+    cpu_ms: float
+    commands: dict[str, float]
+
+    @property
+    def round_trips(self) -> float:
+        return sum(self.commands.values())
 
 
-async def answers(base_url: str, process: asyncio.subprocess.Process) -> bool:
-    """Wait until the service answers /healthz (False if it exits or takes 30 s)."""
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        for _ in range(150):
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return True
-            except httpx.TransportError:
-                pass
-            if process.returncode is not None:
-                return False
-            await asyncio.sleep(0.2)
-    return False
+class Meter:
+    """CPU time and MongoDB commands of a service between ``start`` and ``stop``."""
+
+    def __init__(self, running: Service) -> None:
+        self.running = running
+
+    async def start(self) -> None:
+        await self.running.wait_idle()
+        self.cpu, self.commands = self.running.cpu_seconds(), await self.running.commands()
+
+    async def stop(self, documents: int) -> Usage:
+        """Usage per document, once the service has finished what the phase gave it."""
+        await self.running.wait_idle()
+        cpu = self.running.cpu_seconds() - self.cpu
+        commands = await self.running.commands()
+        commands.subtract(self.commands)
+        per_document = {name: n / documents for name, n in commands.items() if n}
+        return Usage(cpu / documents * 1000, per_document)
 
 
-def report(label: str, rate: float, base: float, latencies: list[float]) -> None:
+def breakdown(commands: dict[str, float]) -> str:
+    return ", ".join(f"{name} {n:.2f}" for name, n in sorted(commands.items(), key=lambda c: -c[1]))
+
+
+def latency(label: str, latencies: list[float]) -> None:
     p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
+    print(f"  {label:<58} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms")
+
+
+def rate_line(label: str, rate: float, unit: str, extra: str = "") -> None:
+    print(f"  {label:<58} {rate:8.1f} {unit}{extra}")
+
+
+@dataclass
+class Figures:
+    published: float
+    consumed: float
+    floor: Floor
+    rest: list[float]
+    amqp_rate: float
+    amqp_latency: list[float]
+    intake: Usage
+    half_rate: float
+    half_achieved: float
+    half_latency: list[float]
+    half_intake: Usage
+    half_validator: Usage
+    http_rate: float
+    http_latency: list[float]
+
+
+async def measure(settings: Settings) -> Figures:
+    published, consumed = await raw_broker(settings.amqp_url, DOCUMENTS)
+    floor = await io_floor(settings.amqp_url, settings.mongodb_url, settings.mongodb_db, DOCUMENTS)
+    api_key, applications = await seed(settings, 180)
+    rest_apps, amqp_apps = applications[:4], applications[4:44]
+    half_apps, http_apps = applications[44:164], applications[164:]
+    async with service("intake", settings) as intake:
+        resting = [document(-i) for i in range(1, RESTING + 1)]
+        _, rest = await through_amqp(settings, rest_apps, resting, prefix="rest", pace="rest")
+        meter = Meter(intake)
+        await meter.start()
+        bodies = [document(i) for i in range(DOCUMENTS)]
+        amqp_rate, amqp_latency = await through_amqp(
+            settings, amqp_apps, bodies, prefix="amqp", pace="burst"
+        )
+        usage = await meter.stop(len(bodies))
+        async with service("validator", settings) as validator:
+            half_rate = amqp_rate / 2
+            count = min(len(half_apps) * PER_APPLICATION, int(half_rate * HALF_CAPACITY_SECONDS))
+            half_bodies = [document(DOCUMENTS + i) for i in range(max(count, 20))]
+            meters = Meter(intake), Meter(validator)
+            for m in meters:
+                await m.start()  # the validator first works off the documents received so far
+            half_achieved, half_latency = await through_amqp(
+                settings, half_apps, half_bodies, prefix="half", pace=half_rate
+            )
+            half_intake, half_validator = [await m.stop(len(half_bodies)) for m in meters]
+            http_bodies = [document(2 * DOCUMENTS + i) for i in range(HTTP_DOCUMENTS)]
+            http_rate, http_latency = await through_http(
+                settings,
+                intake.metrics_url.removesuffix("/metrics"),
+                api_key,
+                http_apps,
+                http_bodies,
+            )
+    return Figures(
+        published, consumed, floor, rest, amqp_rate, amqp_latency, usage,
+        half_rate, half_achieved, half_latency, half_intake, half_validator, http_rate, http_latency,
+    )  # fmt: skip
+
+
+def report(f: Figures) -> None:
+    floor = f.floor.rate
+    print(f"{DOCUMENTS} documents of ~{DOCUMENT_BYTES // 1024} KiB, {CONCURRENCY} in flight; ")
+    print("baselines on the same RabbitMQ and MongoDB wire server, in this run:")
+    rate_line("raw broker: publish, confirmed, persistent", f.published, "msg/s")
+    rate_line("raw broker: consume, manual ack", f.consumed, "msg/s")
+    rate_line("I/O floor: consume + GridFS put + insert + publish + ack", floor, "docs/s")
     print(
-        f"{label:<36} {rate:8.1f} docs/s  ratio {rate / base:6.3f}  "
-        f"p50 {p50:7.1f} ms  p99 {p99:7.1f} ms"
+        f"  {'I/O floor: MongoDB round trips per document':<58} "
+        f"{sum(f.floor.commands_per_document.values()):8.2f}  "
+        f"({breakdown(f.floor.commands_per_document)})"
     )
+    print("intake (python -m services.intake, its own process):")
+    target = "met" if f.amqp_rate / floor >= 0.7 else "NOT met"
+    rate_line(
+        "over AMQP, capacity (burst)",
+        f.amqp_rate,
+        "docs/s",
+        f"  = {f.amqp_rate / floor:.2f} of the I/O floor (target >= 0.70: {target})",
+    )
+    print(
+        f"  {'MongoDB round trips per accepted document':<58} {f.intake.round_trips:8.2f}  "
+        f"({breakdown(f.intake.commands)})"
+    )
+    rate_line("intake CPU per document at capacity", f.intake.cpu_ms, "ms")
+    latency("latency at capacity (queue of the whole burst)", f.amqp_latency)
+    latency("latency idle, one document at a time", f.rest)
+    latency(
+        f"latency at half capacity ({f.half_rate:.1f} docs/s offered, "
+        f"{f.half_achieved:.1f} achieved)",
+        f.half_latency,
+    )
+    print("at half capacity, intake and validator both running:")
+    rate_line("CPU per document: intake", f.half_intake.cpu_ms, "ms")
+    rate_line("CPU per document: validator", f.half_validator.cpu_ms, "ms")
+    rate_line(
+        "CPU per document: intake + validator",
+        f.half_intake.cpu_ms + f.half_validator.cpu_ms,
+        "ms",
+    )
+    print(
+        f"  {'validator MongoDB round trips per document':<58} "
+        f"{f.half_validator.round_trips:8.2f}  ({breakdown(f.half_validator.commands)})"
+    )
+    rate_line(
+        "intake over HTTP (multipart uploads, validator running)",
+        f.http_rate,
+        "docs/s",
+        f"  = {f.http_rate / floor:.2f} of the I/O floor",
+    )
+    latency("HTTP latency, request start to document.received", f.http_latency)
 
 
 async def main() -> None:
-    bodies = [document(i) for i in range(DOCUMENTS)]
     with bench_settings() as (settings, _):
-        base = await baseline(settings.amqp_url)
-        api_key, amqp_application, http_application = await seed(settings)
-        async with intake_process(settings) as base_url:
-            at_rest = [document(-i) for i in range(1, RESTING + 1)]
-            _, rest_latency = await through_amqp(
-                settings, amqp_application, at_rest, one_by_one=True
-            )
-            amqp_rate, amqp_latency = await through_amqp(settings, amqp_application, bodies)
-            http_bodies = [document(DOCUMENTS + i) for i in range(DOCUMENTS)]
-            http_rate, http_latency = await through_http(
-                settings, base_url, api_key, http_application, http_bodies
-            )
-    print(f"{DOCUMENTS} documents of {DOCUMENT_BYTES // 1024} KiB, {CONCURRENCY} in flight")
-    print(f"{'baseline: raw aio-pika publish+consume':<36} {base:8.1f} msg/s")
-    p50, p99 = percentile(rest_latency, 0.5) * 1000, percentile(rest_latency, 0.99) * 1000
-    print(
-        f"{'idle intake, one document at a time':<36} latency p50 {p50:7.1f} ms  p99 {p99:7.1f} ms"
-    )
-    report("intake over AMQP", amqp_rate, base, amqp_latency)
-    report("intake over HTTP", http_rate, base, http_latency)
+        figures = await measure(settings)
+    report(figures)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from gridfs import AsyncGridFSBucket
+from prometheus_client import Counter
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
 
 from shared.settings import Settings
 
@@ -86,13 +93,35 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+MONGODB_COMMANDS = Counter(
+    "regwatch_mongodb_commands",
+    "MongoDB commands (round trips) sent by this process, by command name",
+    ["command"],
+)
+
+
+class CommandCounter(CommandListener):
+    """Counts every command a client sends (``MONGODB_COMMAND_COUNTING=1``)."""
+
+    def started(self, event: CommandStartedEvent) -> None:
+        MONGODB_COMMANDS.labels(event.command_name).inc()
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
+
+
 def connect(settings: Settings) -> AsyncMongoClient:
     """A client for ``MONGODB_URL`` (timezone-aware datetimes, bounded server selection)."""
+    listeners = [CommandCounter()] if settings.mongodb_command_counting else []
     return AsyncMongoClient(
         settings.mongodb_url,
         tz_aware=True,
         serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
         appname="regwatch",
+        event_listeners=listeners,
     )
 
 

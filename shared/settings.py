@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     dashboard_secure_cookie: bool = False
     # Prometheus exporter of a process without HTTP (0 = off); HTTP services serve /metrics.
     metrics_port: int = 0
+    # Count MongoDB commands per process (regwatch_mongodb_commands_total in /metrics): the
+    # benchmark's round trips per document. Off by default: a listener on every command.
+    mongodb_command_counting: bool = False
 
     @field_validator("regwatch_now")
     @classmethod
