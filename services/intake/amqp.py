@@ -16,10 +16,10 @@ from faststream.rabbit.subscriber import RabbitSubscriber
 from services.intake.checks import IntakeError, parse_metadata, sanitize_filename
 from services.intake.content import as_file
 from services.intake.dead_letters import dead_letter, delivery_attempt
+from services.intake.lookups import lookups_of
 from services.intake.store import Outcome, Rejected, Submission
 from services.intake.submit import reject, submit_document
 from shared.logs import correlation_id
-from shared.partners import partner_for_amqp_user
 from shared.retry import with_backoff
 from shared.runtime import ServiceContext
 from shared.topology import INTAKE_DOCUMENTS, INTAKE_EXCHANGE, quorum_queue
@@ -56,10 +56,10 @@ async def partner_for_user(ctx: ServiceContext, user_id: str | None) -> str:
         raise IntakeError(
             "missing_user_id", "The user_id property is required: set it to your RabbitMQ user."
         )
-    partner = await partner_for_amqp_user(ctx.db, user_id)
-    if partner is None:
+    partner_id = await lookups_of(ctx).partner_id_for_amqp_user(user_id)
+    if partner_id is None:
         raise IntakeError("unknown_partner", f"No active partner uses RabbitMQ user {user_id}.")
-    return partner.id
+    return partner_id
 
 
 def parse_envelope(message: AbstractIncomingMessage, partner_id: str) -> Submission:

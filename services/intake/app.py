@@ -16,7 +16,10 @@ from fastapi import FastAPI
 from services.intake import amqp
 from services.intake.document_types import catalog_of
 from services.intake.http import create_http_app
+from services.intake.lookups import Lookups
 from services.intake.orphans import run_orphan_sweeps
+from services.intake.relay import IntakeRelay
+from shared.publisher import Publisher
 from shared.runtime import ServiceContext, open_context
 from shared.settings import Settings
 
@@ -27,6 +30,7 @@ SERVICE = "intake"
 class IntakeContext(ServiceContext):
     """The service context plus the intake's background tasks, stopped on close."""
 
+    lookups: Lookups | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -41,7 +45,18 @@ async def start(settings: Settings) -> IntakeContext:
     """Connect, subscribe and start consuming, relaying and sweeping orphans."""
     catalog_of(settings)  # a broken catalog stops the start, not each submission
     base = await open_context(SERVICE, settings)
-    ctx = IntakeContext(**{f.name: getattr(base, f.name) for f in fields(ServiceContext)})
+    ctx = IntakeContext(
+        **{f.name: getattr(base, f.name) for f in fields(ServiceContext)},
+        lookups=Lookups(base.db, ttl_seconds=settings.intake_lookup_cache_seconds),
+    )
+    # The base relay never started (its publisher connects lazily): replace it with ours.
+    ctx.relay = IntakeRelay(
+        ctx.db,
+        Publisher(settings.amqp_url, name=f"regwatch-{SERVICE}"),
+        ctx.clock,
+        lease_seconds=settings.outbox_lease_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
     amqp.register(ctx.broker, ctx)
     await ctx.broker.start()
     ctx.relay.start()

@@ -64,12 +64,17 @@ async def own_application(
         {"_id": application_id, "partner_id": partner_id}
     )
     if document is None:
-        raise IntakeError(
-            "unknown_application",
-            f"There is no application {application_id} of yours: create it first "
-            "(POST /v1/applications) and use the id it returns.",
-        )
+        raise unknown_application(application_id)
     return document
+
+
+def unknown_application(application_id: str) -> IntakeError:
+    """The refusal of an application that is missing or another partner's (the same)."""
+    return IntakeError(
+        "unknown_application",
+        f"There is no application {application_id} of yours: create it first "
+        "(POST /v1/applications) and use the id it returns.",
+    )
 
 
 async def list_applications(

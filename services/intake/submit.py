@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import BinaryIO
 
-from services.intake.applications import own_application
+from services.intake.applications import unknown_application
 from services.intake.checks import IntakeError
 from services.intake.content import inspect_content
 from services.intake.document_types import catalog_of, document_type_flags
+from services.intake.lookups import lookups_of
 from services.intake.store import Outcome, Rejected, Submission, record_rejection, store_document
 from shared.runtime import ServiceContext
 
@@ -18,9 +19,11 @@ async def submit_document(ctx: ServiceContext, submission: Submission, source: B
 
     Raises IntakeError for anything the partner must fix; nothing is stored then.
     """
-    application = await own_application(
-        ctx, partner_id=submission.partner_id, application_id=submission.application_id
+    application = await lookups_of(ctx).application(
+        partner_id=submission.partner_id, application_id=submission.application_id
     )
+    if application is None:
+        raise unknown_application(submission.application_id)
     catalog = catalog_of(ctx.settings)
     submission.flags += document_type_flags(catalog, application, submission.document_type)
     # Parsing a PDF or decoding an image is CPU work: keep the event loop free meanwhile.

@@ -1,0 +1,61 @@
+"""A brief memory of who a partner is and which applications are its own.
+
+Every document needs its partner (from the RabbitMQ user) and its application (owner and
+category). Each look-up is a database round trip, and the answers change rarely: a partner
+is revoked now and then, an application's owner and category never change. So found
+answers are kept for ``intake_lookup_cache_seconds``; a revoked partner is refused at most
+that long after its revocation. Answers that found nothing are never kept, so a partner
+onboarded or an application created a moment ago is found at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cachetools import TTLCache
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.partners import partner_for_amqp_user
+from shared.runtime import ServiceContext
+
+MAX_ENTRIES = 10_000
+
+
+class Lookups:
+    """Partner ids by RabbitMQ user and applications by (partner, id), kept briefly."""
+
+    def __init__(self, db: AsyncDatabase, *, ttl_seconds: float) -> None:
+        self._db = db
+        self._keep = ttl_seconds > 0
+        ttl = max(ttl_seconds, 0.001)
+        self._partners: TTLCache[str, str] = TTLCache(MAX_ENTRIES, ttl)
+        self._applications: TTLCache[tuple[str, str], dict[str, Any]] = TTLCache(MAX_ENTRIES, ttl)
+
+    async def partner_id_for_amqp_user(self, amqp_user: str) -> str | None:
+        """The id of the active partner using ``amqp_user``, or None."""
+        if (known := self._partners.get(amqp_user)) is not None:
+            return known
+        partner = await partner_for_amqp_user(self._db, amqp_user)
+        if partner is None:
+            return None
+        if self._keep:
+            self._partners[amqp_user] = partner.id
+        return partner.id
+
+    async def application(self, *, partner_id: str, application_id: str) -> dict[str, Any] | None:
+        """The partner's own application (another partner's is not found), or None."""
+        key = (partner_id, application_id)
+        if (known := self._applications.get(key)) is not None:
+            return known
+        document = await self._db["applications"].find_one(
+            {"_id": application_id, "partner_id": partner_id}
+        )
+        if document is not None and self._keep:
+            self._applications[key] = document
+        return document
+
+
+def lookups_of(ctx: ServiceContext) -> Lookups:
+    """The intake's lookups; a plain service context (ops tools, tests) looks up every time."""
+    found = getattr(ctx, "lookups", None)
+    return found if isinstance(found, Lookups) else Lookups(ctx.db, ttl_seconds=0)
