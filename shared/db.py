@@ -85,6 +85,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     f"{DOCUMENT_BLOBS_BUCKET}.files": [
         # The intake's orphan sweep reads GridFS files by upload time, window by window.
         IndexModel([("metadata.uploaded_at", ASCENDING)]),
+        # GridFS's own indexes, made here once: the intake writes its files without the
+        # driver's per-upload index check (services/intake/blobs.py).
+        IndexModel([("filename", ASCENDING), ("uploadDate", ASCENDING)]),
+    ],
+    f"{DOCUMENT_BLOBS_BUCKET}.chunks": [
+        IndexModel([("files_id", ASCENDING), ("n", ASCENDING)], unique=True),
     ],
     "dead_letter_actions": [
         # The dashboard lists ops' replays and discards, newest first.

@@ -10,6 +10,7 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
+from services.intake.blobs import put_blob
 from services.intake.checks import IntakeError
 from services.intake.content import ContentFacts
 from services.intake.relay import entry_for, publish_committed
@@ -146,15 +147,17 @@ async def store_document(
     # record and outbox entry commit together. If the commit fails the bytes are removed;
     # if the process dies in between, the orphan sweep removes them later.
     bucket = blobs(ctx.db)
-    await bucket.upload_from_stream_with_id(
-        record.blob_id,
-        record.filename,
-        source,
+    await put_blob(
+        ctx.db,
+        blob_id=record.blob_id,
+        filename=record.filename,
+        source=source,
         metadata={
             "document_id": record.id,
             "content_type": record.content_type,
             "uploaded_at": now,
         },
+        uploaded_at=now,
     )
 
     entry = entry_for(ctx.relay, event, now)
