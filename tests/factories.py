@@ -29,7 +29,8 @@ async def make_application(db: AsyncDatabase, partner_id: str, **fields: Any) ->
         "exporter": Exporter(
             name="Nordic Scrap AB", country="SE", contact_emails=["exports@nordicscrap.example"]
         ),
-        "category": "scrap.metal",
+        "category": "food.dairy",
+        "product": "milk_powder",
         "kind": "new",
         "created_at": now,
         "updated_at": now,

@@ -1,8 +1,7 @@
 """What the requirements catalog lets the intake accept: categories, products, document types.
 
-A document type the catalog does not know at all is refused. A known type that no rule of
-the application's category asks for is accepted with the flag ``not_asked_by_category``:
-the validator ignores it, and the partner sees the flag on the stored document.
+A document type the catalog does not know, or that no rule of the application's category
+asks for, is refused with ``unknown_document_type`` and the list of types the category takes.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ from typing import Any
 from services.intake.checks import IntakeError, check_document_type_form
 from shared.catalog import Catalog, UnknownCategory, cached_catalog
 from shared.settings import Settings
-
-NOT_ASKED = "not_asked_by_category"
 
 
 def catalog_of(settings: Settings) -> Catalog:
@@ -51,17 +48,16 @@ def check_product(catalog: Catalog, category: str, product: str | None) -> None:
 def document_type_flags(
     catalog: Catalog, application: dict[str, Any], document_type: str
 ) -> list[str]:
-    """Refuse a document type the catalog does not know; flag one the category never asks."""
+    """Refuse a document type the application's category does not take; no flags today."""
     check_document_type_form(document_type)
-    if document_type not in catalog.document_types:
-        asked = ", ".join(sorted(_asked(catalog, application["category"])))
+    asked = _asked(catalog, application["category"])
+    if document_type not in asked:
+        known = "unknown" if document_type not in catalog.document_types else "not taken"
         raise IntakeError(
             "unknown_document_type",
-            f"The document type {document_type!r} is unknown; an application of category "
-            f"{application['category']} takes: {asked}.",
+            f"The document type {document_type!r} is {known} for category "
+            f"{application['category']}, which takes: {', '.join(sorted(asked))}.",
         )
-    if document_type not in _asked(catalog, application["category"]):
-        return [NOT_ASKED]
     return []
 
 

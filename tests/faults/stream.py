@@ -63,7 +63,7 @@ def document_message(application_id: str, index: int) -> aio_pika.Message:
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         headers={
             "x-application-id": application_id,
-            "x-document-type": "facility_photo" if index % 2 else "inspection_report",
+            "x-document-type": "facility_photo" if index % 2 else "ccic_certificate",
             "x-filename": f"document-{index}.pdf",
             "x-document-meta": json.dumps({"language": "en"}),
         },

@@ -118,8 +118,8 @@ async def test_status_shows_applications_queues_and_alarms(
 async def test_applications_list_and_show(
     settings: Settings, db: AsyncDatabase, services: list[ServiceContext]
 ) -> None:
-    category = f"scrap.cli{uuid.uuid4().hex[:6]}"
-    application_id = await validated_application(settings, db, category=category)
+    category = "food.coffee_cocoa"  # a category no other test of this session uses
+    application_id = await validated_application(settings, db, category=category, product=None)
     rows = json_of(
         await regwatch(settings, "applications", "list", "--category", category, "--json")
     )

@@ -49,7 +49,7 @@ async def publish_as_partner(
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 headers={
                     "x-application-id": application_id,
-                    "x-document-type": "business_licence",
+                    "x-document-type": "business_registration",
                     "x-filename": "licence.pdf",
                     "x-document-meta": json.dumps({"language": "en"}),
                 },
@@ -64,7 +64,7 @@ async def test_document_published_by_partner_is_stored_and_validated(
 ) -> None:
     partner_id = await db["partners"].find_one({"amqp_user": "guest"})
     partner_id = partner_id["_id"] if partner_id else await make_partner(db, amqp_user="guest")
-    application_id = await make_application(db, partner_id)
+    application_id = await make_application(db, partner_id, category="scrap.metal", product=None)
     body = sample_pdf(f"licence {uuid.uuid4()}")
     message_id = str(uuid.uuid4())
 

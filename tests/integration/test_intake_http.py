@@ -178,7 +178,7 @@ async def test_application_outside_the_catalog_is_refused(
     assert response.json()["detail"]
 
 
-async def test_document_type_the_category_never_asks_for_is_flagged(
+async def test_document_type_the_category_does_not_take_is_refused(
     intake: ServiceContext, partner: tuple[str, str]
 ) -> None:
     async with client_for(intake, partner[1]) as client:
@@ -191,8 +191,9 @@ async def test_document_type_the_category_never_asks_for_is_flagged(
             filename="yard.png",
             document_type="floor_plan",
         )
-    assert response.status_code == 201
-    assert response.json()["document"]["flags"] == ["not_asked_by_category"]
+    assert response.status_code == 422
+    assert response.json()["type"] == "urn:regwatch:problem:unknown_document_type"
+    assert "business_licence" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("api_key", [None, "rwk_not-a-key"])
