@@ -314,15 +314,22 @@ async def submit_over_http(
 async def wait_for_validation(
     db: AsyncDatabase, application_id: str, timeout: float
 ) -> queries.ValidationView | None:
-    """The validation that followed the last document received, once the validator made it."""
+    """The validation that followed the last document received, once the validator made it.
+
+    Done when the validator has handled every ``document.received`` of the application: an
+    earlier evaluation may already have seen the last document, so no newer result appears.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        last = await db["documents"].find_one(
-            {"application_id": application_id}, sort=[("received_at", -1)]
+        received = await db["outbox"].distinct(
+            "_id", {"subject": application_id, "type": "document.received"}
+        )
+        handled = await db["inbox"].count_documents(
+            {"consumer": "validator", "event_id": {"$in": received}}
         )
         result = await queries.latest_validation(db=db, application_id=application_id)
-        if last and result and result.evaluated_at >= last["received_at"]:
+        if received and handled == len(received) and result is not None:
             return result
         await asyncio.sleep(0.5)
     return await queries.latest_validation(db=db, application_id=application_id)
