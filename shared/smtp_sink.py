@@ -36,7 +36,8 @@ def read_maildir(path: str | Path) -> list[mailbox.MaildirMessage]:
 
 def start_sink(host: str, port: int, maildir: str | Path) -> Controller:
     """Start the sink in a background thread; ``controller.stop()`` ends it."""
-    Path(maildir).mkdir(parents=True, exist_ok=True)
+    for part in ("tmp", "new", "cur"):  # a Maildir's layout; aiosmtpd expects it to exist
+        (Path(maildir) / part).mkdir(parents=True, exist_ok=True)
     controller = Controller(SinkHandler(Path(maildir)), hostname=host, port=port)
     controller.start()
     return controller
