@@ -2,7 +2,8 @@
 
 1. The raw broker: aio-pika publish with publisher confirms, and consume with manual ack.
 2. The floor of necessary I/O for one document, with the plain drivers and no framework:
-   consume a 100 KiB message, one GridFS put, one insert, one confirmed publish, ack.
+   consume a 100 KiB message, one GridFS put, one insert, one confirmed publish, ack;
+   measured twice: the GridFS put through PyMongo's bucket, and as its two bare inserts.
    Its MongoDB round trips are counted with a PyMongo command listener, like the service's.
 """
 
@@ -13,10 +14,14 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
 
 import aio_pika
+from bson import ObjectId
 from gridfs import AsyncGridFSBucket
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.monitoring import (
     CommandFailedEvent,
     CommandListener,
@@ -26,6 +31,7 @@ from pymongo.monitoring import (
 
 DOCUMENT_BYTES = 100 * 1024
 CONCURRENCY = 32
+GridFsPut = Literal["driver", "direct"]
 
 
 class Commands(CommandListener):
@@ -102,14 +108,40 @@ async def raw_broker(amqp_url: str, messages: int) -> tuple[float, float]:
     return published, consumed
 
 
-async def io_floor(amqp_url: str, mongodb_url: str, db_name: str, documents: int) -> Floor:
-    """Documents/s through consume + GridFS put + insert + confirmed publish + ack."""
+async def put_direct(db: AsyncDatabase, body: bytes) -> ObjectId:
+    """A one-chunk GridFS file as its two inserts (chunk, then files document), no checks."""
+    blob_id = ObjectId()
+    await db["bench_blobs.chunks"].insert_one({"files_id": blob_id, "n": 0, "data": body})
+    await db["bench_blobs.files"].insert_one(
+        {
+            "_id": blob_id,
+            "length": len(body),
+            "chunkSize": 255 * 1024,
+            "uploadDate": datetime.now(UTC),
+            "filename": "doc.pdf",
+        }
+    )
+    return blob_id
+
+
+async def io_floor(
+    amqp_url: str, mongodb_url: str, db_name: str, documents: int, *, gridfs: GridFsPut
+) -> Floor:
+    """Documents/s through consume + GridFS put + insert + confirmed publish + ack.
+
+    ``gridfs``: "driver" puts through PyMongo's bucket (which checks the bucket's indexes
+    with two queries before every upload); "direct" writes the same chunk and files
+    documents with two inserts, the indexes made beforehand, as the intake does.
+    """
     commands = Commands()
     client: AsyncMongoClient = AsyncMongoClient(
         mongodb_url, tz_aware=True, event_listeners=[commands]
     )
-    db = client[f"{db_name}_floor"]
+    db = client[f"{db_name}_floor_{gridfs}"]
     bucket = AsyncGridFSBucket(db, bucket_name="bench_blobs")
+    if gridfs == "direct":
+        await db["bench_blobs.chunks"].create_index([("files_id", 1), ("n", 1)], unique=True)
+        await db["bench_blobs.files"].create_index([("filename", 1), ("uploadDate", 1)])
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -129,7 +161,10 @@ async def io_floor(amqp_url: str, mongodb_url: str, db_name: str, documents: int
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             nonlocal seen
-            blob_id = await bucket.upload_from_stream("doc.pdf", message.body)
+            if gridfs == "driver":
+                blob_id = await bucket.upload_from_stream("doc.pdf", message.body)
+            else:
+                blob_id = await put_direct(db, message.body)
             await db["bench_documents"].insert_one({"blob_id": blob_id, "size": len(message.body)})
             await work_channel.default_exchange.publish(
                 aio_pika.Message(

@@ -10,7 +10,9 @@ onboarded or an application created a moment ago is found at once.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from cachetools import TTLCache
 from pymongo.asynchronous.database import AsyncDatabase
@@ -19,6 +21,7 @@ from shared.partners import partner_for_amqp_user
 from shared.runtime import ServiceContext
 
 MAX_ENTRIES = 10_000
+T = TypeVar("T")
 
 
 class Lookups:
@@ -30,12 +33,15 @@ class Lookups:
         ttl = max(ttl_seconds, 0.001)
         self._partners: TTLCache[str, str] = TTLCache(MAX_ENTRIES, ttl)
         self._applications: TTLCache[tuple[str, str], dict[str, Any]] = TTLCache(MAX_ENTRIES, ttl)
+        self._pending: dict[tuple[str, ...], asyncio.Future[Any]] = {}
 
     async def partner_id_for_amqp_user(self, amqp_user: str) -> str | None:
         """The id of the active partner using ``amqp_user``, or None."""
         if (known := self._partners.get(amqp_user)) is not None:
             return known
-        partner = await partner_for_amqp_user(self._db, amqp_user)
+        partner = await self._once(
+            ("partner", amqp_user), lambda: partner_for_amqp_user(self._db, amqp_user)
+        )
         if partner is None:
             return None
         if self._keep:
@@ -47,12 +53,28 @@ class Lookups:
         key = (partner_id, application_id)
         if (known := self._applications.get(key)) is not None:
             return known
-        document = await self._db["applications"].find_one(
-            {"_id": application_id, "partner_id": partner_id}
+        document = await self._once(
+            ("application", *key),
+            lambda: self._db["applications"].find_one(
+                {"_id": application_id, "partner_id": partner_id}
+            ),
         )
         if document is not None and self._keep:
             self._applications[key] = document
         return document
+
+    async def _once(self, key: tuple[str, ...], look_up: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """One query for the same look-up however many documents wait for it at once.
+
+        A burst of documents of one application arrives together (prefetch): without
+        this, each of them would miss the cache and query.
+        """
+        if (pending := self._pending.get(key)) is None:
+            pending = asyncio.ensure_future(look_up())
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+        # A waiter cancelled (its message's delivery ended) must not cancel the others'.
+        return await asyncio.shield(pending)
 
 
 def lookups_of(ctx: ServiceContext) -> Lookups:
