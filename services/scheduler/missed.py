@@ -12,7 +12,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.deadlines import Deadline
 from shared.events import ApplicationStatusChanged, CloudEvent, new_event
 from shared.models import StatusChange
-from shared.outbox import outbox_entry
 
 lifecycle: ModuleType | None
 try:  # the lifecycle's transition table guards the move when it is there
@@ -38,11 +37,11 @@ async def apply_missed_transition(
     event_id: str,
     causation_id: str,
     session: AsyncClientSession,
-) -> str | None:
-    """Set ``on_missed`` on the application with a history entry and stage the event.
+) -> CloudEvent | None:
+    """Set ``on_missed`` on the application with a history entry; its event to stage.
 
-    Returns the new status, or None when the deadline names no transition or the
-    application is already there (a replayed reminder changes nothing).
+    Returns None when the deadline names no transition or the application is already
+    there (a replayed reminder changes nothing).
     """
     if not deadline.on_missed or not deadline.application_id:
         return None
@@ -70,7 +69,7 @@ async def apply_missed_transition(
         },
         session=session,
     )
-    event: CloudEvent = new_event(
+    return new_event(
         "application.status_changed",
         ApplicationStatusChanged(application_id=deadline.application_id, **change.model_dump()),
         service=ACTOR,
@@ -80,8 +79,6 @@ async def apply_missed_transition(
         correlation_id=causation_id,
         event_id=event_id,
     )
-    await db["outbox"].insert_one(outbox_entry(event, now), session=session)
-    return change.to_status
 
 
 def allowed_trigger(deadline: Deadline, status: str | None) -> str | None | bool:

@@ -16,8 +16,10 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from services.scheduler.claims import LeaseLost, settle
 from services.scheduler.missed import apply_missed_transition
 from services.scheduler.notices import reminder_event, reminder_event_id
+from services.scheduler.relay import SchedulerRelay
 from services.scheduler.subjects import reminder_subject
 from shared.deadlines import WITH_THE_AUTHORITY, Deadline
+from shared.events import CloudEvent
 from shared.outbox import in_transaction, outbox_entry
 from shared.runtime import ServiceContext
 
@@ -67,15 +69,24 @@ async def _finish(
     *,
     now: datetime,
     skip_reason: str | None,
-) -> list[str]:
-    """One transaction: settle the reminder, stage its events; returns their ids."""
+) -> list[dict[str, Any]]:
+    """One transaction: settle the reminder, stage its events; returns their entries."""
     event_id = reminder_event_id(reminder["_id"])
 
-    async def work(session: AsyncClientSession) -> list[str]:
-        staged: list[str] = []
+    async def stage(event: CloudEvent, session: AsyncClientSession) -> dict[str, Any]:
+        entry = (
+            ctx.relay.leased_entry(event, now)
+            if isinstance(ctx.relay, SchedulerRelay)
+            else outbox_entry(event, now)
+        )
+        await ctx.db["outbox"].insert_one(entry, session=session)
+        return entry
+
+    async def work(session: AsyncClientSession) -> list[dict[str, Any]]:
+        staged: list[dict[str, Any]] = []
         new_status = None
         if reminder["point"] == "due":
-            new_status = await apply_missed_transition(
+            changed = await apply_missed_transition(
                 ctx.db,
                 deadline,
                 now=now,
@@ -83,8 +94,9 @@ async def _finish(
                 causation_id=event_id,
                 session=session,
             )
-            if new_status:
-                staged.append(f"{event_id}:status")
+            if changed is not None:
+                new_status = changed.data["to_status"]
+                staged.append(await stage(changed, session))
             await ctx.db["deadlines"].update_one(
                 {"_id": deadline.id, "status": "open"},
                 {"$set": {"status": "missed"}},
@@ -103,8 +115,7 @@ async def _finish(
             {"status": "emitted", "emitted_at": now, "event_id": event.id},
             session,
         )
-        await ctx.db["outbox"].insert_one(outbox_entry(event, now), session=session)
-        return [event.id, *staged]
+        return [await stage(event, session), *staged]
 
     return await in_transaction(ctx.client, work)
 
@@ -128,13 +139,14 @@ async def settle_claimed(
             return "cancelled"
         deadline = Deadline.model_validate(found)
         skip_reason = await why_not_sent(ctx, deadline, reminder, due_by)
-        event_ids = await _finish(ctx, deadline, reminder, now=now, skip_reason=skip_reason)
+        entries = await _finish(ctx, deadline, reminder, now=now, skip_reason=skip_reason)
     except LeaseLost as exc:
         log.warning("%s", exc)
         return "lost"
-    for event_id in event_ids:
-        try:
-            await ctx.relay.publish(event_id)
-        except Exception as exc:  # the relay's loop publishes it once the broker answers
-            log.warning("publishing %s deferred to the outbox relay: %s", event_id, exc)
+    for entry in entries:
+        # Neither raises for a broker problem: the relay's sweep publishes the entry later.
+        if isinstance(ctx.relay, SchedulerRelay):
+            await ctx.relay.publish_leased(entry)
+        else:
+            await ctx.relay.publish(entry["_id"])
     return "skipped" if skip_reason else "emitted"
