@@ -15,10 +15,10 @@ from faststream.rabbit.subscriber import RabbitSubscriber
 
 from services.intake.checks import IntakeError, parse_metadata, sanitize_filename
 from services.intake.content import as_file
-from services.intake.dead_letters import dead_letter, delivery_attempt
 from services.intake.lookups import lookups_of
 from services.intake.store import Outcome, Rejected, Submission
 from services.intake.submit import reject, submit_document
+from shared.dead_letters import dead_letter, delivery_attempt
 from shared.logs import correlation_id
 from shared.retry import with_backoff
 from shared.runtime import ServiceContext
@@ -145,7 +145,8 @@ def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
             log.warning("message %s failed (try %d): %s", raw.message_id, attempt, exc)
             if attempt < ctx.settings.delivery_limit:
                 raise
-            await dead_letter(broker, raw, reason=f"{type(exc).__name__}: {exc}")
+            reason = f"{type(exc).__name__}: {exc}"
+            await dead_letter(broker, raw, consumer=INTAKE_DOCUMENTS, reason=reason)
             return
         finally:
             correlation_id.reset(token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 
 import aio_pika
@@ -13,13 +14,14 @@ import pytest_asyncio
 from faststream.rabbit import RabbitBroker
 
 from shared.broker import declare_topology, make_broker
-from shared.consuming import subscribe_events
+from shared.consuming import GiveUp, subscribe_events
 from shared.events import CloudEvent
 from shared.settings import Settings
 from shared.topology import DEAD_LETTER_QUEUE_NAME, EVENTS_EXCHANGE, ConsumerQueue
 from tests import servers
 from tests.support import wait_until
 
+handled_attempts: Counter[str] = Counter()
 POISON_QUEUE = ConsumerQueue("regwatch.test.poison", EVENTS_EXCHANGE, ("test.poison",))
 
 
@@ -40,7 +42,10 @@ async def poison_consumer(
 
     async def handler(event: CloudEvent) -> None:
         if event.data.get("poison"):
+            handled_attempts[event.id] += 1
             raise RuntimeError("this message can never be handled")
+        if event.data.get("hopeless"):
+            raise GiveUp("the recipient's domain does not exist")
         handled.append(event.id)
 
     subscribe_events(broker, POISON_QUEUE, local, handler)
@@ -111,8 +116,31 @@ async def test_poison_is_dead_lettered_and_the_queue_keeps_flowing(
 
     await wait_until(both_dead_lettered, timeout=60, interval=0.5)
     by_id = {m.message_id: m for m in collected}
-    poison_death = by_id[poison_id].headers["x-death"][0]
-    assert poison_death["queue"] == POISON_QUEUE.name
-    assert poison_death["reason"] == "delivery_limit"
+    # On its last delivery the consumer dead-letters it itself, naming the error.
+    poison_headers = by_id[poison_id].headers
+    assert poison_headers["x-first-death-queue"] == POISON_QUEUE.name
+    assert (
+        poison_headers["x-first-death-reason"] == "RuntimeError: this message can never be handled"
+    )
+    assert handled_attempts[poison_id] == 2  # the delivery limit
     assert by_id["garbage-1"].headers["x-death"][0]["reason"] == "rejected"
     assert poison_id not in handled
+
+
+@pytest.mark.asyncio
+async def test_a_handler_that_gives_up_dead_letters_at_once_with_its_reason(
+    own_vhost: dict[str, str], poison_consumer: tuple[RabbitBroker, list[str]]
+) -> None:
+    url = own_vhost["amqp_url"]
+    event_id = f"hopeless-{uuid.uuid4()}"
+    await publish(url, event_body(event_id, hopeless=True), event_id)
+    collected: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+    async def dead_lettered() -> bool:
+        collected.extend(await dead_letters(url))
+        return any(m.message_id == event_id for m in collected)
+
+    await wait_until(dead_lettered, timeout=30, interval=0.3)
+    headers = next(m for m in collected if m.message_id == event_id).headers
+    assert headers["x-first-death-reason"] == "the recipient's domain does not exist"
+    assert headers["x-first-death-queue"] == POISON_QUEUE.name

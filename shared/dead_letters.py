@@ -1,8 +1,9 @@
-"""Sending a submission that keeps failing to the dead-letter queue, with its reason.
+"""Sending a message that can never succeed to the dead-letter queue, with its reason.
 
-The broker would dead-letter it too after ``x-delivery-limit`` deliveries, but only with
-the reason ``delivery_limit``; ops need the error itself to decide between replay and
-discard. The copy carries the ``x-first-death-*`` headers the dead-letter desk reads.
+The broker dead-letters a message itself after ``x-delivery-limit`` deliveries, but only
+with the reason ``delivery_limit``; ops need the error to choose between replay and discard.
+So a consumer on its last try publishes the copy itself, with the ``x-first-death-*``
+headers the dead-letter desk reads (and a replay uses to find the queue), then acks.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from aio_pika.abc import AbstractIncomingMessage
 from faststream.rabbit import RabbitBroker
 
-from shared.topology import DEAD_LETTER_EXCHANGE, INTAKE_DOCUMENTS, INTAKE_EXCHANGE
+from shared.topology import DEAD_LETTER_EXCHANGE, ConsumerQueue
 
 MAX_REASON_CHARS = 1000
 
@@ -22,17 +23,21 @@ def delivery_attempt(message: AbstractIncomingMessage) -> int:
 
 
 async def dead_letter(
-    broker: RabbitBroker, message: AbstractIncomingMessage, *, reason: str
+    broker: RabbitBroker,
+    message: AbstractIncomingMessage,
+    *,
+    consumer: ConsumerQueue,
+    reason: str,
 ) -> None:
     """Publish a copy of ``message`` to ``regwatch.dlx`` (confirmed) naming ``reason``.
 
-    The broker refuses a ``user_id`` other than the publisher's own, so the partner's user
-    travels as the header ``x-regwatch-user-id``.
+    The broker refuses a ``user_id`` other than the publisher's own, so the original
+    publisher's user travels as the header ``x-regwatch-user-id``.
     """
     headers = {
         **dict(message.headers or {}),
-        "x-first-death-queue": INTAKE_DOCUMENTS.name,
-        "x-first-death-exchange": INTAKE_EXCHANGE.name,
+        "x-first-death-queue": consumer.name,
+        "x-first-death-exchange": consumer.exchange.name,
         "x-first-death-reason": reason[:MAX_REASON_CHARS],
         "x-regwatch-user-id": message.user_id or "",
     }
