@@ -14,10 +14,9 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
@@ -127,13 +126,42 @@ class OutboxRelay:
             await asyncio.sleep(self._poll_seconds)
 
     async def _claim(self, extra: dict[str, Any]) -> dict[str, Any] | None:
+        """Lease one available pending entry to this relay, or None.
+
+        An indexed read then an update conditional on what was read, rather than
+        ``find_one_and_update``: the local MongoDB stand-in answers that by reading the
+        whole outbox, which is also the event log. Two relays racing on one entry: only one
+        update matches, the other moves on.
+        """
         now = self._clock.now()
-        return await self._outbox.find_one_and_update(
-            {"status": "pending", "available_at": {"$lte": now}, **extra},
-            {"$set": {"available_at": now + self._lease}, "$inc": {"attempts": 1}},
-            sort=[("available_at", 1)],
-            return_document=ReturnDocument.AFTER,
-        )
+        query = {"status": "pending", "available_at": {"$lte": now}, **extra}
+        candidates = self._outbox.find(query).sort("available_at", 1).limit(5)
+        async for entry in candidates:
+            leased = await self._outbox.update_one(
+                {"_id": entry["_id"], "status": "pending", "available_at": entry["available_at"]},
+                {"$set": {"available_at": now + self._lease}, "$inc": {"attempts": 1}},
+            )
+            if leased.modified_count == 1:
+                return entry
+        return None
+
+    def leased_entry(self, event: CloudEvent, now: datetime) -> dict[str, Any]:
+        """The outbox entry for ``event``, leased to this relay from the moment it is written.
+
+        Write it with the state change, then ``publish_leased`` it after the commit: no
+        claim is needed (one round trip less), and if this process dies or the publish
+        fails, any relay's sweep publishes it once the lease ends.
+        """
+        return outbox_entry(event, now) | {"available_at": now + self._lease, "attempts": 1}
+
+    async def publish_leased(self, entry: dict[str, Any]) -> bool:
+        """Publish an entry written by ``leased_entry``; False leaves it to the sweep."""
+        try:
+            await self._send(entry)
+        except Exception as exc:
+            log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
+            return False
+        return True
 
     async def _send(self, entry: dict[str, Any]) -> None:
         event = entry["event"]

@@ -1,0 +1,73 @@
+"""The outbox relay: two relays sweeping the same outbox publish each entry once, and an
+entry leased to a relay that died is published by another once the lease ends."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.clock import ManualClock, SystemClock
+from shared.events import NotificationSent, new_event
+from shared.outbox import OutboxRelay, outbox_entry
+from shared.publisher import Publisher
+from shared.settings import Settings
+from tests.support import EventTap
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def sent_event(subject: str, now):  # type: ignore[no-untyped-def]
+    payload = NotificationSent(event_id="e", event_type="t", recipient="r@example.org", subject="s")
+    return new_event("notification.sent", payload, service="test", time=now, subject=subject)
+
+
+async def test_two_relays_publish_each_pending_entry_once(
+    settings: Settings, db: AsyncDatabase
+) -> None:
+    subject = f"relay-{uuid.uuid4().hex}"
+    clock = SystemClock()
+    now = clock.now()
+    await db["outbox"].insert_many([outbox_entry(sent_event(subject, now), now) for _ in range(30)])
+    relays = [
+        OutboxRelay(
+            db, Publisher(settings.amqp_url, name=f"relay-test-{i}"), clock, lease_seconds=30
+        )
+        for i in range(2)
+    ]
+    async with EventTap(settings.amqp_url, "notification.sent") as tap:
+        published = await asyncio.gather(*(relay.drain() for relay in relays))
+        await tap.wait_for("notification.sent", count=30, timeout=20)
+        await asyncio.sleep(0.5)
+    for relay in relays:
+        await relay.stop()
+    # Other relays of this test session may sweep some too: what matters is once each.
+    assert sum(published) <= 30
+    seen = Counter(e["id"] for e in tap.events if e["subject"] == subject)
+    assert len(seen) == 30 and set(seen.values()) == {1}
+    assert await db["outbox"].count_documents({"subject": subject, "status": "sent"}) == 30
+
+
+async def test_an_entry_leased_to_a_dead_relay_is_published_after_the_lease(
+    settings: Settings, db: AsyncDatabase
+) -> None:
+    subject = f"relay-{uuid.uuid4().hex}"
+    clock = ManualClock(SystemClock().now())
+    dead = OutboxRelay(db, Publisher(settings.amqp_url, name="dead-relay"), clock, lease_seconds=30)
+    event = sent_event(subject, clock.now())
+    await db["outbox"].insert_one(dead.leased_entry(event, clock.now()))  # ...then it died
+    survivor = OutboxRelay(
+        db, Publisher(settings.amqp_url, name="survivor"), clock, lease_seconds=30
+    )
+    async with EventTap(settings.amqp_url, "notification.sent") as tap:
+        assert await survivor.drain() == 0  # still leased to the dead relay
+        clock.advance(timedelta(seconds=31))
+        assert await survivor.drain() == 1
+        await tap.wait_for("notification.sent", timeout=20)
+    await survivor.stop()
+    await dead.stop()
+    assert [e["id"] for e in tap.events if e["subject"] == subject] == [event.id]
