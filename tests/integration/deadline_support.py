@@ -38,11 +38,8 @@ def isolated_settings(settings: Settings, **updates: Any) -> Iterator[Settings]:
 
 
 def ensure_maildir(maildir: str | Path) -> None:
-    """Make the Maildir's tmp/new/cur: the sink's handler makes them only for a new path.
-
-    ``start_sink`` creates the folder itself first, so without this every mail to the
-    session's sink is refused with 500 (FileNotFoundError); reported, left to its owner.
-    """
+    """Make the Maildir's tmp/new/cur if the sink has not (sinks before commit 55fdea9 made
+    the folder only, so every mail was refused with 500 FileNotFoundError)."""
     for sub in ("tmp", "new", "cur"):
         (Path(maildir) / sub).mkdir(parents=True, exist_ok=True)
 
