@@ -17,11 +17,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from services.scheduler.relay import SchedulerRelay
 from services.scheduler.sweep import sweep_processing
 from services.scheduler.tick import run_tick
 from shared.clock import Clock
-from shared.publisher import Publisher
 from shared.runtime import ServiceContext, open_context
 from shared.settings import Settings
 
@@ -82,14 +80,6 @@ async def start(
     service = SchedulerService(
         **{f.name: getattr(ctx, f.name) for f in fields(ServiceContext)},
         replica=replica or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
-    )
-    # The base relay never started (its publisher connects lazily): replace it with ours.
-    service.relay = SchedulerRelay(
-        service.db,
-        Publisher(settings.amqp_url, name=f"regwatch-{SERVICE}"),
-        service.clock,
-        lease_seconds=settings.outbox_lease_seconds,
-        poll_seconds=settings.outbox_poll_seconds,
     )
     await service.broker.start()
     service.relay.start()

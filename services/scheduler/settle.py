@@ -16,11 +16,10 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from services.scheduler.claims import LeaseLost, settle
 from services.scheduler.missed import apply_missed_transition
 from services.scheduler.notices import reminder_event, reminder_event_id
-from services.scheduler.relay import SchedulerRelay
 from services.scheduler.subjects import reminder_subject
 from shared.deadlines import WITH_THE_AUTHORITY, Deadline
 from shared.events import CloudEvent
-from shared.outbox import in_transaction, outbox_entry
+from shared.outbox import in_transaction
 from shared.runtime import ServiceContext
 
 log = logging.getLogger("regwatch.scheduler")
@@ -74,11 +73,8 @@ async def _finish(
     event_id = reminder_event_id(reminder["_id"])
 
     async def stage(event: CloudEvent, session: AsyncClientSession) -> dict[str, Any]:
-        entry = (
-            ctx.relay.leased_entry(event, now)
-            if isinstance(ctx.relay, SchedulerRelay)
-            else outbox_entry(event, now)
-        )
+        # Leased to this process's relay: published right after the commit, no claim.
+        entry = ctx.relay.leased_entry(event, now)
         await ctx.db["outbox"].insert_one(entry, session=session)
         return entry
 
@@ -144,9 +140,6 @@ async def settle_claimed(
         log.warning("%s", exc)
         return "lost"
     for entry in entries:
-        # Neither raises for a broker problem: the relay's sweep publishes the entry later.
-        if isinstance(ctx.relay, SchedulerRelay):
-            await ctx.relay.publish_leased(entry)
-        else:
-            await ctx.relay.publish(entry["_id"])
+        # Never raises for a broker problem: any relay's sweep publishes it after the lease.
+        await ctx.relay.publish_leased(entry)
     return "skipped" if skip_reason else "emitted"
