@@ -18,8 +18,6 @@ from services.intake.document_types import catalog_of
 from services.intake.http import create_http_app
 from services.intake.lookups import Lookups
 from services.intake.orphans import run_orphan_sweeps
-from services.intake.relay import IntakeRelay
-from shared.publisher import Publisher
 from shared.runtime import ServiceContext, open_context
 from shared.settings import Settings
 
@@ -48,14 +46,6 @@ async def start(settings: Settings) -> IntakeContext:
     ctx = IntakeContext(
         **{f.name: getattr(base, f.name) for f in fields(ServiceContext)},
         lookups=Lookups(base.db, ttl_seconds=settings.intake_lookup_cache_seconds),
-    )
-    # The base relay never started (its publisher connects lazily): replace it with ours.
-    ctx.relay = IntakeRelay(
-        ctx.db,
-        Publisher(settings.amqp_url, name=f"regwatch-{SERVICE}"),
-        ctx.clock,
-        lease_seconds=settings.outbox_lease_seconds,
-        poll_seconds=settings.outbox_poll_seconds,
     )
     amqp.register(ctx.broker, ctx)
     await ctx.broker.start()

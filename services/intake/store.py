@@ -13,7 +13,6 @@ from pymongo.errors import DuplicateKeyError
 from services.intake.blobs import put_blob
 from services.intake.checks import IntakeError
 from services.intake.content import ContentFacts
-from services.intake.relay import entry_for, publish_committed
 from shared.db import blobs
 from shared.events import DocumentReceived, DocumentRejected, ErrorItem, new_event
 from shared.models import DocumentRecord, new_id
@@ -160,7 +159,8 @@ async def store_document(
         uploaded_at=now,
     )
 
-    entry = entry_for(ctx.relay, event, now)
+    # Written leased to this process's relay: published right after the commit, no claim.
+    entry = ctx.relay.leased_entry(event, now)
 
     async def write(session: AsyncClientSession) -> None:
         await ctx.db["documents"].insert_one(record.to_mongo(), session=session)
@@ -176,7 +176,7 @@ async def store_document(
     except BaseException:
         await bucket.delete(record.blob_id)
         raise
-    await publish_committed(ctx.relay, entry)
+    await ctx.relay.publish_leased(entry)
     return Outcome("accepted", document_id=record.id, event_id=event.id)
 
 
