@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 
 from bench._env import bench_settings
 from shared.local_infra import free_port
+from shared.settings import Settings
 from shared.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 from tests.factories import make_application, make_partner
 from tests.processes import ServiceProcess, service_env, wait_for_consumers
@@ -23,6 +24,8 @@ from tests.support import sample_pdf
 
 SOAK_SECONDS = int(os.environ.get("BENCH_SOAK_SECONDS", "60"))
 BURST = 60
+DRAIN_SECONDS = 60.0  # keeps the script bounded; what is still queued then is reported
+PREFETCH = 32
 DOCS_PER_APPLICATION = 10
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,6 +97,27 @@ async def wait_for_stored(db, count: int, timeout: float) -> float:
     return time.perf_counter() - started
 
 
+async def depths_now(settings: Settings, vhost: dict[str, str]) -> dict[str, int]:
+    return await asyncio.to_thread(queue_depths, settings.rabbitmq_management_url, vhost["vhost"])
+
+
+def growing(samples: list[tuple[float, dict[str, int]]]) -> dict[str, tuple[int, int]]:
+    """Queues whose depth kept rising through the soak (first, last sample during it).
+
+    Bounded means the consumers keep up with the offered rate: a queue may hold a
+    prefetch's worth, but not grow sample after sample.
+    """
+    during = [depths for at, depths in samples if at <= SOAK_SECONDS][1:]  # [0]: before load
+    if len(during) < 3:
+        return {}
+    first, middle, last = during[0], during[len(during) // 2], during[-1]
+    return {
+        name: (first.get(name, 0), last[name])
+        for name in last
+        if last[name] > 2 * PREFETCH and last[name] > middle.get(name, 0) > first.get(name, 0)
+    }
+
+
 async def main() -> None:
     with bench_settings() as (settings, vhost):
         names = [p.parent.name for p in sorted((ROOT / "services").glob("*/__main__.py"))]
@@ -125,13 +149,12 @@ async def main() -> None:
                     while stream.sent < due:
                         await stream.send()
                     if now >= next_sample:
-                        depths = await asyncio.to_thread(
-                            queue_depths, settings.rabbitmq_management_url, vhost["vhost"]
-                        )
-                        samples.append((now - started, depths))
+                        samples.append((now - started, await depths_now(settings, vhost)))
                         next_sample += 10
                     await asyncio.sleep(0.02)
-                drain = await wait_for_stored(db, stream.sent, 180)
+                samples.append((SOAK_SECONDS, await depths_now(settings, vhost)))
+                drain = await wait_for_stored(db, stream.sent, DRAIN_SECONDS)
+                samples.append((SOAK_SECONDS + drain, await depths_now(settings, vhost)))
                 end_rss = {s.name: rss_mib(s.process.pid) for s in services}
                 total = await db["documents"].count_documents({})  # exact, once
         finally:
@@ -144,11 +167,26 @@ async def main() -> None:
         f"soak rate (80%):                                       {rate:6.1f} docs/s for {SOAK_SECONDS} s"
     )
     print(f"documents sent / stored:                               {stream.sent} / {total}")
-    print(f"drain after the soak:                                  {drain:6.1f} s")
+    print(
+        f"intake drain after the soak:                           {drain:6.1f} s"
+        f"{' (stopped waiting)' if drain >= DRAIN_SECONDS else ''}"
+    )
+    rising = growing(samples)
+    print(
+        "queue depths bounded during the soak: "
+        + (
+            "yes"
+            if not rising
+            else "NO, still growing: "
+            + ", ".join(f"{q.removeprefix('regwatch.')} {a} -> {b}" for q, (a, b) in rising.items())
+            + " (that consumer is slower than the offered rate)"
+        )
+    )
     print("queue depths (messages) over time:")
     for at, depths in samples:
         busiest = ", ".join(f"{k.removeprefix('regwatch.')}={v}" for k, v in sorted(depths.items()))
-        print(f"  t={at:5.1f}s  {busiest}")
+        after = "  (after the intake's drain)" if at > SOAK_SECONDS else ""
+        print(f"  t={at:5.1f}s  {busiest}{after}")
     print("resident memory per service (MiB), start -> end, ratio:")
     for name in start_rss:
         print(
