@@ -12,10 +12,10 @@ import logging
 from datetime import datetime, timedelta
 
 from services.notifier import deliveries
-from services.notifier.dead_letters import dead_letter
 from services.notifier.notices import Notice, deadline_notice, status_notice
 from services.notifier.render import compose
 from services.notifier.smtp import RecipientRefused, SmtpUnavailable, connection, send
+from shared.consuming import GiveUp
 from shared.deadlines import days_left
 from shared.events import CloudEvent
 from shared.runtime import ServiceContext
@@ -124,7 +124,8 @@ async def _send_pending(
 
 async def _give_up(
     ctx: ServiceContext, event: CloudEvent, pending: dict[str, str], error: str, staged: list[str]
-) -> None:
+) -> str:
+    """Record the failed deliveries; returns the reason the event is dead-lettered with."""
     attempts = ctx.settings.smtp_retry_attempts
     reason = (
         f"SMTP {ctx.settings.smtp_host}:{ctx.settings.smtp_port} failed {attempts} times: {error}"
@@ -141,8 +142,7 @@ async def _give_up(
                 reason=reason,
             )
         )
-    await dead_letter(ctx.broker, event, reason=reason)
-    log.error("dead-lettered %s: %s", event.id, reason)
+    return reason
 
 
 async def _claim_all(
@@ -185,13 +185,14 @@ async def notify(ctx: ServiceContext, event: CloudEvent) -> None:
             )
         )
     attempt = 0
+    gave_up: str | None = None
     while pending:
         error = await _send_pending(ctx, event, notice, pending, staged)
         if error is None:
             break
         attempt += 1
         if attempt >= ctx.settings.smtp_retry_attempts:
-            await _give_up(ctx, event, pending, error, staged)
+            gave_up = await _give_up(ctx, event, pending, error, staged)
             break
         log.warning("SMTP attempt %d for %s failed (%s); retrying", attempt, event.id, error)
         for recipient in pending:
@@ -199,3 +200,5 @@ async def notify(ctx: ServiceContext, event: CloudEvent) -> None:
         await asyncio.sleep(backoff(ctx, attempt))
     for event_id in staged:
         await ctx.relay.publish(event_id)
+    if gave_up is not None:
+        raise GiveUp(gave_up)  # to the dead-letter queue with the reason, for ops to replay
