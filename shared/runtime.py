@@ -100,6 +100,18 @@ class ServiceContext:
         await self.broker.stop()
         await self.client.close()
 
+    async def start_consuming(self) -> None:
+        """Start the subscribers registered on the broker, and the outbox relay's sweep."""
+        await self.broker.start()
+        self.relay.start()
+
+    async def run_until_stopped(self) -> None:
+        """Serve until the task is cancelled (by SIGTERM/SIGINT), then close cleanly."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.close()
+
 
 async def open_context(
     service: str, settings: Settings | None = None, clock: Clock | None = None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from services.notifier.handlers import notify
 from shared.clock import Clock
 from shared.consuming import subscribe_events
@@ -25,14 +23,10 @@ def register(ctx: ServiceContext) -> None:
 async def start(settings: Settings, clock: Clock | None = None) -> ServiceContext:
     ctx = await open_context(SERVICE, settings, clock)
     register(ctx)
-    await ctx.broker.start()
-    ctx.relay.start()
+    await ctx.start_consuming()
     return ctx
 
 
 async def main(settings: Settings) -> None:
     ctx = await start(settings)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await ctx.close()
+    await ctx.run_until_stopped()

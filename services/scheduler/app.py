@@ -6,7 +6,6 @@ MongoDB (claims with leases, conditional writes, the outbox).
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import uuid
 from dataclasses import dataclass, field, fields
@@ -81,15 +80,11 @@ async def start(
         **{f.name: getattr(ctx, f.name) for f in fields(ServiceContext)},
         replica=replica or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
     )
-    await service.broker.start()
-    service.relay.start()
+    await service.start_consuming()
     schedule_jobs(service)
     return service
 
 
 async def main(settings: Settings) -> None:
     service = await start(settings)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await service.close()
+    await service.run_until_stopped()

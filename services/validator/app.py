@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from services.validator.handlers import on_decision, on_document_received
 from shared.catalog import Catalog, CatalogError, cached_catalog
 from shared.consuming import subscribe_events
@@ -37,14 +35,10 @@ async def start(settings: Settings) -> ServiceContext:
     catalog = catalog_for(settings)
     ctx = await open_context(SERVICE, settings)
     register(ctx, catalog)
-    await ctx.broker.start()
-    ctx.relay.start()
+    await ctx.start_consuming()
     return ctx
 
 
 async def main(settings: Settings) -> None:
     ctx = await start(settings)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await ctx.close()
+    await ctx.run_until_stopped()

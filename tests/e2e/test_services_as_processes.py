@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -122,3 +123,15 @@ async def test_services_reconnect_and_consume_after_broker_drops_connections(
         await submit(settings.amqp_url, application_id, sample_pdf(str(uuid.uuid4())))
         await tap.wait_for("application.validated", application_id=application_id, timeout=30)
     assert all(p.alive() for p in running_services), [p.output()[-2000:] for p in running_services]
+
+
+@pytest.mark.parametrize("service", ["validator", "notifier"])
+def test_sigterm_stops_a_consumer_cleanly(
+    settings: Settings, rabbitmq: dict[str, str], service: str
+) -> None:
+    process = ServiceProcess(service, service_env(settings))
+    queue = VALIDATOR_EVENTS.name if service == "validator" else "regwatch.notifier.events"
+    wait_for_consumers(rabbitmq["management_url"], rabbitmq["vhost"], queue)
+    process.process.send_signal(signal.SIGTERM)
+    assert process.process.wait(timeout=30) == 0, process.output()[-2000:]
+    assert "stopped by signal" in process.output()
