@@ -113,3 +113,18 @@ async def next_message(
         if loop.time() > deadline:
             raise AssertionError(f"no message on {queue.name} within {timeout} s")
         await asyncio.sleep(0.05)
+
+
+async def drain_dead_letters(amqp_url: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    """Take every message now in ``regwatch.dead_letters`` (acked: they leave the queue)."""
+    from shared.topology import DEAD_LETTER_QUEUE_NAME
+
+    found = []
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(DEAD_LETTER_QUEUE_NAME)
+        while (message := await queue.get(fail=False)) is not None:
+            found.append(message)
+            await message.ack()
+    return found

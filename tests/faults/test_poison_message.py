@@ -16,7 +16,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.events import DocumentReceived, new_event
 from shared.settings import Settings
 from shared.topology import (
-    DEAD_LETTER_QUEUE_NAME,
     EVENTS_EXCHANGE,
     INTAKE_DOCUMENTS,
     VALIDATOR_EVENTS,
@@ -28,7 +27,7 @@ from tests.faults.stream import (
     wait_consuming,
     wait_stored,
 )
-from tests.support import wait_until
+from tests.support import drain_dead_letters, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -61,18 +60,6 @@ async def publish_received_for(amqp_url: str, application_id: str) -> str:
             routing_key=event.type,
         )
     return event.id
-
-
-async def dead_letters(amqp_url: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
-    found = []
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.get_queue(DEAD_LETTER_QUEUE_NAME)
-        while (message := await queue.get(fail=False)) is not None:
-            found.append(message)
-            await message.ack()
-    return found
 
 
 @pytest.mark.asyncio
@@ -115,7 +102,7 @@ async def test_poison_event_is_dead_lettered_and_the_stream_keeps_flowing(
         collected: list[aio_pika.abc.AbstractIncomingMessage] = []
 
         async def dead_lettered() -> bool:
-            collected.extend(await dead_letters(fault_settings.amqp_url))
+            collected.extend(await drain_dead_letters(fault_settings.amqp_url))
             return any(m.message_id == poison_id for m in collected)
 
         await wait_until(dead_lettered, timeout=60, interval=0.5)

@@ -17,9 +17,9 @@ from shared.broker import declare_topology, make_broker
 from shared.consuming import GiveUp, subscribe_events
 from shared.events import CloudEvent
 from shared.settings import Settings
-from shared.topology import DEAD_LETTER_QUEUE_NAME, EVENTS_EXCHANGE, ConsumerQueue
+from shared.topology import EVENTS_EXCHANGE, ConsumerQueue
 from tests import servers
-from tests.support import wait_until
+from tests.support import drain_dead_letters, wait_until
 
 handled_attempts: Counter[str] = Counter()
 POISON_QUEUE = ConsumerQueue("regwatch.test.poison", EVENTS_EXCHANGE, ("test.poison",))
@@ -82,18 +82,6 @@ def event_body(event_id: str, **data: object) -> bytes:
     ).encode()
 
 
-async def dead_letters(amqp_url: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
-    connection = await aio_pika.connect(amqp_url)
-    found = []
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.get_queue(DEAD_LETTER_QUEUE_NAME)
-        while (message := await queue.get(fail=False)) is not None:
-            found.append(message)
-            await message.ack()
-    return found
-
-
 @pytest.mark.asyncio
 async def test_poison_is_dead_lettered_and_the_queue_keeps_flowing(
     own_vhost: dict[str, str], poison_consumer: tuple[RabbitBroker, list[str]]
@@ -111,7 +99,7 @@ async def test_poison_is_dead_lettered_and_the_queue_keeps_flowing(
     collected: list[aio_pika.abc.AbstractIncomingMessage] = []
 
     async def both_dead_lettered() -> bool:
-        collected.extend(await dead_letters(url))
+        collected.extend(await drain_dead_letters(url))
         return {"garbage-1", poison_id} <= {m.message_id for m in collected}
 
     await wait_until(both_dead_lettered, timeout=60, interval=0.5)
@@ -137,7 +125,7 @@ async def test_a_handler_that_gives_up_dead_letters_at_once_with_its_reason(
     collected: list[aio_pika.abc.AbstractIncomingMessage] = []
 
     async def dead_lettered() -> bool:
-        collected.extend(await dead_letters(url))
+        collected.extend(await drain_dead_letters(url))
         return any(m.message_id == event_id for m in collected)
 
     await wait_until(dead_lettered, timeout=30, interval=0.3)
