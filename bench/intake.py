@@ -3,7 +3,11 @@
 One process, one RabbitMQ vhost, one MongoDB wire server (SecantusDB unless MONGODB_URL):
 1. baselines (``bench/_floor.py``): the raw broker (aio-pika confirmed publish, manual-ack
    consume) and the I/O floor of one document (consume + GridFS put + insert + confirmed
-   publish + ack, plain drivers);
+   publish + ack, plain drivers), twice: the put through PyMongo's GridFS bucket (the
+   issue's definition; its per-upload index check is a find_one({}) that SecantusDB
+   answers more slowly the more chunks the bucket holds, about 3 ms at 10 and 36 ms at
+   400, so this floor falls as the bucket fills) and as two bare inserts (the stricter
+   floor, the same writes the intake makes);
 2. the intake service (``python -m services.intake``, its own process, MongoDB command
    counting on) over AMQP: its capacity as a ratio to the floor, MongoDB round trips and
    CPU per accepted document (from its own counters), latency idle and at capacity;
