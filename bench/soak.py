@@ -128,10 +128,7 @@ async def main() -> None:
         db = client[settings.mongodb_db]
         try:
             await asyncio.to_thread(
-                wait_for_consumers,
-                settings.rabbitmq_management_url,
-                vhost["vhost"],
-                "regwatch.intake.documents",
+                wait_for_consumers, settings.amqp_url, "regwatch.intake.documents"
             )
             partner_id = await make_partner(db, amqp_user="guest")
             async with Stream(settings.amqp_url, db, partner_id) as stream:

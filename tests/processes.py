@@ -82,23 +82,29 @@ def run_to_exit(
     )
 
 
-def wait_for_consumers(
-    management_url: str, vhost: str, queue: str, count: int = 1, timeout: float = 60
-) -> None:
-    """Block until ``queue`` in ``vhost`` has at least ``count`` consumers."""
-    from urllib.parse import quote
+def wait_for_consumers(amqp_url: str, queue: str, count: int = 1, timeout: float = 60) -> None:
+    """Block until ``queue`` has at least ``count`` consumers.
 
-    from tests.servers import management_request
+    Asks the broker itself (a passive declare): the management API's counts lag by a
+    statistics interval, which under load made waits time out.
+    """
+    import asyncio
+
+    import aio_pika
+
+    async def consumers() -> int:
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            declared = await channel.declare_queue(queue, passive=True)
+            return int(declared.declaration_result.consumer_count or 0)
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            info = management_request(
-                management_url, "GET", f"queues/{quote(vhost, safe='')}/{quote(queue, safe='')}"
-            )
-            if info.get("consumers", 0) >= count:
+            if asyncio.run(consumers()) >= count:
                 return
-        except OSError:
+        except Exception:  # not declared yet, or the broker is restarting
             pass
         time.sleep(0.3)
     raise AssertionError(f"{queue} did not get {count} consumer(s) within {timeout} s")

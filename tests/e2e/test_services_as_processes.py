@@ -34,7 +34,7 @@ def running_services(
     processes = [ServiceProcess("intake", env), ServiceProcess("validator", env)]
     try:
         for queue in (INTAKE_DOCUMENTS.name, VALIDATOR_EVENTS.name):
-            wait_for_consumers(rabbitmq["management_url"], rabbitmq["vhost"], queue)
+            wait_for_consumers(rabbitmq["amqp_url"], queue)
         yield processes
     finally:
         for process in processes:
@@ -115,9 +115,7 @@ async def test_services_reconnect_and_consume_after_broker_drops_connections(
     assert await asyncio.to_thread(drop_service_connections, rabbitmq, 2) >= 2
     await asyncio.sleep(1)
     for queue in (INTAKE_DOCUMENTS.name, VALIDATOR_EVENTS.name):
-        await asyncio.to_thread(
-            wait_for_consumers, rabbitmq["management_url"], rabbitmq["vhost"], queue, 1, 60
-        )
+        await asyncio.to_thread(wait_for_consumers, rabbitmq["amqp_url"], queue, 1, 60)
     application_id = await partner_application(db)
     async with EventTap(settings.amqp_url) as tap:
         await submit(settings.amqp_url, application_id, sample_pdf(str(uuid.uuid4())))
@@ -130,8 +128,10 @@ def test_sigterm_stops_a_consumer_cleanly(
     settings: Settings, rabbitmq: dict[str, str], service: str
 ) -> None:
     process = ServiceProcess(service, service_env(settings))
-    queue = VALIDATOR_EVENTS.name if service == "validator" else "regwatch.notifier.events"
-    wait_for_consumers(rabbitmq["management_url"], rabbitmq["vhost"], queue)
+    deadline = time.monotonic() + 60
+    # Another copy may already consume the queue: wait for this process's own subscriber.
+    while "waiting for messages" not in process.output() and time.monotonic() < deadline:
+        time.sleep(0.2)
     process.process.send_signal(signal.SIGTERM)
     assert process.process.wait(timeout=30) == 0, process.output()[-2000:]
     assert "stopped by signal" in process.output()

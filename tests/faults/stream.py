@@ -109,7 +109,7 @@ def start_services(settings: Settings, names: list[str], **overrides: Any) -> li
 
 def wait_consuming(settings: Settings, vhost: str, queues: list[str], timeout: float = 90) -> None:
     for queue in queues:
-        wait_for_consumers(settings.rabbitmq_management_url, vhost, queue, 1, timeout)
+        wait_for_consumers(settings.amqp_url, queue, 1, timeout)
 
 
 async def wait_stored(
