@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.validator.handlers import on_decision, on_document_received
+from services.validator.serial import PerKeyLocks
 from shared.catalog import Catalog, CatalogError, cached_catalog
 from shared.consuming import subscribe_events
 from shared.events import CloudEvent
@@ -22,11 +23,15 @@ def catalog_for(settings: Settings) -> Catalog:
 
 
 def register(ctx: ServiceContext, catalog: Catalog) -> None:
+    applications = PerKeyLocks()
+
     async def on_event(event: CloudEvent) -> None:
-        if event.type == "document.received":
-            await on_document_received(ctx, catalog, event)
-        elif event.type == "application.decision":
-            await on_decision(ctx, catalog, event)
+        key = event.subject or str(event.data.get("application_id", ""))
+        async with applications.hold(key):
+            if event.type == "document.received":
+                await on_document_received(ctx, catalog, event)
+            elif event.type == "application.decision":
+                await on_decision(ctx, catalog, event)
 
     subscribe_events(ctx.broker, VALIDATOR_EVENTS, ctx.settings, on_event)
 

@@ -32,8 +32,24 @@ PROGRESS_ON_COMPLETE = ("submitted", "additional_materials_requested", "rectific
 
 
 async def on_document_received(ctx: ServiceContext, catalog: Catalog, event: CloudEvent) -> None:
-    if event.subject:
-        await revalidate(ctx, catalog, application_id=event.subject, cause=event, progress=True)
+    if not event.subject:
+        return
+    if await already_evaluated(ctx, event.subject, str(event.data.get("document_id"))):
+        # Documents arriving together: an evaluation triggered by an earlier one already
+        # saw this document, so evaluating again would find the same result.
+        await first_delivery(ctx.db, SERVICE, event.id, ctx.clock)
+        return
+    await revalidate(ctx, catalog, application_id=event.subject, cause=event, progress=True)
+
+
+async def already_evaluated(ctx: ServiceContext, application_id: str, document_id: str) -> bool:
+    """True when the application's latest validation result already covers the document."""
+    latest = await ctx.db["validation_results"].find_one(
+        {"application_id": application_id},
+        {"document_ids": 1},
+        sort=[("evaluated_at", -1)],
+    )
+    return latest is not None and document_id in latest.get("document_ids", [])
 
 
 async def on_decision(ctx: ServiceContext, catalog: Catalog, event: CloudEvent) -> None:
@@ -151,6 +167,7 @@ async def _record(
             "evaluated_at": now,
             "caused_by": cause.id,
             "status": application.get("status"),
+            "document_ids": [document["_id"] for document in documents],
             **evaluation.model_dump(mode="json"),
         },
         session=session,

@@ -5,12 +5,15 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import aio_pika
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.validator.app import catalog_for
+from services.validator.handlers import on_document_received
+from shared.events import CloudEvent
 from shared.settings import Settings
 from shared.topology import EVENTS_EXCHANGE
 from tests.integration.lifecycle_support import (
@@ -154,3 +157,26 @@ async def test_greyscale_certificate_copy_is_detected_from_the_stored_image(
         "2 colour copies of the AQSIQ certificate received, at most 1"
     )
     assert await db["document_facts"].count_documents({}) >= 2
+
+
+@pytest.mark.asyncio
+async def test_document_already_seen_by_an_earlier_evaluation_is_not_evaluated_again(
+    settings: Settings, db: AsyncDatabase, lifecycle: Lifecycle
+) -> None:
+    application_id = await new_application(db, category="food.other")
+    first = await deliver(lifecycle.ops, application_id, "application_form", language="zh")
+    [result] = await wait_for_results(db, application_id, 1)
+    document_id = result["document_ids"][0]
+    # A second delivery of the same document's event, as if it had arrived together with
+    # the first one: the latest result covers it, so nothing is evaluated or published.
+    copy = CloudEvent(
+        source="urn:regwatch:intake",
+        type="document.received",
+        time=datetime.now(UTC),
+        subject=application_id,
+        data={"document_id": document_id, "application_id": application_id},
+    )
+    await on_document_received(lifecycle.validator, catalog_for(settings), copy)
+    assert len(await results_of(db, application_id)) == 1
+    assert await db["inbox"].find_one({"consumer": "validator", "event_id": copy.id})
+    assert first != copy.id
