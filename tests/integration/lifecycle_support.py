@@ -151,6 +151,20 @@ async def wait_for_results(
     return await results_of(db, application_id)
 
 
+async def wait_for_result_caused_by(
+    db: AsyncDatabase, application_id: str, cause_id: str
+) -> dict[str, Any]:
+    """The validation result the event ``cause_id`` produced, once the validator stored it."""
+
+    async def produced() -> bool:
+        return bool(await db["validation_results"].find_one({"caused_by": cause_id}))
+
+    await wait_until(produced, timeout=20)
+    result = await db["validation_results"].find_one({"caused_by": cause_id})
+    assert result is not None and result["application_id"] == application_id
+    return result
+
+
 async def wait_for_status(db: AsyncDatabase, application_id: str, status: str) -> dict[str, Any]:
     async def reached() -> bool:
         found = await db["applications"].find_one({"_id": application_id}, {"status": 1})

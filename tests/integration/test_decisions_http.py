@@ -18,6 +18,7 @@ from tests.integration.lifecycle_support import (
     deliver,
     food_other_complete,
     lifecycle,
+    wait_for_result_caused_by,
     wait_for_results,
     wait_for_status,
 )
@@ -200,9 +201,8 @@ async def test_the_same_decision_id_is_applied_once(
     assert application is not None
     assert [h["to_status"] for h in application["history"]] == ["under_examination", "accepted"]
     # The validator re-evaluated on the decision (status is part of its inputs).
-    results = await wait_for_results(db, application_id, 4)
-    assert results[-1]["status"] == "accepted"
-    assert results[-1]["caused_by"] == "decision:dec-42"
+    result = await wait_for_result_caused_by(db, application_id, "decision:dec-42")
+    assert result["status"] == "accepted"
 
 
 @pytest.mark.asyncio
