@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.lifecycle import DecisionKind
+
 SOURCE_PREFIX = "urn:regwatch:"
 
 
@@ -61,17 +63,6 @@ class ApplicationStatusChanged(Payload):
     items: list[str] = Field(default_factory=list)  # what ops asked for, or what is missing
     registration_number: str | None = None
     valid_until: date | None = None
-
-
-DecisionKind = Literal[
-    "acceptance_notice",
-    "non_acceptance_notice",
-    "additional_materials_requested",
-    "rectification_requested",
-    "onsite_assessment_scheduled",
-    "certificate_issued",
-    "failure_notice",
-]
 
 
 class ApplicationDecision(Payload):

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from shared.lifecycle import StatusChange
+
 ApplicationKind = Literal["new", "renewal", "change"]
 
 
@@ -37,14 +39,6 @@ class Exporter(BaseModel):
     country: str
     home_registration_number: str | None = None
     contact_emails: list[EmailStr] = Field(default_factory=list)
-
-
-class StatusChange(BaseModel):
-    from_status: str | None
-    to_status: str
-    actor: str
-    reason: str | None = None
-    at: datetime
 
 
 class Application(Record):

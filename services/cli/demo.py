@@ -25,7 +25,8 @@ from rich.table import Table
 
 from services.dashboard import queries
 from services.dashboard.ops import OpsAccess, run_with_ops
-from shared.models import Application, Exporter, Partner, StatusChange, new_id
+from shared.lifecycle import StatusChange
+from shared.models import Application, Exporter, Partner, new_id
 from shared.partners import issue_api_key, save_partner
 from shared.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 

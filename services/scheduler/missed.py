@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.deadlines import Deadline
 from shared.events import ApplicationStatusChanged, CloudEvent, new_event
-from shared.models import StatusChange
+from shared.lifecycle import StatusChange
 
 lifecycle: ModuleType | None
 try:  # the lifecycle's transition table guards the move when it is there
