@@ -12,7 +12,10 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.intake import app as intake_app
+from services.validator import app as validator_app
 from shared import db as mongo
+from shared.runtime import ServiceContext
 from shared.settings import Settings
 from tests import servers
 
@@ -59,3 +62,12 @@ async def db(settings: Settings) -> AsyncIterator[AsyncDatabase]:
     yield database
     await client.drop_database(settings.mongodb_db)
     await client.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def services(settings: Settings, db: AsyncDatabase) -> AsyncIterator[list[ServiceContext]]:
+    """Intake and validator running in this process against the session's servers."""
+    contexts = [await intake_app.start(settings), await validator_app.start(settings)]
+    yield contexts
+    for ctx in contexts:
+        await ctx.close()

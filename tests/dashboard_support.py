@@ -28,8 +28,8 @@ from shared.topology import (
     INTAKE_EXCHANGE,
     SUBMIT_ROUTING_KEY,
 )
-from tests.factories import make_partner
-from tests.support import wait_until
+from tests.factories import make_application, make_partner
+from tests.support import sample_pdf, wait_until
 
 
 async def guest_partner(db: AsyncDatabase) -> str:
@@ -167,3 +167,17 @@ async def until_consumers_unlisted(settings: Settings, queues: tuple[str, ...]) 
         return all([await consumers_listed(settings, q) == 0 for q in queues])
 
     await wait_until(gone, timeout=30, interval=0.5)
+
+
+async def validated_application(settings: Settings, db: AsyncDatabase, **fields: Any) -> str:
+    """An application with one PDF submitted over AMQP and validated."""
+    application_id = await make_application(db, await guest_partner(db), **fields)
+    await submit_document(
+        settings.amqp_url, submission(sample_pdf(str(uuid.uuid4())), application_id=application_id)
+    )
+
+    async def validated() -> bool:
+        return bool(await db["validation_results"].find_one({"application_id": application_id}))
+
+    await wait_until(validated, timeout=20)
+    return application_id

@@ -4,21 +4,20 @@ broker drops their connections."""
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
 
-import aio_pika
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.local_infra import free_port
 from shared.settings import Settings
-from shared.topology import INTAKE_DOCUMENTS, INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY, VALIDATOR_EVENTS
-from tests.factories import make_application, make_partner
+from shared.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
+from tests.dashboard_support import guest_partner, submission, submit_document
+from tests.factories import make_application
 from tests.processes import ServiceProcess, service_env, wait_for_consumers
 from tests.servers import management_request
 from tests.support import EventTap, sample_pdf
@@ -42,32 +41,11 @@ def running_services(
 
 
 async def submit(amqp_url: str, application_id: str, body: bytes) -> None:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(INTAKE_EXCHANGE.name)
-        await exchange.publish(
-            aio_pika.Message(
-                body,
-                message_id=str(uuid.uuid4()),
-                content_type="application/pdf",
-                user_id="guest",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                headers={
-                    "x-application-id": application_id,
-                    "x-document-type": "business_licence",
-                    "x-filename": "licence.pdf",
-                    "x-document-meta": json.dumps({"language": "en"}),
-                },
-            ),
-            routing_key=SUBMIT_ROUTING_KEY,
-        )
+    await submit_document(amqp_url, submission(body, application_id=application_id))
 
 
 async def partner_application(db: AsyncDatabase) -> str:
-    partner = await db["partners"].find_one({"amqp_user": "guest"})
-    partner_id = partner["_id"] if partner else await make_partner(db, amqp_user="guest")
-    return await make_application(db, partner_id)
+    return await make_application(db, await guest_partner(db))
 
 
 def drop_service_connections(rabbitmq: dict[str, str], at_least: int) -> int:

@@ -17,9 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from typer.testing import CliRunner
 
 from services.cli.main import app as cli
-from services.intake import app as intake_app
 from services.intake.http import create_http_app
-from services.validator import app as validator_app
 from shared.local_infra import free_port
 from shared.runtime import ServiceContext
 from shared.settings import Settings
@@ -29,20 +27,12 @@ from tests.dashboard_support import (
     intake_dead_letter,
     poison_dead_letter,
     submission,
-    submit_document,
+    validated_application,
 )
 from tests.factories import make_application
 from tests.support import sample_pdf, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def services(settings: Settings, db: AsyncDatabase) -> AsyncIterator[list[ServiceContext]]:
-    contexts = [await intake_app.start(settings), await validator_app.start(settings)]
-    yield contexts
-    for ctx in contexts:
-        await ctx.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -81,19 +71,6 @@ async def regwatch(settings: Settings, *args: str, stdin: str | None = None) -> 
 def json_of(result: Result) -> Any:
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-async def validated_application(settings: Settings, db: AsyncDatabase, **fields: Any) -> str:
-    application_id = await make_application(db, await guest_partner(db), **fields)
-    await submit_document(
-        settings.amqp_url, submission(sample_pdf(str(uuid.uuid4())), application_id=application_id)
-    )
-
-    async def validated() -> bool:
-        return bool(await db["validation_results"].find_one({"application_id": application_id}))
-
-    await wait_until(validated, timeout=20)
-    return application_id
 
 
 async def test_status_shows_applications_queues_and_alarms(

@@ -21,8 +21,6 @@ from services.dashboard.app import create_app
 from services.dashboard.auth import hash_password
 from services.dashboard.context import Dashboard
 from services.dashboard.dead_letters import DeadLetterDesk, ReplayRefused
-from services.intake import app as intake_app
-from services.validator import app as validator_app
 from shared.clock import SystemClock
 from shared.deadlines import Deadline, open_deadline
 from shared.models import new_id
@@ -38,20 +36,13 @@ from tests.dashboard_support import (
     poison_dead_letter,
     submission,
     submit_document,
+    validated_application,
 )
 from tests.factories import make_application
 from tests.servers import management_request
 from tests.support import sample_pdf, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def services(settings: Settings, db: AsyncDatabase) -> AsyncIterator[list[ServiceContext]]:
-    contexts = [await intake_app.start(settings), await validator_app.start(settings)]
-    yield contexts
-    for ctx in contexts:
-        await ctx.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -68,21 +59,6 @@ async def ops(
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=dashboard[1], headers=ops_headers(settings)) as client:
         yield client
-
-
-async def submitted_application(settings: Settings, db: AsyncDatabase, **fields: object) -> str:
-    """An application with one PDF submitted over AMQP and validated."""
-    partner_id = await guest_partner(db)
-    application_id = await make_application(db, partner_id, **fields)
-    await submit_document(
-        settings.amqp_url, submission(sample_pdf(str(uuid.uuid4())), application_id=application_id)
-    )
-
-    async def validated() -> bool:
-        return bool(await db["validation_results"].find_one({"application_id": application_id}))
-
-    await wait_until(validated, timeout=20)
-    return application_id
 
 
 def notifier_delivery(
@@ -170,7 +146,7 @@ async def test_overview_counts_applications_documents_deadlines_and_emails(
 ) -> None:
     before = (await ops.get("/api/overview")).json()["overview"]
     category = "food.special_dietary"  # a category no other test of this session uses
-    application_id = await submitted_application(settings, db, category=category, product=None)
+    application_id = await validated_application(settings, db, category=category, product=None)
     now = datetime.now(UTC)
     deadline = Deadline(
         _id=new_id("dl"),
@@ -232,7 +208,7 @@ async def test_queue_alarms_name_queues_without_consumer_and_a_non_empty_dlq(
 async def test_application_page_shows_documents_validation_deadlines_and_emails(
     ops: httpx.AsyncClient, settings: Settings, db: AsyncDatabase
 ) -> None:
-    application_id = await submitted_application(settings, db)
+    application_id = await validated_application(settings, db)
     received = await db["outbox"].find_one({"type": "document.received", "subject": application_id})
     assert received is not None
     now = datetime.now(UTC)
@@ -284,7 +260,7 @@ async def test_application_page_shows_documents_validation_deadlines_and_emails(
 async def test_event_log_filters_by_type_and_application(
     ops: httpx.AsyncClient, settings: Settings, db: AsyncDatabase
 ) -> None:
-    application_id = await submitted_application(settings, db)
+    application_id = await validated_application(settings, db)
     events = (await ops.get("/api/events", params={"application": application_id})).json()
     assert {e["type"] for e in events} >= {"document.received", "application.validated"}
     assert {e["subject"] for e in events} == {application_id}
@@ -381,7 +357,7 @@ async def test_replayed_dead_letter_goes_back_to_its_queue_and_is_processed(
 async def test_metrics_show_request_and_consumer_metrics(
     ops: httpx.AsyncClient, settings: Settings, db: AsyncDatabase
 ) -> None:
-    await submitted_application(settings, db)
+    await validated_application(settings, db)
     await ops.get("/api/overview")
     text = (await ops.get("/metrics")).text
     assert (

@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import aio_pika
 import pytest
-import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake import app as intake_app
-from services.validator import app as validator_app
 from shared.db import blobs
 from shared.runtime import ServiceContext
 from shared.settings import Settings
 from shared.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 from tests.factories import make_application, make_partner
 from tests.support import EventTap, next_message, sample_pdf
-
-
-@pytest_asyncio.fixture(scope="session")
-async def services(settings: Settings, db: AsyncDatabase) -> AsyncIterator[list[ServiceContext]]:
-    contexts = [await intake_app.start(settings), await validator_app.start(settings)]
-    yield contexts
-    for ctx in contexts:
-        await ctx.close()
 
 
 async def publish_as_partner(
