@@ -26,10 +26,10 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 infra-up: venv
-	$(BIN)/python -m shared.local_infra up
+	$(BIN)/python -m devtools.local_infra up
 
 infra-down:
-	@if [ -x $(BIN)/python ]; then $(BIN)/python -m shared.local_infra down; fi
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m devtools.local_infra down; fi
 
 run: infra-up
 	@set -a; source .run/infra.env; set +a; \

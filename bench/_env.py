@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.settings import Settings  # noqa: E402
+from shared.infra.settings import Settings  # noqa: E402
 from tests import servers  # noqa: E402
 
 

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.local_infra import free_port
-from shared.settings import Settings
+from devtools.local_infra import free_port
+from shared.infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

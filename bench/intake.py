@@ -40,11 +40,11 @@ from pypdf import PdfWriter
 from bench._env import bench_settings, percentile
 from bench._floor import Floor, io_floor, raw_broker
 from bench._services import Service, database_server_pid, process_cpu_seconds, service
-from shared import db as mongo
-from shared.models import Application, Exporter, Partner, new_id
-from shared.partners import issue_api_key
-from shared.settings import Settings
-from shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
+from shared.app.partners import issue_api_key
+from shared.domain.models import Application, Exporter, Partner, new_id
+from shared.infra import db as mongo
+from shared.infra.settings import Settings
+from shared.infra.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 
 DOCUMENTS = int(os.environ.get("BENCH_INTAKE_DOCUMENTS", "200"))
 DOCUMENT_BYTES = 100 * 1024

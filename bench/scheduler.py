@@ -19,11 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench._env import bench_settings
+from devtools.clock import ManualClock
 from services.scheduler import app as scheduler_app
 from services.scheduler import tick as tick_module
 from services.scheduler.app import SchedulerService
-from shared.clock import ManualClock
-from shared.deadlines import DEFAULT_OFFSETS_DAYS
+from shared.domain.deadlines import DEFAULT_OFFSETS_DAYS
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
 DUE = int(os.environ.get("BENCH_DUE", "1000"))

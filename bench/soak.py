@@ -14,9 +14,9 @@ import aio_pika
 from pymongo import AsyncMongoClient
 
 from bench._env import bench_settings
-from shared.local_infra import free_port
-from shared.settings import Settings
-from shared.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
+from devtools.local_infra import free_port
+from shared.infra.settings import Settings
+from shared.infra.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 from tests.factories import make_application, make_partner
 from tests.processes import ServiceProcess, service_env, wait_for_consumers
 from tests.servers import management_request

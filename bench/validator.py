@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._env import bench_settings  # noqa: E402
 from services.validator.handlers import revalidate  # noqa: E402
-from shared.catalog import Catalog, load_catalog  # noqa: E402
-from shared.evaluation import evaluate  # noqa: E402
-from shared.events import CloudEvent  # noqa: E402
-from shared.runtime import ServiceContext, open_context  # noqa: E402
+from shared.domain.catalog import Catalog, load_catalog  # noqa: E402
+from shared.domain.evaluation import evaluate  # noqa: E402
+from shared.domain.events import CloudEvent  # noqa: E402
+from shared.infra.runtime import ServiceContext, open_context  # noqa: E402
 
 SIZES = (10, 100, 1000)
 SUBMITTED = datetime(2019, 3, 1, 9, tzinfo=UTC)

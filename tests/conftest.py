@@ -14,9 +14,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake import app as intake_app
 from services.validator import app as validator_app
-from shared import db as mongo
-from shared.runtime import ServiceContext
-from shared.settings import Settings
+from shared.infra import db as mongo
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
 from tests import servers
 
 

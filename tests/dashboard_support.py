@@ -16,12 +16,12 @@ import aio_pika
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 
+from devtools.local_infra import free_port
 from services.dashboard import app as dashboard_app
 from services.dashboard.context import Dashboard
 from services.dashboard.queues import vhost_of
-from shared.local_infra import free_port
-from shared.settings import Settings
-from shared.topology import (
+from shared.infra.settings import Settings
+from shared.infra.topology import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE_NAME,
     INTAKE_DOCUMENTS,

@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.models import Application, Exporter, Partner, new_id
+from shared.domain.models import Application, Exporter, Partner, new_id
 
 
 async def make_partner(db: AsyncDatabase, amqp_user: str | None = None, name: str = "") -> str:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 
 def service_env(settings: Settings, **overrides: Any) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """Real servers for the test session: testcontainers when a Docker engine answers,
-the local servers of ``shared.local_infra`` otherwise. Tests see only a Settings object."""
+the local servers of ``devtools.local_infra`` otherwise. Tests see only a Settings object."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from shared import local_infra
-from shared.smtp_sink import start_sink
+from devtools import local_infra
+from devtools.smtp_sink import start_sink
 
 
 def docker_answers() -> bool:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import aio_pika
 from PIL import Image
 
-from shared.topology import EVENTS_EXCHANGE
+from shared.infra.topology import EVENTS_EXCHANGE
 
 T = TypeVar("T")
 
@@ -117,7 +117,7 @@ async def next_message(
 
 async def drain_dead_letters(amqp_url: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
     """Take every message now in ``regwatch.dead_letters`` (acked: they leave the queue)."""
-    from shared.topology import DEAD_LETTER_QUEUE_NAME
+    from shared.infra.topology import DEAD_LETTER_QUEUE_NAME
 
     found = []
     connection = await aio_pika.connect(amqp_url)

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.catalog import Catalog, CatalogError, load_catalog
-from shared.settings import Settings
+from shared.domain.catalog import Catalog, CatalogError, load_catalog
+from shared.infra.settings import Settings
 
 app = typer.Typer(help="The requirements catalog.", no_args_is_help=True)
 

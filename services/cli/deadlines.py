@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from services.scheduler.subjects import reminder_subject
-from shared import db as mongo
-from shared.clock import clock_from
-from shared.deadlines import Deadline, days_left
-from shared.settings import get_settings
+from shared.domain.clock import clock_from
+from shared.domain.deadlines import Deadline, days_left
+from shared.infra import db as mongo
+from shared.infra.settings import get_settings
 
 app = typer.Typer(help="Deadlines the scheduler watches.", invoke_without_command=True)
 console = Console()

@@ -25,10 +25,10 @@ from rich.table import Table
 
 from services.dashboard import queries
 from services.dashboard.ops import OpsAccess, run_with_ops
-from shared.lifecycle import StatusChange
-from shared.models import Application, Exporter, Partner, new_id
-from shared.partners import issue_api_key, save_partner
-from shared.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
+from shared.app.partners import issue_api_key, save_partner
+from shared.domain.lifecycle import StatusChange
+from shared.domain.models import Application, Exporter, Partner, new_id
+from shared.infra.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 
 DEMO_PARTNER = "regwatch demo partner"
 REPLY_SECONDS = 60

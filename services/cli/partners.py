@@ -13,10 +13,10 @@ from rich.table import Table
 
 from services.intake.onboarding import PartnerCredentials, offboard_partner, onboard_partner
 from services.intake.rabbit_users import RabbitUsersError
-from shared import db as mongo
-from shared.clock import clock_from
-from shared.partners import UnknownPartner, list_partners
-from shared.settings import Settings, get_settings
+from shared.app.partners import UnknownPartner, list_partners
+from shared.domain.clock import clock_from
+from shared.infra import db as mongo
+from shared.infra.settings import Settings, get_settings
 
 app = typer.Typer(help="Partners: outside systems that submit documents.", no_args_is_help=True)
 console = Console()

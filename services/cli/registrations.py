@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from shared import db as mongo
-from shared.catalog import Catalog, CatalogError, load_catalog
-from shared.clock import clock_from
-from shared.registrations import CSV_COLUMNS, ImportReport, import_registrations
-from shared.settings import Settings
+from shared.app.registrations import CSV_COLUMNS, ImportReport, import_registrations
+from shared.domain.catalog import Catalog, CatalogError, load_catalog
+from shared.domain.clock import clock_from
+from shared.infra import db as mongo
+from shared.infra.settings import Settings
 
 app = typer.Typer(help="Registrations granted by the authority.", no_args_is_help=True)
 

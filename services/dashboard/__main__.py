@@ -1,4 +1,4 @@
 from services.dashboard.app import main
-from shared.runtime import run_service
+from shared.infra.runtime import run_service
 
 run_service("dashboard", main)

@@ -17,9 +17,9 @@ from services.dashboard.auth import LoginRequired, session_secret
 from services.dashboard.context import STATIC_DIR, Dashboard
 from services.dashboard.dead_letters import DeadLetterDesk
 from services.dashboard.feed import LiveFeed
-from shared.metrics import instrument_http
-from shared.runtime import open_context
-from shared.settings import Settings
+from shared.infra.metrics import instrument_http
+from shared.infra.runtime import open_context
+from shared.infra.settings import Settings
 
 SERVICE = "dashboard"
 SESSION_HOURS = 12

@@ -16,7 +16,7 @@ import sys
 
 from fastapi import HTTPException, Request
 
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 SESSION_KEY = "ops_actor"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}

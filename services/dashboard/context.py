@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from services.dashboard.dead_letters import DeadLetterDesk
 from services.dashboard.feed import LiveFeed
-from shared.runtime import ServiceContext
+from shared.infra.runtime import ServiceContext
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"

@@ -21,9 +21,9 @@ from aio_pika.exceptions import ChannelClosed
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.clock import Clock
-from shared.models import new_id
-from shared.topology import DEAD_LETTER_QUEUE_NAME
+from shared.domain.clock import Clock
+from shared.domain.models import new_id
+from shared.infra.topology import DEAD_LETTER_QUEUE_NAME
 
 PREVIEW_CHARS = 600
 # Headers the broker sets on every delivery; a replayed message starts afresh without them.

@@ -19,7 +19,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import ValidationError
 
 from services.dashboard.events import EventLine, event_line
-from shared.topology import EVENTS_EXCHANGE
+from shared.infra.topology import EVENTS_EXCHANGE
 
 log = logging.getLogger("regwatch.dashboard.feed")
 CLIENT_BUFFER = 200

@@ -14,10 +14,10 @@ from aio_pika.abc import AbstractRobustConnection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.dashboard.dead_letters import DeadLetterDesk
-from shared import db as mongo
-from shared.clock import Clock, clock_from
-from shared.runtime import StartupError, check_mongodb, check_rabbitmq
-from shared.settings import Settings
+from shared.domain.clock import Clock, clock_from
+from shared.infra import db as mongo
+from shared.infra.runtime import StartupError, check_mongodb, check_rabbitmq
+from shared.infra.settings import Settings
 
 T = TypeVar("T")
 

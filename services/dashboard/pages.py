@@ -12,7 +12,7 @@ from services.dashboard.api import act, ops_overview
 from services.dashboard.auth import SESSION_KEY, authenticate, require_ops_page
 from services.dashboard.context import Dashboard, dashboard, templates
 from services.dashboard.dead_letters import recent_actions
-from shared.db import blobs
+from shared.infra.db import blobs
 
 router = APIRouter(include_in_schema=False)
 

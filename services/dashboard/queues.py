@@ -15,8 +15,8 @@ from aio_pika.abc import AbstractRobustConnection
 from aio_pika.exceptions import ChannelClosed
 from pydantic import BaseModel
 
-from shared.settings import Settings
-from shared.topology import CONSUMER_QUEUES, DEAD_LETTER_QUEUE_NAME
+from shared.infra.settings import Settings
+from shared.infra.topology import CONSUMER_QUEUES, DEAD_LETTER_QUEUE_NAME
 
 log = logging.getLogger("regwatch.dashboard.queues")
 WATCHED_QUEUES = tuple(c.name for c in CONSUMER_QUEUES) + (DEAD_LETTER_QUEUE_NAME,)

@@ -18,11 +18,11 @@ from services.intake.content import as_file
 from services.intake.lookups import lookups_of
 from services.intake.store import Outcome, Rejected, Submission
 from services.intake.submit import reject, submit_document
-from shared.dead_letters import dead_letter, delivery_attempt
-from shared.logs import correlation_id
-from shared.retry import with_backoff
-from shared.runtime import ServiceContext
-from shared.topology import INTAKE_DOCUMENTS, INTAKE_EXCHANGE, quorum_queue
+from shared.infra.dead_letters import dead_letter, delivery_attempt
+from shared.infra.logs import correlation_id
+from shared.infra.retry import with_backoff
+from shared.infra.runtime import ServiceContext
+from shared.infra.topology import INTAKE_DOCUMENTS, INTAKE_EXCHANGE, quorum_queue
 
 log = logging.getLogger("regwatch.intake.amqp")
 

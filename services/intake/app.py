@@ -18,8 +18,8 @@ from services.intake.document_types import catalog_of
 from services.intake.http import create_http_app
 from services.intake.lookups import Lookups
 from services.intake.orphans import run_orphan_sweeps
-from shared.runtime import ServiceContext, open_context
-from shared.settings import Settings
+from shared.infra.runtime import ServiceContext, open_context
+from shared.infra.settings import Settings
 
 SERVICE = "intake"
 

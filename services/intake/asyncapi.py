@@ -12,10 +12,10 @@ from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 
 from services.intake.amqp import submit_subscriber
-from shared.broker import make_broker
-from shared.events import CloudEvent, DocumentReceived, DocumentRejected, ErrorItem
-from shared.settings import Settings
-from shared.topology import EVENTS_EXCHANGE
+from shared.domain.events import CloudEvent, DocumentReceived, DocumentRejected, ErrorItem
+from shared.infra.broker import make_broker
+from shared.infra.settings import Settings
+from shared.infra.topology import EVENTS_EXCHANGE
 
 TITLE = "regwatch partner intake (AMQP)"
 # The server partners are told about; the broker is never connected to it here.

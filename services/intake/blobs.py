@@ -4,7 +4,7 @@ The files are ordinary GridFS files (chunks, then the files document last, as th
 spec lays them out), read back with PyMongo's ``AsyncGridFSBucket``. They are written here
 rather than through it because PyMongo's upload checks the bucket's indexes with two
 queries before every file (each upload is a new ``GridIn``): two of a document's few
-round trips. The indexes are created once at start-up instead (``shared.db.INDEXES``).
+round trips. The indexes are created once at start-up instead (``shared.infra.db.INDEXES``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 from bson import Binary, ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.db import DOCUMENT_BLOBS_BUCKET
+from shared.infra.db import DOCUMENT_BLOBS_BUCKET
 
 CHUNK_BYTES = 255 * 1024  # GridFS's default chunk size
 BATCH_BYTES = 8 * 1024 * 1024  # chunks sent per insert_many (well under a 48 MB message)

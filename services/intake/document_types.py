@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from services.intake.checks import IntakeError, check_document_type_form
-from shared.catalog import Catalog, UnknownCategory, cached_catalog
-from shared.settings import Settings
+from shared.domain.catalog import Catalog, UnknownCategory, cached_catalog
+from shared.infra.settings import Settings
 
 
 def catalog_of(settings: Settings) -> Catalog:

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from cachetools import TTLCache
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.partners import partner_for_amqp_user
-from shared.runtime import ServiceContext
+from shared.app.partners import partner_for_amqp_user
+from shared.infra.runtime import ServiceContext
 
 MAX_ENTRIES = 10_000
 T = TypeVar("T")

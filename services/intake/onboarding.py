@@ -8,9 +8,9 @@ from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.rabbit_users import RabbitUsers
-from shared.models import Partner
-from shared.partners import issue_api_key, new_partner, revoke_partner, save_partner
-from shared.settings import Settings
+from shared.app.partners import issue_api_key, new_partner, revoke_partner, save_partner
+from shared.domain.models import Partner
+from shared.infra.settings import Settings
 
 
 class PartnerCredentials(BaseModel):

@@ -18,8 +18,8 @@ from typing import Any
 from gridfs.errors import NoFile
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.clock import Clock
-from shared.db import DOCUMENT_BLOBS_BUCKET, blobs
+from shared.domain.clock import Clock
+from shared.infra.db import DOCUMENT_BLOBS_BUCKET, blobs
 
 log = logging.getLogger("regwatch.intake.orphans")
 SWEEPS = "intake_orphan_sweeps"

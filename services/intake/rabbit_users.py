@@ -19,8 +19,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
-from shared.settings import Settings
-from shared.topology import INTAKE_EXCHANGE
+from shared.infra.settings import Settings
+from shared.infra.topology import INTAKE_EXCHANGE
 
 
 class RabbitUsersError(Exception):

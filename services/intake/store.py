@@ -13,11 +13,11 @@ from pymongo.errors import DuplicateKeyError
 from services.intake.blobs import put_blob
 from services.intake.checks import IntakeError
 from services.intake.content import ContentFacts
-from shared.db import blobs
-from shared.events import DocumentReceived, DocumentRejected, ErrorItem, new_event
-from shared.models import DocumentRecord, new_id
-from shared.outbox import in_transaction, outbox_entry
-from shared.runtime import ServiceContext
+from shared.domain.events import DocumentReceived, DocumentRejected, ErrorItem, new_event
+from shared.domain.models import DocumentRecord, new_id
+from shared.infra.db import blobs
+from shared.infra.outbox import in_transaction, outbox_entry
+from shared.infra.runtime import ServiceContext
 
 SERVICE = "intake"
 # Rejection event ids derive from (partner, message id): one event per refused message.

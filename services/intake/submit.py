@@ -11,7 +11,7 @@ from services.intake.content import inspect_content
 from services.intake.document_types import catalog_of, document_type_flags
 from services.intake.lookups import lookups_of
 from services.intake.store import Outcome, Rejected, Submission, record_rejection, store_document
-from shared.runtime import ServiceContext
+from shared.infra.runtime import ServiceContext
 
 
 async def submit_document(ctx: ServiceContext, submission: Submission, source: BinaryIO) -> Outcome:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from services.notifier.handlers import notify
-from shared.clock import Clock
-from shared.consuming import subscribe_events
-from shared.events import CloudEvent
-from shared.runtime import ServiceContext, open_context
-from shared.settings import Settings
-from shared.topology import NOTIFIER_EVENTS
+from shared.domain.clock import Clock
+from shared.domain.events import CloudEvent
+from shared.infra.consuming import subscribe_events
+from shared.infra.runtime import ServiceContext, open_context
+from shared.infra.settings import Settings
+from shared.infra.topology import NOTIFIER_EVENTS
 
 SERVICE = "notifier"
 

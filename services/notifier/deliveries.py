@@ -15,9 +15,9 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from shared.events import NotificationFailed, NotificationSent, Payload, new_event
-from shared.outbox import in_transaction, outbox_entry
-from shared.runtime import ServiceContext
+from shared.domain.events import NotificationFailed, NotificationSent, Payload, new_event
+from shared.infra.outbox import in_transaction, outbox_entry
+from shared.infra.runtime import ServiceContext
 
 SERVICE = "notifier"
 NO_RECIPIENT = "-"

@@ -15,10 +15,10 @@ from services.notifier import deliveries
 from services.notifier.notices import Notice, deadline_notice, status_notice
 from services.notifier.render import compose
 from services.notifier.smtp import RecipientRefused, SmtpUnavailable, connection, send
-from shared.consuming import GiveUp
-from shared.deadlines import days_left
-from shared.events import CloudEvent
-from shared.runtime import ServiceContext
+from shared.domain.deadlines import days_left
+from shared.domain.events import CloudEvent
+from shared.infra.consuming import GiveUp
+from shared.infra.runtime import ServiceContext
 
 log = logging.getLogger("regwatch.notifier")
 DEADLINE_EVENTS = frozenset(

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared.events import ApplicationStatusChanged, CloudEvent, DeadlineEvent
+from shared.domain.events import ApplicationStatusChanged, CloudEvent, DeadlineEvent
 
 WINDOWS = {
     "additional_materials": "additional materials",

@@ -6,7 +6,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 
 class RecipientRefused(Exception):

@@ -18,9 +18,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from services.scheduler.sweep import sweep_processing
 from services.scheduler.tick import run_tick
-from shared.clock import Clock
-from shared.runtime import ServiceContext, open_context
-from shared.settings import Settings
+from shared.domain.clock import Clock
+from shared.infra.runtime import ServiceContext, open_context
+from shared.infra.settings import Settings
 
 SERVICE = "scheduler"
 

@@ -20,7 +20,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.clock import Clock
+from shared.domain.clock import Clock
 
 CANDIDATES = 16  # due reminders read per claim attempt; racing workers spread over them
 ROUNDS = 8

@@ -9,13 +9,13 @@ from types import ModuleType
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.deadlines import Deadline
-from shared.events import ApplicationStatusChanged, CloudEvent, new_event
-from shared.lifecycle import StatusChange
+from shared.domain.deadlines import Deadline
+from shared.domain.events import ApplicationStatusChanged, CloudEvent, new_event
+from shared.domain.lifecycle import StatusChange
 
 lifecycle: ModuleType | None
 try:  # the lifecycle's transition table guards the move when it is there
-    from shared import lifecycle
+    from shared.domain import lifecycle
 except ImportError:  # pragma: no cover - the deadline's own status is then applied as is
     lifecycle = None
 

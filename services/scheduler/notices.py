@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from services.scheduler.subjects import ReminderSubject
-from shared.deadlines import Deadline, days_left
-from shared.events import CloudEvent, DeadlineEvent, new_event
+from shared.domain.deadlines import Deadline, days_left
+from shared.domain.events import CloudEvent, DeadlineEvent, new_event
 
 SERVICE = "scheduler"
 

@@ -17,10 +17,10 @@ from services.scheduler.claims import LeaseLost, settle
 from services.scheduler.missed import apply_missed_transition
 from services.scheduler.notices import reminder_event, reminder_event_id
 from services.scheduler.subjects import reminder_subject
-from shared.deadlines import WITH_THE_AUTHORITY, Deadline
-from shared.events import CloudEvent
-from shared.outbox import in_transaction
-from shared.runtime import ServiceContext
+from shared.domain.deadlines import WITH_THE_AUTHORITY, Deadline
+from shared.domain.events import CloudEvent
+from shared.infra.outbox import in_transaction
+from shared.infra.runtime import ServiceContext
 
 log = logging.getLogger("regwatch.scheduler")
 Outcome = Literal["emitted", "skipped", "cancelled", "lost"]

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.deadlines import Deadline
+from shared.domain.deadlines import Deadline
 
 
 class ReminderSubject(BaseModel):

@@ -8,9 +8,10 @@ from datetime import timedelta
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from shared.deadlines import WITH_THE_AUTHORITY, open_deadline, processing_deadline
-from shared.outbox import in_transaction
-from shared.runtime import ServiceContext
+from shared.domain.deadlines import WITH_THE_AUTHORITY, processing_deadline
+from shared.infra.deadline_store import open_deadline
+from shared.infra.outbox import in_transaction
+from shared.infra.runtime import ServiceContext
 
 log = logging.getLogger("regwatch.scheduler")
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from services.scheduler.claims import claim_due
 from services.scheduler.settle import settle_claimed
-from shared.runtime import ServiceContext
+from shared.infra.runtime import ServiceContext
 
 log = logging.getLogger("regwatch.scheduler")
 

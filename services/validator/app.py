@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from services.validator.handlers import on_decision, on_document_received
 from services.validator.serial import PerKeyLocks
-from shared.catalog import Catalog, CatalogError, cached_catalog
-from shared.consuming import subscribe_events
-from shared.events import CloudEvent
-from shared.runtime import ServiceContext, StartupError, open_context
-from shared.settings import Settings
-from shared.topology import VALIDATOR_EVENTS
+from shared.domain.catalog import Catalog, CatalogError, cached_catalog
+from shared.domain.events import CloudEvent
+from shared.infra.consuming import subscribe_events
+from shared.infra.runtime import ServiceContext, StartupError, open_context
+from shared.infra.settings import Settings
+from shared.infra.topology import VALIDATOR_EVENTS
 
 SERVICE = "validator"
 

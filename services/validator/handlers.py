@@ -8,21 +8,21 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.validator.images import image_facts
-from shared.catalog import Catalog
-from shared.decisions import (
+from shared.app.decisions import (
     DecisionRefused,
     UnknownApplication,
     apply_decision,
     record_transition,
 )
-from shared.evaluation import Evaluation, evaluate, fingerprint
-from shared.events import ApplicationDecision, ApplicationValidated, CloudEvent, new_event
-from shared.inbox import first_delivery
-from shared.lifecycle import IllegalTransition, UnknownTrigger
-from shared.models import new_id
-from shared.outbox import in_transaction, outbox_entry
-from shared.registrations import RegistrationRefused
-from shared.runtime import ServiceContext
+from shared.app.registrations import RegistrationRefused
+from shared.domain.catalog import Catalog
+from shared.domain.evaluation import Evaluation, evaluate, fingerprint
+from shared.domain.events import ApplicationDecision, ApplicationValidated, CloudEvent, new_event
+from shared.domain.lifecycle import IllegalTransition, UnknownTrigger
+from shared.domain.models import new_id
+from shared.infra.inbox import first_delivery
+from shared.infra.outbox import in_transaction, outbox_entry
+from shared.infra.runtime import ServiceContext
 
 SERVICE = "validator"
 log = logging.getLogger("regwatch.validator")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.catalog import Catalog
-from shared.db import blobs
-from shared.evaluation import is_colour_image
-from shared.runtime import ServiceContext
+from shared.domain.catalog import Catalog
+from shared.domain.evaluation import is_colour_image
+from shared.infra.db import blobs
+from shared.infra.runtime import ServiceContext
 
 FACTS = "document_facts"
 

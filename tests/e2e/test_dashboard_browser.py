@@ -18,9 +18,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.dashboard.context import Dashboard
 from services.intake import app as intake_app
 from services.validator import app as validator_app
-from shared.runtime import ServiceContext
-from shared.settings import Settings
-from shared.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
+from shared.infra.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
 from tests.dashboard_support import (
     dashboard_server,
     guest_partner,

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import db as mongo
-from shared.deadlines import Deadline, open_deadline
-from shared.models import new_id
-from shared.settings import Settings
+from shared.domain.deadlines import Deadline
+from shared.domain.models import new_id
+from shared.infra import db as mongo
+from shared.infra.deadline_store import open_deadline
+from shared.infra.settings import Settings
 from tests.integration.deadline_support import (
     ensure_maildir,
     isolated_settings,

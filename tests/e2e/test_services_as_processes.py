@@ -13,9 +13,9 @@ from urllib.parse import quote
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.local_infra import free_port
-from shared.settings import Settings
-from shared.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
+from devtools.local_infra import free_port
+from shared.infra.settings import Settings
+from shared.infra.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
 from tests.dashboard_support import guest_partner, submission, submit_document
 from tests.factories import make_application
 from tests.processes import ServiceProcess, service_env, wait_for_consumers

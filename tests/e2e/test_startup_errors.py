@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.local_infra import free_port
-from shared.settings import Settings
+from devtools.local_infra import free_port
+from shared.infra.settings import Settings
 from tests.processes import run_to_exit, service_env
 
 

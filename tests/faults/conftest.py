@@ -12,8 +12,8 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import db as mongo
-from shared.settings import Settings
+from shared.infra import db as mongo
+from shared.infra.settings import Settings
 from tests.faults.rabbit_node import RabbitNode
 from tests.faults.servers import MongoNode
 

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from shared.local_infra import free_port
+from devtools.local_infra import free_port
 from tests.servers import management_request
 
 SBIN = Path("/usr/lib/rabbitmq/bin")

@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from shared import local_infra
+from devtools import local_infra
 
 
 class MongoNode:

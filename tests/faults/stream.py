@@ -11,9 +11,9 @@ from typing import Any
 import aio_pika
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.db import DOCUMENT_BLOBS_BUCKET
-from shared.settings import Settings
-from shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
+from shared.infra.db import DOCUMENT_BLOBS_BUCKET
+from shared.infra.settings import Settings
+from shared.infra.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 from tests.factories import make_application, make_partner
 from tests.processes import ServiceProcess, service_env, wait_for_consumers
 from tests.support import sample_pdf, wait_until

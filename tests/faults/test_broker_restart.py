@@ -8,8 +8,8 @@ import asyncio
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.settings import Settings
-from shared.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
+from shared.infra.settings import Settings
+from shared.infra.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
 from tests.faults.rabbit_node import RabbitNode
 from tests.faults.stream import (
     ResilientPartner,

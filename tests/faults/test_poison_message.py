@@ -13,9 +13,9 @@ import aio_pika
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.events import DocumentReceived, new_event
-from shared.settings import Settings
-from shared.topology import (
+from shared.domain.events import DocumentReceived, new_event
+from shared.infra.settings import Settings
+from shared.infra.topology import (
     EVENTS_EXCHANGE,
     INTAKE_DOCUMENTS,
     VALIDATOR_EVENTS,

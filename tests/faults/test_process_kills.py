@@ -9,8 +9,8 @@ from urllib.parse import quote
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.settings import Settings
-from shared.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
+from shared.infra.settings import Settings
+from shared.infra.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
 from tests.faults.stream import (
     ResilientPartner,
     assert_exactly_once,

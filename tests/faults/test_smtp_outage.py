@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.deadlines import Deadline, open_deadline
-from shared.local_infra import free_port
-from shared.models import Exporter, new_id
-from shared.settings import Settings
-from shared.smtp_sink import read_maildir, start_sink
-from shared.topology import NOTIFIER_EVENTS
+from devtools.local_infra import free_port
+from devtools.smtp_sink import read_maildir, start_sink
+from shared.domain.deadlines import Deadline
+from shared.domain.models import Exporter, new_id
+from shared.infra.deadline_store import open_deadline
+from shared.infra.settings import Settings
+from shared.infra.topology import NOTIFIER_EVENTS
 from tests.factories import make_application, make_partner
 from tests.faults.stream import start_services, wait_consuming
 from tests.servers import management_request

@@ -12,11 +12,11 @@ from typing import Any
 
 import aio_pika
 
-from shared.events import CloudEvent
-from shared.outbox import CLOUDEVENTS_CONTENT_TYPE
-from shared.settings import Settings
-from shared.smtp_sink import read_maildir
-from shared.topology import EVENTS_EXCHANGE
+from devtools.smtp_sink import read_maildir
+from shared.domain.events import CloudEvent
+from shared.infra.outbox import CLOUDEVENTS_CONTENT_TYPE
+from shared.infra.settings import Settings
+from shared.infra.topology import EVENTS_EXCHANGE
 from tests import servers
 
 

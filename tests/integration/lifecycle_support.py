@@ -18,12 +18,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.http import decisions, registrations
 from services.validator import app as validator_app
-from shared.db import blobs
-from shared.events import DocumentReceived, new_event
-from shared.models import DocumentRecord, new_id
-from shared.outbox import in_transaction, outbox_entry
-from shared.runtime import ServiceContext, open_context
-from shared.settings import Settings
+from shared.domain.events import DocumentReceived, new_event
+from shared.domain.models import DocumentRecord, new_id
+from shared.infra.db import blobs
+from shared.infra.outbox import in_transaction, outbox_entry
+from shared.infra.runtime import ServiceContext, open_context
+from shared.infra.settings import Settings
 from tests.factories import make_application, make_partner
 from tests.support import sample_image, sample_pdf, wait_until
 

@@ -16,12 +16,12 @@ from click.testing import Result
 from pymongo.asynchronous.database import AsyncDatabase
 from typer.testing import CliRunner
 
+from devtools.local_infra import free_port
 from services.cli.main import app as cli
 from services.intake.http import create_http_app
-from shared.local_infra import free_port
-from shared.runtime import ServiceContext
-from shared.settings import Settings
-from shared.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
+from shared.infra.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
 from tests.dashboard_support import (
     guest_partner,
     intake_dead_letter,

@@ -21,13 +21,14 @@ from services.dashboard.app import create_app
 from services.dashboard.auth import hash_password
 from services.dashboard.context import Dashboard
 from services.dashboard.dead_letters import DeadLetterDesk, ReplayRefused
-from shared.clock import SystemClock
-from shared.deadlines import Deadline, open_deadline
-from shared.models import new_id
-from shared.partners import issue_api_key
-from shared.runtime import ServiceContext
-from shared.settings import Settings
-from shared.topology import DEAD_LETTER_QUEUE_NAME, INTAKE_DOCUMENTS, VALIDATOR_EVENTS
+from shared.app.partners import issue_api_key
+from shared.domain.clock import SystemClock
+from shared.domain.deadlines import Deadline
+from shared.domain.models import new_id
+from shared.infra.deadline_store import open_deadline
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
+from shared.infra.topology import DEAD_LETTER_QUEUE_NAME, INTAKE_DOCUMENTS, VALIDATOR_EVENTS
 from tests.dashboard_support import (
     dashboard_server,
     guest_partner,

@@ -13,11 +13,11 @@ import pytest
 import pytest_asyncio
 from faststream.rabbit import RabbitBroker
 
-from shared.broker import declare_topology, make_broker
-from shared.consuming import GiveUp, subscribe_events
-from shared.events import CloudEvent
-from shared.settings import Settings
-from shared.topology import EVENTS_EXCHANGE, ConsumerQueue
+from shared.domain.events import CloudEvent
+from shared.infra.broker import declare_topology, make_broker
+from shared.infra.consuming import GiveUp, subscribe_events
+from shared.infra.settings import Settings
+from shared.infra.topology import EVENTS_EXCHANGE, ConsumerQueue
 from tests import servers
 from tests.support import drain_dead_letters, wait_until
 

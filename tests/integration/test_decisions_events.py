@@ -10,10 +10,10 @@ import aio_pika
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.events import ApplicationDecision, new_event
-from shared.models import new_id
-from shared.settings import Settings
-from shared.topology import EVENTS_EXCHANGE
+from shared.domain.events import ApplicationDecision, new_event
+from shared.domain.models import new_id
+from shared.infra.settings import Settings
+from shared.infra.topology import EVENTS_EXCHANGE
 from tests.integration.lifecycle_support import (
     Lifecycle,
     food_other_complete,

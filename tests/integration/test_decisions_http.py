@@ -11,7 +11,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.http import create_http_app
-from shared.settings import Settings
+from shared.infra.settings import Settings
 from tests.integration.lifecycle_support import (
     OPS,
     Lifecycle,

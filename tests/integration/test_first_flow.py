@@ -10,10 +10,10 @@ import aio_pika
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.db import blobs
-from shared.runtime import ServiceContext
-from shared.settings import Settings
-from shared.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
+from shared.infra.db import blobs
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
+from shared.infra.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 from tests.factories import make_application, make_partner
 from tests.support import EventTap, next_message, sample_pdf
 

@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from typer.testing import CliRunner
 
 from services.cli.registrations import app as registrations_cli
-from shared.settings import Settings
+from shared.infra.settings import Settings
 from tests.integration.lifecycle_support import OPS, Lifecycle, lifecycle
 
 HEADER = "registration_number,exporter_name,country,category,product,issued_on,valid_until,contact_emails"

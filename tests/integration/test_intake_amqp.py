@@ -17,9 +17,9 @@ from pymongo.errors import AutoReconnect
 
 from services.intake import amqp
 from services.intake import app as intake_app
-from shared.runtime import ServiceContext
-from shared.settings import Settings
-from shared.topology import DEAD_LETTER_EXCHANGE, INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
+from shared.infra.topology import DEAD_LETTER_EXCHANGE, INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 from tests.factories import make_application, make_partner
 from tests.support import EventTap, next_message, sample_image, sample_pdf
 

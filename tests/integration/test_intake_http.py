@@ -23,9 +23,9 @@ from pypdf import PdfWriter
 
 from services.intake import app as intake_app
 from services.intake.http import create_http_app, partner_api
-from shared.partners import issue_api_key, new_partner, save_partner
-from shared.runtime import ServiceContext
-from shared.settings import Settings
+from shared.app.partners import issue_api_key, new_partner, save_partner
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
 from tests.support import EventTap, sample_image, sample_pdf
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

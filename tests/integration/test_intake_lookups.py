@@ -20,8 +20,8 @@ from pymongo.monitoring import (
 )
 
 from services.intake.lookups import Lookups
-from shared.partners import revoke_partner
-from shared.settings import Settings
+from shared.app.partners import revoke_partner
+from shared.infra.settings import Settings
 from tests.factories import make_application, make_partner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

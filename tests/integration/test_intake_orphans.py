@@ -15,9 +15,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake import app as intake_app
 from services.intake.orphans import sweep_orphans
-from shared import db as mongo
-from shared.db import blobs
-from shared.settings import Settings
+from shared.infra import db as mongo
+from shared.infra.db import blobs
+from shared.infra.settings import Settings
 from tests.support import sample_pdf, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -27,10 +27,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.intake import app as intake_app
 from services.intake.onboarding import PartnerCredentials, offboard_partner, onboard_partner
 from services.intake.rabbit_users import RabbitUsers
-from shared.partners import partner_for_api_key, revoke_partner
-from shared.runtime import ServiceContext
-from shared.settings import Settings
-from shared.topology import EVENTS_EXCHANGE, INTAKE_DOCUMENTS, INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
+from shared.app.partners import partner_for_api_key, revoke_partner
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
+from shared.infra.topology import (
+    EVENTS_EXCHANGE,
+    INTAKE_DOCUMENTS,
+    INTAKE_EXCHANGE,
+    SUBMIT_ROUTING_KEY,
+)
 from tests.factories import make_application
 from tests.support import next_message, sample_pdf
 

@@ -13,9 +13,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.validator.app import catalog_for
 from services.validator.handlers import on_document_received
-from shared.events import CloudEvent
-from shared.settings import Settings
-from shared.topology import EVENTS_EXCHANGE
+from shared.domain.events import CloudEvent
+from shared.infra.settings import Settings
+from shared.infra.topology import EVENTS_EXCHANGE
 from tests.integration.lifecycle_support import (
     Lifecycle,
     deliver,

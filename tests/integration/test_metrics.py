@@ -11,12 +11,12 @@ import pytest
 import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
+from devtools.local_infra import free_port
 from services.intake import app as intake_app
 from services.intake.http import create_http_app
-from shared.local_infra import free_port
-from shared.metrics import start_exporter
-from shared.runtime import ServiceContext
-from shared.settings import Settings
+from shared.infra.metrics import start_exporter
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
 from tests.dashboard_support import guest_partner, submission, submit_document
 from tests.factories import make_application
 from tests.support import sample_pdf, wait_until

@@ -16,16 +16,16 @@ import pytest
 import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
+from devtools.clock import ManualClock
+from devtools.local_infra import free_port
+from devtools.smtp_sink import start_sink
 from services.notifier import app as notifier_app
-from shared import db as mongo
-from shared.clock import ManualClock
-from shared.events import ApplicationStatusChanged, CloudEvent, DeadlineEvent, new_event
-from shared.local_infra import free_port
-from shared.models import Application, Exporter, new_id
-from shared.runtime import ServiceContext
-from shared.settings import Settings
-from shared.smtp_sink import start_sink
-from shared.topology import DEAD_LETTER_EXCHANGE
+from shared.domain.events import ApplicationStatusChanged, CloudEvent, DeadlineEvent, new_event
+from shared.domain.models import Application, Exporter, new_id
+from shared.infra import db as mongo
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
+from shared.infra.topology import DEAD_LETTER_EXCHANGE
 from tests.integration.deadline_support import (
     body_text,
     isolated_settings,

@@ -11,11 +11,12 @@ from datetime import timedelta
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.clock import ManualClock, SystemClock
-from shared.events import NotificationSent, new_event
-from shared.outbox import OutboxRelay, outbox_entry
-from shared.publisher import Publisher
-from shared.settings import Settings
+from devtools.clock import ManualClock
+from shared.domain.clock import SystemClock
+from shared.domain.events import NotificationSent, new_event
+from shared.infra.outbox import OutboxRelay, outbox_entry
+from shared.infra.publisher import Publisher
+from shared.infra.settings import Settings
 from tests.support import EventTap
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 
 from services.cli import deadlines as deadlines_cli
 from services.cli.main import app
-from shared import db as mongo
-from shared.deadlines import Deadline, close_deadline, open_deadline
-from shared.models import new_id
-from shared.settings import Settings
+from shared.domain.deadlines import Deadline
+from shared.domain.models import new_id
+from shared.infra import db as mongo
+from shared.infra.deadline_store import close_deadline, open_deadline
+from shared.infra.settings import Settings
 
 runner = CliRunner()
 

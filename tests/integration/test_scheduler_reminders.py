@@ -16,17 +16,18 @@ import pytest
 import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
+from devtools.clock import ManualClock
 from services.notifier import app as notifier_app
 from services.scheduler import app as scheduler_app
 from services.scheduler.app import SchedulerService
 from services.scheduler.claims import claim_due
 from services.scheduler.settle import settle_claimed
-from shared import db as mongo
-from shared.clock import ManualClock
-from shared.deadlines import DEFAULT_OFFSETS_DAYS, Deadline, close_deadline, open_deadline
-from shared.models import Application, Exporter, new_id
-from shared.runtime import ServiceContext
-from shared.settings import Settings
+from shared.domain.deadlines import DEFAULT_OFFSETS_DAYS, Deadline
+from shared.domain.models import Application, Exporter, new_id
+from shared.infra import db as mongo
+from shared.infra.deadline_store import close_deadline, open_deadline
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
 from tests.integration.deadline_support import (
     body_text,
     ensure_maildir,

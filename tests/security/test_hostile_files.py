@@ -19,10 +19,10 @@ from pypdf.actions import JavaScript
 from services.intake import app as intake_app
 from services.intake.http import create_http_app
 from services.intake.pdf_active import active_content
-from shared.db import DOCUMENT_BLOBS_BUCKET
-from shared.partners import issue_api_key, new_partner, save_partner
-from shared.runtime import ServiceContext
-from shared.settings import Settings
+from shared.app.partners import issue_api_key, new_partner, save_partner
+from shared.infra.db import DOCUMENT_BLOBS_BUCKET
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
 from tests.support import sample_image, sample_pdf
 
 EXPORTER = {"name": "Fjord Dairy AS", "country": "NO", "contact_emails": ["export@fjord.example"]}

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.local_infra import free_port
-from shared.partners import issue_api_key, new_partner, save_partner
-from shared.settings import Settings
+from devtools.local_infra import free_port
+from shared.app.partners import issue_api_key, new_partner, save_partner
+from shared.infra.settings import Settings
 from tests.processes import ServiceProcess, service_env
 from tests.support import sample_pdf
 

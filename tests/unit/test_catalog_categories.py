@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from shared.catalog import UnknownCategory
-from shared.catalog import cached_catalog as load_catalog
+from shared.domain.catalog import UnknownCategory
+from shared.domain.catalog import cached_catalog as load_catalog
 
 SCRAP = [
     "scrap.metal",

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from services.cli.catalog import app as catalog_cli
 from services.validator import app as validator_app
-from shared.catalog import default_catalog_dir
-from shared.runtime import StartupError, open_context
-from shared.settings import Settings
+from shared.domain.catalog import default_catalog_dir
+from shared.infra.runtime import StartupError, open_context
+from shared.infra.settings import Settings
 
 
 @pytest.fixture

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from shared.catalog import CatalogError, default_catalog_dir, document_types_for, load_catalog
+from shared.domain.catalog import (
+    CatalogError,
+    default_catalog_dir,
+    document_types_for,
+    load_catalog,
+)
 
 
 @pytest.fixture

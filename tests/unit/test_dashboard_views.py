@@ -13,7 +13,7 @@ from services.dashboard.dead_letters import preview
 from services.dashboard.events import event_line, matches
 from services.dashboard.feed import CLIENT_BUFFER, LiveFeed
 from services.dashboard.queues import QueueStat, alarms_for, vhost_of
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 

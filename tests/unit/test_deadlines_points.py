@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from shared.deadlines import (
+from shared.domain.deadlines import (
     DEFAULT_OFFSETS_DAYS,
     Deadline,
     days_left,

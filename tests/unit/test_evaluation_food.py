@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.catalog import cached_catalog
-from shared.evaluation import evaluate
+from shared.domain.catalog import cached_catalog
+from shared.domain.evaluation import evaluate
 from tests.unit.applications_for_rules import (
     NOW,
     application,

@@ -8,17 +8,17 @@ from datetime import date
 import pytest
 from PIL import Image
 
-from shared.catalog import cached_catalog
-from shared.catalog.rules import DateRule, FileType, MetadataFields, RequiredDocument
-from shared.evaluation import evaluate, fingerprint, is_colour_image
-from shared.evaluation.context import CheckContext
-from shared.evaluation.date_checks import check_dates
-from shared.evaluation.document_checks import (
+from shared.domain.catalog import cached_catalog
+from shared.domain.catalog.rules import DateRule, FileType, MetadataFields, RequiredDocument
+from shared.domain.evaluation import evaluate, fingerprint, is_colour_image
+from shared.domain.evaluation.context import CheckContext
+from shared.domain.evaluation.date_checks import check_dates
+from shared.domain.evaluation.document_checks import (
     check_file_type,
     check_metadata_fields,
     check_required_document,
 )
-from shared.evaluation.inputs import ApplicationFacts, Documents
+from shared.domain.evaluation.inputs import ApplicationFacts, Documents
 from tests.unit.applications_for_rules import (
     NOW,
     application,

@@ -13,7 +13,7 @@ from services.intake.checks import (
     sanitize_filename,
 )
 from services.intake.document_types import check_category, check_product, document_type_flags
-from shared.catalog import Catalog, cached_catalog
+from shared.domain.catalog import Catalog, cached_catalog
 
 
 @pytest.mark.parametrize(

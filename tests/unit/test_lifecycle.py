@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.lifecycle import (
+from shared.domain.lifecycle import (
     DECISION_KINDS,
     STATES,
     SYSTEM_TRIGGERS,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.notifier.notices import deadline_notice, status_notice
 from services.notifier.render import compose, render
-from shared.events import ApplicationStatusChanged, CloudEvent, DeadlineEvent, new_event
+from shared.domain.events import ApplicationStatusChanged, CloudEvent, DeadlineEvent, new_event
 
 NOW = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -6,14 +6,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.catalog import cached_catalog
-from shared.registrations import (
+from shared.app.registrations import (
     RegistrationRefused,
     check_row,
     midnight,
     parse_rows,
     renewal_deadline,
 )
+from shared.domain.catalog import cached_catalog
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pymongo.errors import AutoReconnect, DuplicateKeyError, ServerSelectionTimeoutError
 
-from shared.retry import is_transient, with_backoff
+from shared.infra.retry import is_transient, with_backoff
 
 
 def test_connection_failures_are_transient_and_write_errors_are_not() -> None:

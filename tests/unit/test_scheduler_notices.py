@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from services.scheduler.notices import reminder_event
 from services.scheduler.subjects import ReminderSubject
-from shared.deadlines import Deadline, reminder_documents
-from shared.events import DeadlineEvent
+from shared.domain.deadlines import Deadline, reminder_documents
+from shared.domain.events import DeadlineEvent
 
 NOW = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
 DEADLINE = Deadline(

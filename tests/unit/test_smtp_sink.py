@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.local_infra import free_port
-from shared.smtp_sink import read_maildir, start_sink
+from devtools.local_infra import free_port
+from devtools.smtp_sink import read_maildir, start_sink
 
 
 def test_sink_keeps_mail_in_a_fresh_maildir_and_refuses_invalid_domains(tmp_path: Path) -> None:

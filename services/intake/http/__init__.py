@@ -6,8 +6,8 @@ from fastapi import FastAPI
 
 from services.intake.http import decisions, health, partner_api, problems, registrations
 from services.intake.http.limits import UploadSizeLimit
-from shared.metrics import instrument_http
-from shared.runtime import ServiceContext
+from shared.infra.metrics import instrument_http
+from shared.infra.runtime import ServiceContext
 
 
 def create_http_app(ctx: ServiceContext) -> FastAPI:

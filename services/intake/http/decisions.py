@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from services.intake.http.deps import require_ops, service_context
-from shared.catalog import cached_catalog
-from shared.decisions import Decision, DecisionRefused, UnknownApplication, apply_decision
-from shared.lifecycle import IllegalTransition
-from shared.registrations import RegistrationRefused
+from shared.app.decisions import Decision, DecisionRefused, UnknownApplication, apply_decision
+from shared.app.registrations import RegistrationRefused
+from shared.domain.catalog import cached_catalog
+from shared.domain.lifecycle import IllegalTransition
 
 router = APIRouter(tags=["ops"])
 SERVICE = "intake"

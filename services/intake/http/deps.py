@@ -8,9 +8,9 @@ from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.intake.http.problems import Problem
-from shared.models import Partner
-from shared.partners import partner_for_api_key
-from shared.runtime import ServiceContext
+from shared.app.partners import partner_for_api_key
+from shared.domain.models import Partner
+from shared.infra.runtime import ServiceContext
 
 
 def service_context(request: Request) -> ServiceContext:

@@ -23,9 +23,9 @@ from services.intake.http.schemas import (
     document_view,
 )
 from services.intake.http.uploads import receive_upload
-from shared.db import blobs
-from shared.models import Partner
-from shared.runtime import ServiceContext
+from shared.domain.models import Partner
+from shared.infra.db import blobs
+from shared.infra.runtime import ServiceContext
 
 router = APIRouter(prefix="/v1", tags=["partners"])
 PartnerDep = Annotated[Partner, Depends(require_partner)]

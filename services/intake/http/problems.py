@@ -20,7 +20,7 @@ from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake.checks import IntakeError
-from shared.retry import is_transient
+from shared.infra.retry import is_transient
 
 PROBLEM_TYPE_PREFIX = "urn:regwatch:problem:"
 MEDIA_TYPE = "application/problem+json"

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from services.intake.http.deps import require_ops, service_context
-from shared.catalog import cached_catalog
-from shared.registrations import CSV_COLUMNS, import_registrations
+from shared.app.registrations import CSV_COLUMNS, import_registrations
+from shared.domain.catalog import cached_catalog
 
 router = APIRouter(tags=["ops"])
 MAX_IMPORT_BYTES = 20 * 1024 * 1024

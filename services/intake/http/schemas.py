@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.models import ApplicationKind, Exporter, StatusChange
+from shared.domain.models import ApplicationKind, Exporter, StatusChange
 
 
 class ApplicationCreate(BaseModel):

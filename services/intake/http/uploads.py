@@ -11,8 +11,8 @@ from fastapi import UploadFile
 from services.intake.checks import IntakeError, parse_metadata, sanitize_filename
 from services.intake.store import Outcome, Rejected, Submission
 from services.intake.submit import reject, submit_document
-from shared.logs import correlation_id
-from shared.runtime import ServiceContext
+from shared.infra.logs import correlation_id
+from shared.infra.runtime import ServiceContext
 
 MAX_IDEMPOTENCY_KEY_CHARS = 200
 

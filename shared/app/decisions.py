@@ -1,0 +1,366 @@
+"""Applying the lifecycle to stored applications: decisions from ops, and system triggers.
+
+``record_transition`` is the one writer of an application's status: it checks the move
+against ``shared.domain.lifecycle``, appends the history line, closes the windows of the status
+left, opens the window of the status entered (as a deadline for the scheduler) and stages
+``application.status_changed`` in the outbox, all inside the caller's transaction.
+``apply_decision`` wraps it for ops decisions (HTTP and ``application.decision`` events).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.app import registrations
+from shared.domain.catalog import Catalog, Regime
+from shared.domain.deadlines import Deadline, processing_deadline
+from shared.domain.evaluation.inputs import ApplicationFacts
+from shared.domain.events import (
+    ApplicationDecision,
+    ApplicationStatusChanged,
+    DecisionKind,
+    new_event,
+)
+from shared.domain.lifecycle import (
+    IllegalTransition,
+    StatusChange,
+    Transition,
+    transition,
+    trigger_for,
+)
+from shared.domain.models import new_id
+from shared.infra.deadline_store import close_deadline, open_deadline
+from shared.infra.outbox import in_transaction, outbox_entry
+from shared.infra.runtime import ServiceContext
+
+
+class UnknownApplication(LookupError):
+    """No application has this id."""
+
+
+class DecisionRefused(ValueError):
+    """The decision cannot be applied; the message says what to change."""
+
+
+class Decision(BaseModel):
+    """What ops record (the HTTP body; the event payload carries the same fields)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: DecisionKind
+    reason: str | None = Field(default=None, max_length=2000)
+    items: list[str] = Field(default_factory=list, max_length=200)
+    registration_number: str | None = Field(default=None, min_length=1, max_length=64)
+    issued_on: date | None = None
+    valid_until: date | None = None
+    assessment_on: date | None = None
+    decision_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _certificate_is_complete(self) -> Decision:
+        if self.kind == "certificate_issued":
+            absent = [
+                f
+                for f in ("registration_number", "issued_on", "valid_until")
+                if not getattr(self, f)
+            ]
+            if absent:
+                raise ValueError(f"certificate_issued needs {', '.join(absent)}")
+            assert self.issued_on and self.valid_until
+            if self.valid_until <= self.issued_on:
+                raise ValueError("valid_until must be after issued_on")
+        return self
+
+    def as_payload(self, application_id: str, actor: str, now: datetime) -> ApplicationDecision:
+        values = self.model_dump(exclude={"decision_id"})
+        return ApplicationDecision(
+            decision_id=self.decision_id or new_id("dec"),
+            application_id=application_id,
+            actor=actor,
+            decided_at=now,
+            **values,
+        )
+
+
+@dataclass
+class TransitionRecord:
+    change: StatusChange
+    deadline: Deadline | None
+    event_id: str
+
+
+@dataclass
+class DecisionOutcome:
+    decision_id: str
+    application_id: str
+    kind: str
+    from_status: str
+    to_status: str
+    repeated: bool  # the same decision id was applied before: nothing changed now
+    due_at: datetime | None = None
+    registration_number: str | None = None
+    event_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "event_ids"}
+
+
+def regime_of(catalog: Catalog, application: dict[str, Any], now: datetime) -> Regime | None:
+    """The regime the application falls under (as the evaluation chooses it)."""
+    facts = ApplicationFacts.from_record(application, now)
+    if facts.category not in catalog.categories:
+        return None
+    return catalog.regime_for(facts.category, facts.kind, facts.regime_date())
+
+
+async def record_transition(
+    db: AsyncDatabase,
+    session: AsyncClientSession,
+    *,
+    catalog: Catalog,
+    application: dict[str, Any],
+    trigger: str,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    service: str,
+    causation_id: str | None = None,
+    correlation_id: str | None = None,
+    items: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> TransitionRecord:
+    """Move ``application`` by ``trigger`` (raises ``IllegalTransition``) and stage the event."""
+    move = transition(application.get("status", "submitted"), trigger)
+    change = StatusChange(
+        from_status=move.from_status,
+        to_status=move.to_status,
+        actor=actor,
+        reason=reason,
+        at=now,
+        trigger=trigger,
+    )
+    updated = await db["applications"].update_one(
+        {"_id": application["_id"], "status": move.from_status},
+        {
+            "$set": {"status": move.to_status, "updated_at": now, **(extra or {})},
+            "$push": {"history": change.model_dump()},
+        },
+        session=session,
+    )
+    if updated.matched_count != 1:  # moved by someone else meanwhile: let the caller retry
+        raise IllegalTransition(str(application.get("status")), trigger)
+    await _close_windows(db, session, application["_id"], trigger, now)
+    deadline = await _open_window(db, session, catalog, application, move, now)
+    event = new_event(
+        "application.status_changed",
+        ApplicationStatusChanged(
+            application_id=application["_id"],
+            from_status=move.from_status,
+            to_status=move.to_status,
+            actor=actor,
+            reason=reason,
+            at=now,
+            trigger=trigger,
+            due_at=deadline.due_at if deadline else None,
+            items=items or [],
+            registration_number=(extra or {}).get("registration_number"),
+            valid_until=_as_date((extra or {}).get("registration_valid_until")),
+        ),
+        service=service,
+        time=now,
+        subject=application["_id"],
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+    )
+    await db["outbox"].insert_one(outbox_entry(event, now), session=session)
+    return TransitionRecord(change, deadline, event.id)
+
+
+def _as_date(value: Any) -> date | None:
+    return value.date() if isinstance(value, datetime) else value
+
+
+async def _close_windows(
+    db: AsyncDatabase, session: AsyncClientSession, application_id: str, trigger: str, now: datetime
+) -> None:
+    """Every transition ends the windows of the status it leaves."""
+    cursor = db["deadlines"].find(
+        {"subject": application_id, "status": "open"}, {"_id": 1}, session=session
+    )
+    async for deadline in cursor:
+        await close_deadline(db, deadline["_id"], f"closed by {trigger}", now, session)
+
+
+async def _open_window(
+    db: AsyncDatabase,
+    session: AsyncClientSession,
+    catalog: Catalog,
+    application: dict[str, Any],
+    move: Transition,
+    now: datetime,
+) -> Deadline | None:
+    kind = move.opens_window
+    regime = regime_of(catalog, application, now) if kind else None
+    if kind is None or regime is None:
+        return None
+    windows = regime.windows
+    days = windows.days_for(kind)
+    if days is None:
+        return None
+    exporter = application.get("exporter") or {}
+    if kind == "processing":
+        deadline = processing_deadline(
+            application_id=application["_id"],
+            submitted_at=application.get("created_at") or now,
+            opened_at=now,
+            processing_days=days,
+            source=windows.source_for(kind),
+        )
+        # One processing watch per application (the scheduler's sweep may have opened it).
+        if await db["deadlines"].find_one({"_id": deadline.id}, {"_id": 1}, session=session):
+            return None
+    else:
+        deadline = Deadline(
+            _id=new_id("dl"),
+            kind=kind,
+            subject=application["_id"],
+            application_id=application["_id"],
+            due_at=now + timedelta(days=days),
+            opened_at=now,
+            reminder_offsets_days=windows.reminder_offsets_days.get(kind, []),
+            on_missed=windows.on_missed.get(kind),
+            source=windows.source_for(kind),
+            exporter_name=exporter.get("name"),
+            product=application.get("product"),
+            contact_emails=list(exporter.get("contact_emails") or []),
+        )
+    await open_deadline(db, deadline, session)
+    return deadline
+
+
+async def apply_decision(
+    ctx: ServiceContext,
+    *,
+    catalog: Catalog,
+    decision: ApplicationDecision,
+    service: str,
+    publish_decision: bool,
+    causation_id: str | None = None,
+    correlation_id: str | None = None,
+) -> DecisionOutcome:
+    """Apply ``decision`` once (by its id) and publish what follows through the outbox.
+
+    ``publish_decision``: also stage the ``application.decision`` event (the HTTP path), so
+    the validator re-evaluates; the event path already is that event.
+    """
+
+    async def work(session: AsyncClientSession) -> DecisionOutcome:
+        return await _apply(
+            ctx, session, catalog, decision, service, publish_decision, causation_id, correlation_id
+        )
+
+    outcome = await in_transaction(ctx.client, work)
+    for event_id in outcome.event_ids:
+        await ctx.relay.publish(event_id)
+    return outcome
+
+
+async def _apply(
+    ctx: ServiceContext,
+    session: AsyncClientSession,
+    catalog: Catalog,
+    decision: ApplicationDecision,
+    service: str,
+    publish_decision: bool,
+    causation_id: str | None,
+    correlation_id: str | None,
+) -> DecisionOutcome:
+    db, now = ctx.db, ctx.clock.now()
+    stored = await db["decisions"].find_one({"_id": decision.decision_id}, session=session)
+    if stored is not None:
+        return DecisionOutcome(**{**stored["outcome"], "repeated": True})
+    application = await db["applications"].find_one(
+        {"_id": decision.application_id}, session=session
+    )
+    if application is None:
+        raise UnknownApplication(f"There is no application {decision.application_id}.")
+    trigger = trigger_for(decision.kind, application.get("kind", "new"))
+    transition(application.get("status", "submitted"), trigger)  # refuse before any write
+    extra: dict[str, Any] = {}
+    if decision.kind == "certificate_issued":
+        extra = await registrations.record_certificate(
+            db, session, catalog=catalog, application=application, decision=decision, now=now
+        )
+    record = await record_transition(
+        db,
+        session,
+        catalog=catalog,
+        application=application,
+        trigger=trigger,
+        actor=decision.actor,
+        reason=decision.reason or _default_reason(decision),
+        now=now,
+        service=service,
+        causation_id=causation_id,
+        correlation_id=correlation_id,
+        items=decision.items,
+        extra=extra,
+    )
+    outcome = DecisionOutcome(
+        decision_id=decision.decision_id,
+        application_id=decision.application_id,
+        kind=decision.kind,
+        from_status=record.change.from_status or "",
+        to_status=record.change.to_status,
+        repeated=False,
+        due_at=record.deadline.due_at if record.deadline else None,
+        registration_number=decision.registration_number,
+        event_ids=[record.event_id],
+    )
+    if publish_decision:
+        event = new_event(
+            "application.decision",
+            decision,
+            service=service,
+            time=now,
+            subject=decision.application_id,
+            correlation_id=correlation_id,
+            event_id=f"decision:{decision.decision_id}",
+        )
+        await db["outbox"].insert_one(outbox_entry(event, now), session=session)
+        outcome.event_ids.append(event.id)
+    await db["decisions"].insert_one(
+        {
+            "_id": decision.decision_id,
+            "application_id": decision.application_id,
+            "decided_at": now,
+            "decision": decision.model_dump(mode="json"),
+            "outcome": {**outcome.as_dict(), "repeated": False, "event_ids": []},
+        },
+        session=session,
+    )
+    return outcome
+
+
+def _default_reason(decision: ApplicationDecision) -> str:
+    reasons = {
+        "acceptance_notice": "acceptance notice issued",
+        "non_acceptance_notice": "non-acceptance notice issued",
+        "additional_materials_requested": "additional materials requested",
+        "rectification_requested": "rectification requested",
+        "onsite_assessment_scheduled": "on-site assessment scheduled",
+        "certificate_issued": "certificate issued",
+        "failure_notice": "notification of failure issued",
+    }
+    text = reasons[decision.kind]
+    if decision.kind == "onsite_assessment_scheduled" and decision.assessment_on:
+        text += f" for {decision.assessment_on}"
+    if decision.items:
+        text += ": " + "; ".join(decision.items)
+    return text

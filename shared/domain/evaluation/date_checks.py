@@ -1,0 +1,106 @@
+"""Rule checks on dates, colour, the renewal window and the application's own fields."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+
+from shared.domain.catalog.rules import ApplicationFields, Colour, DateRule, RenewalWindowRule
+from shared.domain.evaluation.context import CheckContext, listing, outcome
+from shared.domain.evaluation.inputs import as_date
+from shared.domain.evaluation.outcomes import RuleOutcome
+
+
+def check_dates(rule: DateRule, ctx: CheckContext) -> RuleOutcome:
+    submitted = ctx.application.submitted_on
+    problems = []
+    for document in ctx.documents.of_types(rule.document_types):
+        label = f"{ctx.name(document.document_type)} {document.filename}"
+        if rule.not_expired:
+            expiry = as_date(document.metadata.get("expiry_date"))
+            if expiry is None:
+                problems.append(f"{label} declares no expiry_date")
+            elif expiry < submitted:
+                problems.append(f"{label} expired on {expiry}, before submission on {submitted}")
+        if rule.issued_within_years is not None:
+            issued = as_date(document.metadata.get("issue_date"))
+            earliest = submitted - relativedelta(years=rule.issued_within_years)
+            if issued is None:
+                problems.append(f"{label} declares no issue_date")
+            elif issued < earliest:
+                problems.append(
+                    f"{label} was issued on {issued}; it must be issued after {earliest} "
+                    f"(within {rule.issued_within_years} years)"
+                )
+    if problems:
+        return outcome(rule, False, listing(problems), problems)
+    return outcome(rule, True, "Every document concerned is within its dates")
+
+
+def check_colour(rule: Colour, ctx: CheckContext) -> RuleOutcome:
+    problems = []
+    for document in ctx.documents.of_types(rule.document_types):
+        label = f"{ctx.name(document.document_type)} {document.filename}"
+        if document.content_type.startswith("image/"):
+            if document.colour is None:
+                problems.append(f"{label}: its colours could not be read; send it again")
+            elif not document.colour:
+                problems.append(f"{label} is a greyscale image; a colour copy is required")
+        elif document.metadata.get("colour") is not True:
+            problems.append(f"{label} is not declared a colour copy (metadata colour=true)")
+    if problems:
+        return outcome(rule, False, listing(problems), problems)
+    return outcome(rule, True, "Every copy concerned is in colour")
+
+
+def check_renewal_window(rule: RenewalWindowRule, ctx: CheckContext) -> RuleOutcome:
+    expiry = ctx.application.registration_valid_until
+    if ctx.regime is None:
+        return outcome(rule, False, "No regime in force: no renewal window")
+    if expiry is None:
+        return outcome(
+            rule, False, "The registration's expiry date (registration_valid_until) is missing"
+        )
+    window = ctx.regime.windows.renewal
+    opens = _months_before(expiry, window.opens_months_before_expiry)
+    closes = _months_before(expiry, window.closes_months_before_expiry)
+    applied = ctx.application.submitted_on
+    if opens is not None and applied < opens:
+        return outcome(
+            rule,
+            False,
+            f"Applied on {applied}, before the renewal window opens on {opens} "
+            f"({window.opens_months_before_expiry} months before expiry on {expiry})",
+        )
+    if closes is not None and applied > closes:
+        return outcome(
+            rule,
+            False,
+            f"Applied on {applied}, after the renewal window closed on {closes} "
+            f"({window.closes_months_before_expiry} months before expiry on {expiry})",
+        )
+    span = f"{opens} to {closes}" if opens else f"until {closes}"
+    automatic = (
+        " (renewal is automatic under this regime unless an exception applies)"
+        if window.automatic
+        else ""
+    )
+    return outcome(rule, True, f"Applied on {applied}, inside the renewal window {span}{automatic}")
+
+
+def _months_before(expiry: date, months: int | None) -> date | None:
+    return None if months is None else expiry - relativedelta(months=months)
+
+
+def check_application_fields(rule: ApplicationFields, ctx: CheckContext) -> RuleOutcome:
+    values = {
+        "registration_number": ctx.application.registration_number,
+        "registration_valid_until": ctx.application.registration_valid_until,
+        "product": ctx.application.product,
+    }
+    absent = [f for f in rule.fields if values.get(f) in (None, "")]
+    if absent:
+        problems = [f"The application gives no {f}" for f in absent]
+        return outcome(rule, False, listing(problems), problems)
+    return outcome(rule, True, f"The application gives {', '.join(rule.fields)}")

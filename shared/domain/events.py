@@ -1,0 +1,179 @@
+"""CloudEvents 1.0 envelope (structured JSON mode) and the typed payload of every event."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.lifecycle import DecisionKind
+
+SOURCE_PREFIX = "urn:regwatch:"
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorItem(BaseModel):
+    code: str
+    message: str
+
+
+class DocumentReceived(Payload):
+    document_id: str
+    application_id: str
+    partner_id: str
+    document_type: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    received_at: datetime
+
+
+class DocumentRejected(Payload):
+    partner_id: str | None = None
+    application_id: str | None = None
+    message_id: str | None = None
+    filename: str | None = None
+    errors: list[ErrorItem]
+
+
+class ApplicationValidated(Payload):
+    application_id: str
+    verdict: Literal["complete", "incomplete", "refused"]
+    missing: list[str] = Field(default_factory=list)
+    validation_id: str
+    catalog_version: str
+
+
+class ApplicationStatusChanged(Payload):
+    application_id: str
+    from_status: str | None
+    to_status: str
+    actor: str
+    reason: str | None = None
+    at: datetime
+    trigger: str | None = None  # the decision kind or system trigger that moved it
+    due_at: datetime | None = None  # end of the window this status opened, if any
+    items: list[str] = Field(default_factory=list)  # what ops asked for, or what is missing
+    registration_number: str | None = None
+    valid_until: date | None = None
+
+
+class ApplicationDecision(Payload):
+    """A decision of the authority, recorded by ops (``application.decision``)."""
+
+    decision_id: str
+    application_id: str
+    kind: DecisionKind
+    actor: str = "ops"
+    reason: str | None = None
+    items: list[str] = Field(default_factory=list)  # materials or rectifications asked for
+    registration_number: str | None = None  # certificate_issued
+    issued_on: date | None = None  # certificate_issued
+    valid_until: date | None = None  # certificate_issued
+    assessment_on: date | None = None  # onsite_assessment_scheduled
+    decided_at: datetime | None = None
+
+
+class DeadlineEvent(Payload):
+    """Common payload of the ``deadline.*`` and ``registration.expired`` events."""
+
+    deadline_id: str
+    reminder_id: str
+    kind: str  # renewal | additional_materials | rectification | processing
+    subject: str  # application or registration id
+    application_id: str | None = None
+    registration_number: str | None = None
+    exporter_name: str | None = None
+    product: str | None = None
+    contact_emails: list[str] = Field(default_factory=list)
+    due_at: datetime
+    days_left: int
+    missing: list[str] = Field(default_factory=list)
+    point: str | None = None  # the reminder point: "T-14d", "due", "expired"
+    expires_at: datetime | None = None  # renewals: when the registration expires
+    application_status: str | None = None  # a missed window: the status it moved to
+
+
+class NotificationSent(Payload):
+    event_id: str
+    event_type: str
+    recipient: str
+    subject: str
+
+
+class NotificationFailed(Payload):
+    event_id: str
+    event_type: str
+    recipient: str | None = None
+    reason: str
+
+
+PAYLOADS: dict[str, type[Payload]] = {
+    "document.received": DocumentReceived,
+    "document.rejected": DocumentRejected,
+    "application.validated": ApplicationValidated,
+    "application.status_changed": ApplicationStatusChanged,
+    "application.decision": ApplicationDecision,
+    "deadline.renewal_due": DeadlineEvent,
+    "deadline.rectification_due": DeadlineEvent,
+    "deadline.missed": DeadlineEvent,
+    "deadline.processing_overdue": DeadlineEvent,
+    "registration.expired": DeadlineEvent,
+    "notification.sent": NotificationSent,
+    "notification.failed": NotificationFailed,
+}
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 envelope; ``data`` holds the payload as JSON."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    source: str
+    type: str
+    time: datetime
+    subject: str | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+    correlationid: str | None = None
+    causationid: str | None = None
+    data: dict[str, Any]
+
+    def payload(self) -> Payload:
+        """The typed payload of this event (raises ``KeyError`` for an unknown type)."""
+        return PAYLOADS[self.type].model_validate(self.data)
+
+
+def new_event(
+    event_type: str,
+    payload: Payload,
+    *,
+    service: str,
+    time: datetime,
+    subject: str | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    event_id: str | None = None,
+) -> CloudEvent:
+    """Build an envelope for ``payload``; the type must be a known event type."""
+    expected = PAYLOADS[event_type]
+    if not isinstance(payload, expected):
+        raise TypeError(f"{event_type} carries {expected.__name__}, not {type(payload).__name__}")
+    return CloudEvent(
+        id=event_id or str(uuid.uuid4()),
+        source=f"{SOURCE_PREFIX}{service}",
+        type=event_type,
+        time=time,
+        subject=subject,
+        correlationid=correlation_id,
+        causationid=causation_id,
+        data=payload.model_dump(mode="json"),
+    )

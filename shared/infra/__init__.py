@@ -1,0 +1,1 @@
+"""Infrastructure: MongoDB access, broker topology, outbox, inbox, publisher, runtime, settings, logs, metrics."""

@@ -1,0 +1,79 @@
+"""What every event consumer shares: parsing the envelope and refusing poison at once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aio_pika.abc import AbstractIncomingMessage
+from faststream import AckPolicy
+from faststream.rabbit import RabbitBroker
+from faststream.rabbit.annotations import RabbitMessage
+from pydantic import ValidationError
+
+from shared.domain.events import CloudEvent
+from shared.infra.dead_letters import dead_letter, delivery_attempt
+from shared.infra.logs import correlation_id
+from shared.infra.retry import with_backoff
+from shared.infra.settings import Settings
+from shared.infra.topology import EVENTS_EXCHANGE, ConsumerQueue, quorum_queue
+
+log = logging.getLogger("regwatch.consuming")
+
+EventHandler = Callable[[CloudEvent], Awaitable[None]]
+
+
+class GiveUp(Exception):
+    """Raised by a handler: this event can never be handled; dead-letter it now."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def subscribe_events(
+    broker: RabbitBroker, consumer: ConsumerQueue, settings: Settings, handler: EventHandler
+) -> None:
+    """Consume ``consumer``'s queue, handing each CloudEvent to ``handler``.
+
+    A body that is no CloudEvent can never succeed: it is rejected without requeue, so it
+    goes to the dead-letter queue at once. A database outage is waited out with backoff
+    (``shared.infra.retry``). Any other handler error is nacked and redelivered; on the last
+    delivery the message goes to the dead-letter queue with the error as its reason, and
+    ``GiveUp`` sends it there at once. A message is acked only after the handler returned,
+    that is after its writes.
+    """
+    queue = quorum_queue(
+        consumer.name, consumer.routing_keys[0], delivery_limit=settings.delivery_limit
+    )
+
+    @broker.subscriber(
+        queue,
+        EVENTS_EXCHANGE,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        no_reply=True,
+        title=consumer.name,
+    )
+    async def on_message(msg: RabbitMessage) -> None:
+        raw: AbstractIncomingMessage = msg.raw_message
+        try:
+            event = CloudEvent.model_validate_json(msg.body)
+        except ValidationError as exc:
+            log.error("dead-lettering message %s: not a CloudEvent: %s", msg.message_id, exc)
+            await msg.reject()
+            return
+        token = correlation_id.set(event.correlationid or event.id)
+        try:
+            await with_backoff(lambda: handler(event), what=f"{consumer.name} {event.type}")
+        except GiveUp as exc:
+            log.error("dead-lettering event %s: %s", event.id, exc.reason)
+            await dead_letter(broker, raw, consumer=consumer, reason=exc.reason)
+        except Exception as exc:
+            attempt = delivery_attempt(raw)
+            log.warning("event %s failed (try %d): %s", event.id, attempt, exc)
+            if attempt < settings.delivery_limit:
+                raise
+            reason = f"{type(exc).__name__}: {exc}"
+            await dead_letter(broker, raw, consumer=consumer, reason=reason)
+        finally:
+            correlation_id.reset(token)

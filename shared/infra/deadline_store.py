@@ -1,0 +1,48 @@
+"""Deadlines and their reminder points in MongoDB: open and close (inside the caller's transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.domain.deadlines import Deadline, reminder_documents
+
+
+async def open_deadline(
+    db: AsyncDatabase, deadline: Deadline, session: AsyncClientSession | None = None
+) -> None:
+    """Insert ``deadline`` and its pending reminder points (call inside the transaction).
+
+    Points already in the past stay pending: the scheduler's next tick sends only the most
+    recent of them and marks the older ones skipped.
+    """
+    await db["deadlines"].insert_one(deadline.to_mongo(), session=session)
+    reminders = reminder_documents(deadline)
+    if reminders:
+        await db["reminders"].insert_many(reminders, session=session)
+
+
+async def close_deadline(
+    db: AsyncDatabase,
+    deadline_id: str,
+    reason: str,
+    now: datetime,
+    session: AsyncClientSession | None = None,
+) -> None:
+    """Close an open (or missed) deadline and cancel its reminders not yet emitted.
+
+    A reminder a scheduler holds under lease is cancelled too: the scheduler's final
+    write is conditional on its claim, so that reminder is then never emitted.
+    """
+    await db["deadlines"].update_one(
+        {"_id": deadline_id, "status": {"$in": ["open", "missed"]}},
+        {"$set": {"status": "closed", "closed_at": now, "closed_reason": reason}},
+        session=session,
+    )
+    await db["reminders"].update_many(
+        {"deadline_id": deadline_id, "status": {"$in": ["pending", "claimed"]}},
+        {"$set": {"status": "cancelled", "cancelled_reason": reason, "lease_until": None}},
+        session=session,
+    )

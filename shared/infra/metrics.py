@@ -1,0 +1,71 @@
+"""Prometheus metrics: request metrics for HTTP apps, an exporter for processes without HTTP.
+
+The consumers' message metrics come from FastStream's ``RabbitPrometheusMiddleware``
+(see ``shared.infra.broker``); everything lands in prometheus_client's default registry, so one
+``/metrics`` per process shows it all.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+HTTP_REQUESTS = Counter(
+    "regwatch_http_requests_total",
+    "HTTP requests by service, method, route template and status code",
+    ["service", "method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "regwatch_http_request_duration_seconds",
+    "HTTP request duration by service, method and route template",
+    ["service", "method", "route"],
+)
+
+
+class RequestMetrics(BaseHTTPMiddleware):
+    """Counts and times every request, labelled by route template (not raw path)."""
+
+    def __init__(self, app: object, service: str) -> None:
+        super().__init__(app)  # type: ignore[arg-type]
+        self._service = service
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            # Unmatched paths share one label so that scanners cannot blow up cardinality.
+            template = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(self._service, request.method, template, str(status)).inc()
+            HTTP_LATENCY.labels(self._service, request.method, template).observe(
+                time.perf_counter() - started
+            )
+
+
+def instrument_http(app: FastAPI, service: str) -> None:
+    """Add request metrics to ``app`` and serve the process's metrics at ``/metrics``."""
+    app.add_middleware(RequestMetrics, service=service)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def start_exporter(port: int, host: str = "127.0.0.1") -> None:
+    """Serve ``/metrics`` on ``port`` from a background thread (0 = off)."""
+    if port:
+        start_http_server(port, addr=host)

@@ -1,0 +1,179 @@
+"""Transactional outbox: events are written with the state change, then relayed.
+
+A handler writes its state change and ``stage(event)`` in one MongoDB transaction. After
+the commit the relay publishes the entry with publisher confirms (message id = event id)
+and marks it sent. A background loop picks up entries whose publisher died: each entry is
+leased with ``find_one_and_update``, so two relays never publish it at the same time. A
+crash between publish and mark republishes it once the lease ends; consumers de-duplicate
+by event id. Sent entries stay as the event log that the dashboard reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.asynchronous.mongo_client import AsyncMongoClient
+
+from shared.domain.clock import Clock
+from shared.domain.events import CloudEvent
+from shared.infra.publisher import Publisher
+from shared.infra.topology import EVENTS_EXCHANGE
+
+log = logging.getLogger("regwatch.outbox")
+T = TypeVar("T")
+
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+
+
+def outbox_entry(event: CloudEvent, now: Any) -> dict[str, Any]:
+    """The outbox document for ``event``, pending and available at once."""
+    return {
+        "_id": event.id,
+        "type": event.type,
+        "subject": event.subject,
+        "time": event.time,
+        "event": event.model_dump(mode="json"),
+        "status": "pending",
+        "available_at": now,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+async def in_transaction(
+    client: AsyncMongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]
+) -> T:
+    """Run ``work`` in one transaction, retried on transient errors by the driver."""
+    async with client.start_session() as session:
+        return await session.with_transaction(work)
+
+
+class OutboxRelay:
+    """Publishes outbox entries to ``regwatch.events`` and marks them sent."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        publisher: Publisher,
+        clock: Clock,
+        *,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._outbox = db["outbox"]
+        self._publisher = publisher
+        self._clock = clock
+        self._lease = timedelta(seconds=lease_seconds)
+        self._poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def publish(self, event_id: str) -> bool:
+        """Publish one entry now if no other relay holds it; True when it was published.
+
+        Never raises for a broker problem: a failed entry stays pending for the sweep.
+        """
+        entry = await self._claim({"_id": event_id})
+        if entry is None:
+            return False
+        try:
+            await self._send(entry)
+        except Exception as exc:
+            # The state change is committed: the sweep publishes the entry once its lease ends.
+            log.warning("publishing %s failed, left to the sweep: %s", event_id, exc)
+            return False
+        return True
+
+    async def drain(self) -> int:
+        """Publish every available pending entry; returns how many were published."""
+        count = 0
+        while (entry := await self._claim({})) is not None:
+            await self._send(entry)
+            count += 1
+        return count
+
+    def start(self) -> None:
+        """Start the background loop that sweeps up entries left pending."""
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        await self._stop_loop()
+        await self._publisher.close()
+
+    async def _stop_loop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep relaying after a broker or database outage
+                log.warning("outbox relay pass failed: %s", exc)
+            await asyncio.sleep(self._poll_seconds)
+
+    async def _claim(self, extra: dict[str, Any]) -> dict[str, Any] | None:
+        """Lease one available pending entry to this relay, or None.
+
+        An indexed read then an update conditional on what was read, rather than
+        ``find_one_and_update``: the local MongoDB stand-in answers that by reading the
+        whole outbox, which is also the event log. Two relays racing on one entry: only one
+        update matches, the other moves on.
+        """
+        now = self._clock.now()
+        query = {"status": "pending", "available_at": {"$lte": now}, **extra}
+        candidates = self._outbox.find(query).sort("available_at", 1).limit(5)
+        async for entry in candidates:
+            leased = await self._outbox.update_one(
+                {"_id": entry["_id"], "status": "pending", "available_at": entry["available_at"]},
+                {"$set": {"available_at": now + self._lease}, "$inc": {"attempts": 1}},
+            )
+            if leased.modified_count == 1:
+                return entry
+        return None
+
+    def leased_entry(self, event: CloudEvent, now: datetime) -> dict[str, Any]:
+        """The outbox entry for ``event``, leased to this relay from the moment it is written.
+
+        Write it with the state change, then ``publish_leased`` it after the commit: no
+        claim is needed (one round trip less), and if this process dies or the publish
+        fails, any relay's sweep publishes it once the lease ends.
+        """
+        return outbox_entry(event, now) | {"available_at": now + self._lease, "attempts": 1}
+
+    async def publish_leased(self, entry: dict[str, Any]) -> bool:
+        """Publish an entry written by ``leased_entry``; False leaves it to the sweep."""
+        try:
+            await self._send(entry)
+        except Exception as exc:
+            log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
+            return False
+        return True
+
+    async def _send(self, entry: dict[str, Any]) -> None:
+        event = entry["event"]
+        await self._publisher.publish(
+            json.dumps(event).encode(),
+            exchange=EVENTS_EXCHANGE.name,
+            routing_key=event["type"],
+            message_id=event["id"],
+            correlation_id=event.get("correlationid") or event["id"],
+            content_type=CLOUDEVENTS_CONTENT_TYPE,
+        )
+        await self._outbox.update_one(
+            {"_id": entry["_id"]},
+            {"$set": {"status": "sent", "sent_at": self._clock.now()}},
+        )

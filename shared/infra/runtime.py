@@ -1,0 +1,178 @@
+"""What every service does at start-up: logging, pre-flight checks, connections, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aio_pika
+from aio_pika.exceptions import AMQPConnectionError, ProbableAuthenticationError
+from faststream.rabbit import RabbitBroker
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure, PyMongoError
+
+from shared.domain.catalog import CatalogError, cached_catalog
+from shared.domain.clock import Clock, clock_from
+from shared.infra import db as mongo
+from shared.infra.broker import declare_topology, make_broker
+from shared.infra.logs import configure_logging
+from shared.infra.metrics import start_exporter
+from shared.infra.outbox import OutboxRelay
+from shared.infra.publisher import Publisher
+from shared.infra.settings import Settings, get_settings
+
+log = logging.getLogger("regwatch.runtime")
+
+
+class StartupError(Exception):
+    """A configuration or connectivity problem found before the service starts."""
+
+
+def redact(url: str) -> str:
+    """``url`` with its password hidden, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def check_mongodb(settings: Settings) -> None:
+    """Ping MongoDB; raise StartupError with one specific line if it does not answer."""
+    client: AsyncMongoClient = mongo.connect(settings)
+    try:
+        await client[settings.mongodb_db].command("ping")
+    except OperationFailure as exc:
+        raise StartupError(
+            f"MongoDB at {redact(settings.mongodb_url)} refused us: {exc.details or exc}"
+        ) from None
+    except PyMongoError as exc:
+        first = str(exc).split(",")[0].split("\n")[0]
+        raise StartupError(
+            f"cannot reach MongoDB at {redact(settings.mongodb_url)} (MONGODB_URL): {first}"
+        ) from None
+    finally:
+        await client.close()
+
+
+async def check_rabbitmq(settings: Settings) -> None:
+    """Open and close one AMQP connection; raise StartupError with one line on failure."""
+    # The driver logs its own error first; the one line below says it all.
+    quiet = logging.getLogger("aiormq.connection")
+    previous, quiet.disabled = quiet.disabled, True
+    try:
+        connection = await asyncio.wait_for(aio_pika.connect(settings.amqp_url), timeout=10)
+    except ProbableAuthenticationError:
+        raise StartupError(
+            f"RabbitMQ at {redact(settings.amqp_url)} refused the credentials (AMQP_URL)"
+        ) from None
+    except (AMQPConnectionError, OSError, TimeoutError) as exc:
+        reason = str(exc).split("\n")[0] or type(exc).__name__
+        raise StartupError(
+            f"cannot reach RabbitMQ at {redact(settings.amqp_url)} (AMQP_URL): {reason}"
+        ) from None
+    finally:
+        quiet.disabled = previous
+    await connection.close()
+
+
+@dataclass
+class ServiceContext:
+    """The connections and helpers one service process works with."""
+
+    service: str
+    settings: Settings
+    clock: Clock
+    client: AsyncMongoClient
+    db: AsyncDatabase
+    broker: RabbitBroker
+    relay: OutboxRelay
+
+    async def close(self) -> None:
+        await self.relay.stop()
+        await self.broker.stop()
+        await self.client.close()
+
+    async def start_consuming(self) -> None:
+        """Start the subscribers registered on the broker, and the outbox relay's sweep."""
+        await self.broker.start()
+        self.relay.start()
+
+    async def run_until_stopped(self) -> None:
+        """Serve until the task is cancelled (by SIGTERM/SIGINT), then close cleanly."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.close()
+
+
+async def open_context(
+    service: str, settings: Settings | None = None, clock: Clock | None = None
+) -> ServiceContext:
+    """Check the servers, connect, create indexes and declare the topology.
+
+    The returned broker is connected but not started: register subscribers, then
+    ``await ctx.broker.start()``.
+    """
+    settings = settings or get_settings()
+    try:  # an invalid requirements catalog stops every service before it touches anything
+        cached_catalog(settings.catalog_dir)
+    except CatalogError as exc:
+        raise StartupError(f"invalid requirements catalog: {exc}") from None
+    await check_rabbitmq(settings)
+    await check_mongodb(settings)
+    clock = clock or clock_from(settings.regwatch_now)
+    client = mongo.connect(settings)
+    database = mongo.database(client, settings)
+    await mongo.ensure_indexes(database)
+    broker = make_broker(settings, service)
+    await broker.connect()
+    await declare_topology(broker, settings)
+    relay = OutboxRelay(
+        database,
+        Publisher(settings.amqp_url, name=f"regwatch-{service}"),
+        clock,
+        lease_seconds=settings.outbox_lease_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    return ServiceContext(service, settings, clock, client, database, broker, relay)
+
+
+async def _until_signalled(
+    main: Callable[[Settings], Coroutine[Any, Any, None]], settings: Settings
+) -> None:
+    """Run ``main``; SIGTERM or SIGINT cancels it, so its cleanup runs (graceful stop)."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await main(settings)
+    except asyncio.CancelledError:
+        log.info("stopped by signal")
+
+
+def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
+    """Entry point of ``python -m services.<name>``: one line and exit 2 on bad config."""
+    try:
+        settings = get_settings()
+    except Exception as exc:  # pydantic's ValidationError: show it briefly
+        print(f"regwatch-{service}: invalid configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(service, settings.log_level)
+    start_exporter(settings.metrics_port, settings.http_host)  # METRICS_PORT=0: off
+    try:
+        asyncio.run(_until_signalled(main, settings))
+    except StartupError as exc:
+        print(f"regwatch-{service}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        pass
