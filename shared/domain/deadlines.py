@@ -11,19 +11,21 @@ renewals, ``expired`` (``expires_at``: ``registration.expired``).
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shared.domain.calendar import DEFAULT_REMINDER_TIME, at_local_time, authority_date
 from shared.domain.models import Record
 
-DeadlineKind = Literal["renewal", "additional_materials", "rectification", "processing"]
+DeadlineKind = Literal["renewal", "expiry", "additional_materials", "rectification", "processing"]
 ReminderStatus = Literal["pending", "claimed", "emitted", "skipped", "cancelled"]
+DeadlineStatus = Literal["open", "met", "closed", "missed"]
 
 DEFAULT_OFFSETS_DAYS: dict[str, list[int]] = {
     "renewal": [180, 120, 90, 60, 30, 14, 7, 1],
+    "expiry": [90, 30, 7, 1],
     "additional_materials": [14, 7, 3, 1],
     "rectification": [14, 7, 3, 1],
     "processing": [],
@@ -34,21 +36,38 @@ DEFAULT_PROCESSING_DAYS = 30
 # Application statuses in which the authority, not the exporter, has to act.
 WITH_THE_AUTHORITY = ("submitted", "under_examination")
 
+# The event each kind of deadline's "T-<n>d" points become.
+DUE_EVENT: dict[str, str] = {
+    "renewal": "deadline.renewal_due",
+    "expiry": "deadline.expiry_due",
+    "additional_materials": "deadline.additional_materials_due",
+    "rectification": "deadline.rectification_due",
+    "processing": "deadline.processing_overdue",
+}
+
 
 class Deadline(Record):
     kind: DeadlineKind
-    subject: str  # the application id, or the registration number for renewals
+    subject: str  # the application id, or the registration number for renewals and expiry
     application_id: str | None = None
     registration_id: str | None = None
-    due_at: datetime  # when the window closes
-    expires_at: datetime | None = None  # renewals: when the registration itself expires
+    due_at: datetime  # when the window closes (24:00 Beijing time on its last day)
+    opens_at: datetime | None = None  # renewals: when the window opens (None: open already)
+    opening_notice_days: int | None = None  # renewals: one notice this long before opening
+    expires_at: datetime | None = None  # renewals and expiry: when the term itself ends
     opened_at: datetime
-    status: Literal["open", "closed", "missed"] = "open"
+    status: DeadlineStatus = "open"
     reminder_offsets_days: list[int] = Field(default_factory=list)
+    reminder_time: str = Field(default=DEFAULT_REMINDER_TIME.strftime("%H:%M"), pattern=r"^\d{2}:\d{2}$")
+    # (Beijing time at which reminders fire; stored as text, BSON has no time of day)
     on_missed: str | None = None  # the lifecycle status the catalog names for a missed window
     source: str | None = None  # the catalog rule that set this window
     closed_at: datetime | None = None
     closed_reason: str | None = None
+    # Renewals: what the exporter will need; expiry: why no renewal is possible.
+    renewal_documents: list[str] = Field(default_factory=list)
+    renewable: bool = True
+    not_renewable_reason: str | None = None
     # Optional snapshot of who is reminded; the scheduler falls back to the application or
     # registration document when these are not given.
     registration_number: str | None = None
@@ -56,9 +75,18 @@ class Deadline(Record):
     product: str | None = None
     contact_emails: list[str] = Field(default_factory=list)
 
+    @property
+    def last_day(self) -> date:
+        """The last day of the window in Beijing (``due_at`` is 24:00 on it)."""
+        return last_day(self.due_at)
+
+    @property
+    def first_day(self) -> date | None:
+        return authority_date(self.opens_at) if self.opens_at else None
+
 
 class ReminderPoint(BaseModel):
-    point: str  # "T-14d", "due", "expired"
+    point: str  # "opens-notice", "T-14d", "due", "expired"
     event_type: str
     fire_at: datetime
 
@@ -68,40 +96,64 @@ def reminder_id(deadline_id: str, point: str) -> str:
     return f"{deadline_id}:{point}"
 
 
+def last_day(due_at: datetime) -> date:
+    """The authority's day that a window ending at ``due_at`` ends on."""
+    return authority_date(due_at - timedelta(microseconds=1))
+
+
 def reminder_points(deadline: Deadline) -> list[ReminderPoint]:
-    """Every reminder point of ``deadline``, earliest first (pure)."""
-    due_type = (
-        "deadline.renewal_due" if deadline.kind == "renewal" else "deadline.rectification_due"
-    )
-    if deadline.kind == "processing":
-        due_type = "deadline.processing_overdue"
-    points = [
-        ReminderPoint(
-            point=f"T-{days}d", event_type=due_type, fire_at=deadline.due_at - timedelta(days=days)
+    """Every reminder point of ``deadline``, earliest first (pure).
+
+    ``T-<n>d`` fires at the reminder time (Beijing) n days before the window's last day,
+    never before the window opens; a renewal window that opens later gets one notice
+    ``opening_notice_days`` before it opens. ``due`` fires when the window has closed
+    (``deadline.missed``; for the processing watch ``deadline.processing_overdue``); the
+    expiry deadline's ``expired`` fires when the term has ended (``registration.expired``).
+    """
+    due_type = DUE_EVENT[deadline.kind]
+    end = deadline.last_day
+    first = deadline.first_day
+    points = []
+    for days in sorted(set(deadline.reminder_offsets_days), reverse=True):
+        day = end - timedelta(days=days)
+        if first is not None and day < first:
+            continue  # nothing asks for a filing before the window opens
+        points.append(
+            ReminderPoint(
+                point=f"T-{days}d",
+                event_type=due_type,
+                fire_at=at_local_time(day, time.fromisoformat(deadline.reminder_time)),
+            )
         )
-        for days in sorted(set(deadline.reminder_offsets_days), reverse=True)
-    ]
+    if first is not None and deadline.opening_notice_days:
+        day = first - timedelta(days=deadline.opening_notice_days)
+        points.append(
+            ReminderPoint(
+                point="opens-notice",
+                event_type="deadline.renewal_window_opens",
+                fire_at=at_local_time(day, time.fromisoformat(deadline.reminder_time)),
+            )
+        )
     if deadline.kind == "processing":
         points.append(ReminderPoint(point="due", event_type=due_type, fire_at=deadline.due_at))
+    elif deadline.kind == "expiry":
+        points.append(
+            ReminderPoint(point="expired", event_type="registration.expired", fire_at=deadline.due_at)
+        )
     else:
         points.append(
             ReminderPoint(point="due", event_type="deadline.missed", fire_at=deadline.due_at)
-        )
-    if deadline.expires_at is not None:
-        points.append(
-            ReminderPoint(
-                point="expired", event_type="registration.expired", fire_at=deadline.expires_at
-            )
         )
     return sorted(points, key=lambda p: p.fire_at)
 
 
 def days_left(due_at: datetime, now: datetime) -> int:
-    """Whole days from ``now`` until ``due_at``, rounded up (0 once it has passed).
+    """Whole Beijing days from today until the window's last day (0 on it and after).
 
-    Rounded up so that a reminder fired a few seconds after ``T-14d`` still says 14.
+    Counted in the authority's days, so a reminder fired at 09:00 fourteen days before the
+    last day says 14, whatever the hour.
     """
-    return max(0, math.ceil((due_at - now) / timedelta(days=1)))
+    return max(0, (last_day(due_at) - authority_date(now)).days)
 
 
 def processing_deadline(

@@ -46,6 +46,8 @@ class RenewalWindow(Strict):
     closes_months_before_expiry: int = Field(ge=0)
     automatic: bool = False
     automatic_exceptions: list[str] = Field(default_factory=list)
+    # One "your window opens on ..." notice this many days before it opens.
+    opening_notice_days: int = Field(default=30, ge=1)
     source: str
 
     @model_validator(mode="after")
