@@ -86,19 +86,49 @@ class DeadlineEvent(Payload):
 
     deadline_id: str
     reminder_id: str
-    kind: str  # renewal | additional_materials | rectification | processing
+    kind: str  # renewal | expiry | additional_materials | rectification | processing
     subject: str  # application or registration id
     application_id: str | None = None
     registration_number: str | None = None
     exporter_name: str | None = None
     product: str | None = None
     contact_emails: list[str] = Field(default_factory=list)
-    due_at: datetime
+    due_at: datetime  # the instant the window closes (24:00 Beijing time on ``due_on``)
+    due_on: date | None = None  # the window's last day in Beijing, as people read it
     days_left: int
     missing: list[str] = Field(default_factory=list)
-    point: str | None = None  # the reminder point: "T-14d", "due", "expired"
+    point: str | None = None  # the reminder point: "opens-notice", "T-14d", "due", "expired"
     expires_at: datetime | None = None  # renewals: when the registration expires
+    valid_until: date | None = None  # renewals and expiry: the term's last valid day
+    opens_on: date | None = None  # renewals: the first day renewal applications are taken
+    renewal_documents: list[str] = Field(default_factory=list)  # what a renewal will need
+    renewable: bool = True  # expiry: False when no renewal is possible (see the reason)
+    not_renewable_reason: str | None = None
+    not_renewable_from: date | None = None
     application_status: str | None = None  # a missed window: the status it moved to
+
+
+class RegistrationStatusChanged(Payload):
+    """A registration moved in its own lifecycle (``registration.status_changed``)."""
+
+    registration_id: str
+    registration_number: str
+    from_status: str | None
+    to_status: str
+    trigger: str
+    actor: str
+    reason: str | None = None
+    at: datetime
+    application_id: str | None = None  # the renewal application concerned, if any
+    category: str
+    product: str | None = None
+    exporter_name: str | None = None
+    contact_emails: list[str] = Field(default_factory=list)
+    valid_until: date  # the current term's last valid day
+    window_opens_on: date | None = None
+    window_closes_on: date | None = None
+    renewable: bool = True
+    not_renewable_reason: str | None = None
 
 
 class NotificationSent(Payload):
@@ -121,11 +151,15 @@ PAYLOADS: dict[str, type[Payload]] = {
     "application.validated": ApplicationValidated,
     "application.status_changed": ApplicationStatusChanged,
     "application.decision": ApplicationDecision,
+    "deadline.renewal_window_opens": DeadlineEvent,
     "deadline.renewal_due": DeadlineEvent,
+    "deadline.expiry_due": DeadlineEvent,
+    "deadline.additional_materials_due": DeadlineEvent,
     "deadline.rectification_due": DeadlineEvent,
     "deadline.missed": DeadlineEvent,
     "deadline.processing_overdue": DeadlineEvent,
     "registration.expired": DeadlineEvent,
+    "registration.status_changed": RegistrationStatusChanged,
     "notification.sent": NotificationSent,
     "notification.failed": NotificationFailed,
 }
