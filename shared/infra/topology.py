@@ -36,12 +36,12 @@ INTAKE_DOCUMENTS = ConsumerQueue(
 VALIDATOR_EVENTS = ConsumerQueue(
     "regwatch.validator.events",
     EVENTS_EXCHANGE,
-    ("document.received", "application.decision"),
+    ("document.received", "application.decision", "registration.status_changed"),
 )
 NOTIFIER_EVENTS = ConsumerQueue(
     "regwatch.notifier.events",
     EVENTS_EXCHANGE,
-    ("deadline.*", "registration.expired", "application.status_changed"),
+    ("deadline.*", "registration.*", "application.status_changed"),
 )
 
 CONSUMER_QUEUES = (INTAKE_DOCUMENTS, VALIDATOR_EVENTS, NOTIFIER_EVENTS)
