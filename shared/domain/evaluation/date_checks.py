@@ -6,6 +6,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
+from shared.domain.calendar import months_before
 from shared.domain.catalog.rules import ApplicationFields, Colour, DateRule, RenewalWindowRule
 from shared.domain.evaluation.context import CheckContext, listing, outcome
 from shared.domain.evaluation.inputs import as_date
@@ -55,6 +56,10 @@ def check_colour(rule: Colour, ctx: CheckContext) -> RuleOutcome:
 
 
 def check_renewal_window(rule: RenewalWindowRule, ctx: CheckContext) -> RuleOutcome:
+    """Filed inside the window passes; before it the application waits; after it, refused.
+
+    The window is the one of the regime in force on the filing date (``ctx.regime``).
+    """
     expiry = ctx.application.registration_valid_until
     if ctx.regime is None:
         return outcome(rule, False, "No regime in force: no renewal window")
@@ -64,21 +69,25 @@ def check_renewal_window(rule: RenewalWindowRule, ctx: CheckContext) -> RuleOutc
         )
     window = ctx.regime.windows.renewal
     opens = _months_before(expiry, window.opens_months_before_expiry)
-    closes = _months_before(expiry, window.closes_months_before_expiry)
+    closes = months_before(expiry, window.closes_months_before_expiry)
     applied = ctx.application.submitted_on
     if opens is not None and applied < opens:
-        return outcome(
+        waiting = outcome(
             rule,
-            False,
-            f"Applied on {applied}, before the renewal window opens on {opens} "
-            f"({window.opens_months_before_expiry} months before expiry on {expiry})",
+            True,
+            f"Filed on {applied}, before the renewal window opens on {opens} "
+            f"({window.opens_months_before_expiry} months before expiry on {expiry}): the "
+            f"application waits and is examined from {opens}",
         )
-    if closes is not None and applied > closes:
+        return waiting.model_copy(update={"waits_until": opens})
+    if applied > closes:
         return outcome(
             rule,
             False,
-            f"Applied on {applied}, after the renewal window closed on {closes} "
-            f"({window.closes_months_before_expiry} months before expiry on {expiry})",
+            f"Filed on {applied}, after the renewal window closed on {closes} "
+            f"({window.closes_months_before_expiry} months before expiry on {expiry}); the "
+            f"registration expires on {expiry}. To export after that, file a new registration "
+            "application",
         )
     span = f"{opens} to {closes}" if opens else f"until {closes}"
     automatic = (
@@ -86,11 +95,11 @@ def check_renewal_window(rule: RenewalWindowRule, ctx: CheckContext) -> RuleOutc
         if window.automatic
         else ""
     )
-    return outcome(rule, True, f"Applied on {applied}, inside the renewal window {span}{automatic}")
+    return outcome(rule, True, f"Filed on {applied}, inside the renewal window {span}{automatic}")
 
 
 def _months_before(expiry: date, months: int | None) -> date | None:
-    return None if months is None else expiry - relativedelta(months=months)
+    return None if months is None else months_before(expiry, months)
 
 
 def check_application_fields(rule: ApplicationFields, ctx: CheckContext) -> RuleOutcome:
