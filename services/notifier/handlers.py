@@ -53,7 +53,9 @@ async def _application(
 ) -> Notice | None:
     found = await ctx.db["applications"].find_one({"_id": change.application_id})
     if found is None:
-        log.warning("status change %s names unknown application %s", event.id, event.subject)
+        log.warning(
+            "status change %s names unknown application %s", event.id, change.application_id
+        )
         return None
     latest = await ctx.db["validation_results"].find_one(
         {"application_id": change.application_id}, {"missing": 1}, sort=[("evaluated_at", -1)]
