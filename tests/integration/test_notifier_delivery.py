@@ -132,6 +132,21 @@ def reminder(emails: list[str], days_left: int = 7) -> CloudEvent:
     )
 
 
+async def first_message(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractIncomingMessage:
+    """The first message to reach ``queue``: the notifier dead-letters an event only after
+    it has published the event's ``notification.failed``, so the two race."""
+    got: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+    async def arrived() -> bool:
+        message = await queue.get(fail=False)
+        if message is not None:
+            got.append(message)
+        return bool(got)
+
+    await wait_until(arrived, timeout=10)
+    return got[0]
+
+
 async def deliveries_of(db: AsyncDatabase, event_id: str) -> dict[str, dict[str, Any]]:
     found = await db["deliveries"].find({"event_id": event_id}).to_list()
     return {d["recipient"]: d for d in found}
@@ -220,7 +235,7 @@ async def test_smtp_down_for_good_dead_letters_with_the_reason_and_a_replay_send
         try:
             await publish_event(iso.amqp_url, event)
             failed = await tap.wait_for("notification.failed", event_id=event.id, timeout=30)
-            dead = await watch.get(timeout=10)
+            dead = await first_message(watch)
         finally:
             sink.up()
         assert dead.message_id == event.id
