@@ -1,12 +1,14 @@
-"""Ops import existing registrations: ``POST /v1/registrations/import`` (CSV)."""
+"""Ops and registrations: import them (CSV), list them, read one in full."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from services.intake.http.deps import require_ops, service_context
+from services.intake.http.problems import Problem
+from shared.app import registration_views as views
 from shared.app.registrations import CSV_COLUMNS, import_registrations
 from shared.domain.catalog import cached_catalog
 
@@ -64,3 +66,56 @@ async def _csv_text(request: Request) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise HTTPException(status_code=422, detail="the CSV must be UTF-8 text") from None
+
+
+@router.get(
+    "/v1/registrations",
+    responses={
+        401: {"description": "Ops credentials required."},
+        422: {"description": "The status names no registration status."},
+    },
+)
+async def list_registrations(
+    request: Request,
+    status: str | None = Query(default=None, description="One registration status."),
+    within_days: int | None = Query(
+        default=None, ge=0, le=3660, description="The window closes or the term ends by then."
+    ),
+    offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=views.DEFAULT_PAGE_SIZE, ge=1, le=500),
+    _: str = Depends(require_ops),
+) -> views.RegistrationPage:
+    """Registrations, the soonest term end first, with their window and next reminder.
+
+    ``within_days=90``: those whose renewal window closes, or whose term ends, between
+    today (Beijing) and 90 days on.
+    """
+    ctx = service_context(request)
+    try:
+        return await views.list_registrations(
+            db=ctx.db,
+            now=ctx.clock.now(),
+            status=status or None,
+            within_days=within_days,
+            offset=offset,
+            limit=limit,
+        )
+    except views.UnknownRegistrationStatus as exc:
+        raise Problem(422, "unknown_status", str(exc)) from None
+
+
+@router.get(
+    "/v1/registrations/{number}",
+    responses={
+        401: {"description": "Ops credentials required."},
+        404: {"description": "No registration has this number."},
+    },
+)
+async def show_registration(
+    number: str, request: Request, _: str = Depends(require_ops)
+) -> views.RegistrationDetail:
+    """One registration: terms, window, status, next reminder, deadlines, history, emails."""
+    try:
+        return await views.registration_detail(db=service_context(request).db, number=number)
+    except views.RegistrationNotFound as exc:
+        raise Problem(404, "unknown_registration", str(exc)) from None
