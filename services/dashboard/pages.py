@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from services.dashboard import charts, queries
@@ -12,6 +12,8 @@ from services.dashboard.api import act, ops_overview
 from services.dashboard.auth import SESSION_KEY, authenticate, require_ops_page
 from services.dashboard.context import Dashboard, dashboard, templates
 from services.dashboard.dead_letters import recent_actions
+from shared.app import registration_views as registrations
+from shared.domain.registration import REGISTRATION_STATES
 from shared.infra.db import blobs
 
 router = APIRouter(include_in_schema=False)
@@ -174,6 +176,60 @@ async def document_content(
             ),
         },
     )
+
+
+@router.get("/registrations", response_class=HTMLResponse)
+async def registrations_page(
+    request: Request,
+    status: str | None = None,
+    within: str | None = None,
+    page: int = Query(default=1, ge=1),
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    within_days = int(within) if within and within.isdigit() else None
+    size = registrations.DEFAULT_PAGE_SIZE
+    error = None
+    try:
+        listing = await registrations.list_registrations(
+            db=board.ctx.db,
+            now=board.ctx.clock.now(),
+            status=status or None,
+            within_days=within_days,
+            offset=(page - 1) * size,
+            limit=size,
+        )
+    except registrations.UnknownRegistrationStatus as exc:
+        listing, error = (
+            registrations.RegistrationPage(total=0, offset=0, limit=size, rows=[]),
+            str(exc),
+        )
+    context = {
+        "actor": actor,
+        "listing": listing,
+        "statuses": REGISTRATION_STATES,
+        "status": status or "",
+        "within": "" if within_days is None else str(within_days),
+        "page": page,
+        "pages": max(1, -(-listing.total // size)),
+        "error": error,
+    }
+    return templates.TemplateResponse(request, "registrations.html", context)
+
+
+@router.get("/registrations/{number}", response_class=HTMLResponse)
+async def registration_page(
+    request: Request,
+    number: str,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    try:
+        detail = await registrations.registration_detail(db=board.ctx.db, number=number)
+    except registrations.RegistrationNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    context = {"actor": actor, "d": detail}
+    return templates.TemplateResponse(request, "registration.html", context)
 
 
 @router.get("/dead-letters", response_class=HTMLResponse)
