@@ -247,8 +247,8 @@ def decide(
     if json:
         typer.echo(response.text)
         return
-    stored = response.json()
-    typer.echo(f"registration {number} is now {stored.get('status', '?')}")
+    stored = response.json()["registration"]
+    typer.echo(f"registration {number} is now {stored['status']}")
 
 
 def problem_detail(response: httpx.Response) -> str:

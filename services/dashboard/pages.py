@@ -13,7 +13,12 @@ from services.dashboard.auth import SESSION_KEY, authenticate, require_ops_page
 from services.dashboard.context import Dashboard, dashboard, templates
 from services.dashboard.dead_letters import recent_actions
 from shared.app import registration_views as registrations
-from shared.domain.registration import REGISTRATION_STATES
+from shared.app.registrations import UnknownRegistration, decide_registration
+from shared.domain.registration import (
+    REGISTRATION_STATES,
+    IllegalRegistrationMove,
+    RegistrationDecisionKind,
+)
 from shared.infra.db import blobs
 
 router = APIRouter(include_in_schema=False)
@@ -221,6 +226,7 @@ async def registrations_page(
 async def registration_page(
     request: Request,
     number: str,
+    done: str | None = None,
     board: Dashboard = Depends(dashboard),
     actor: str = Depends(require_ops_page),
 ) -> HTMLResponse:
@@ -228,8 +234,35 @@ async def registration_page(
         detail = await registrations.registration_detail(db=board.ctx.db, number=number)
     except registrations.RegistrationNotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
-    context = {"actor": actor, "d": detail}
+    context = {"actor": actor, "d": detail, "done": done}
     return templates.TemplateResponse(request, "registration.html", context)
+
+
+@router.post("/registrations/{number}/decisions")
+async def registration_decision(
+    number: str,
+    kind: RegistrationDecisionKind = Form(...),
+    reason: str = Form(default=""),
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> RedirectResponse:
+    """Suspend, cancel or reinstate from the registration page; the outcome is shown there."""
+    try:
+        stored = await decide_registration(
+            board.ctx,
+            number=number,
+            kind=kind,
+            reason=reason.strip() or None,
+            actor=actor,
+        )
+        done = f"{kind}: the registration is now {stored.get('status')}"
+    except UnknownRegistration:
+        raise HTTPException(status_code=404, detail=f"There is no registration {number}.") from None
+    except IllegalRegistrationMove as exc:
+        done = f"{kind} refused: {exc}"
+    return RedirectResponse(
+        f"/registrations/{quote(number, safe='')}?done={quote(done)}", status_code=303
+    )
 
 
 @router.get("/dead-letters", response_class=HTMLResponse)

@@ -16,7 +16,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.calendar import AUTHORITY_TZ, authority_date, day_of, stored_day
 from shared.domain.deadlines import last_day
-from shared.domain.registration import REGISTRATION_STATES
+from shared.domain.registration import (
+    REGISTRATION_DECISIONS,
+    REGISTRATION_STATES,
+    REGISTRATION_TRANSITIONS,
+)
 
 # Deadlines that belong to a registration (the others belong to applications).
 REGISTRATION_DEADLINE_KINDS = ("renewal", "expiry")
@@ -131,6 +135,7 @@ class RegistrationDetail(BaseModel):
     deadlines: list[DeadlineLine]
     history: list[HistoryLine]
     emails: list[EmailLine]
+    allowed_decisions: list[str]  # the ops decisions its status allows now
 
 
 def beijing_time(instant: datetime) -> str:
@@ -143,6 +148,11 @@ def reminder_text(reminder: NextReminder | None) -> str:
     if reminder is None:
         return "none"
     return f"{reminder.point} {reminder.event_type} on {beijing_time(reminder.fire_at)}"
+
+
+def allowed_decisions(status: str) -> list[str]:
+    """The ops decisions (suspended, cancelled, reinstated) allowed in ``status``."""
+    return [k for k in REGISTRATION_DECISIONS if (status, k) in REGISTRATION_TRANSITIONS]
 
 
 def _day(value: Any) -> date | None:
@@ -371,8 +381,9 @@ async def registration_detail(*, db: AsyncDatabase, number: str) -> Registration
         raise RegistrationNotFound(number)
     deadlines = await _deadlines_of(db, [registration])
     reminders = await _reminders_of(db, deadlines)
+    summary = summary_of(registration, deadlines, reminders)
     return RegistrationDetail(
-        registration=summary_of(registration, deadlines, reminders),
+        registration=summary,
         contact_emails=[str(e) for e in registration.get("contact_emails") or []],
         not_renewable_reason=registration.get("not_renewable_reason"),
         renewal_application_id=registration.get("renewal_application_id"),
@@ -382,4 +393,5 @@ async def registration_detail(*, db: AsyncDatabase, number: str) -> Registration
         deadlines=deadline_lines(deadlines, reminders),
         history=[HistoryLine.model_validate(h) for h in registration.get("history") or []],
         emails=await emails_of(db, number=number, reminders=reminders),
+        allowed_decisions=allowed_decisions(summary.status),
     )

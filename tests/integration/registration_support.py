@@ -10,10 +10,13 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.app.registrations import CSV_COLUMNS, import_registrations
 from shared.domain.calendar import end_of_day, start_of_day, stored_day
+from shared.domain.catalog import cached_catalog
 from shared.domain.deadlines import Deadline
 from shared.domain.models import new_id
 from shared.infra.deadline_store import open_deadline
+from shared.infra.runtime import ServiceContext
 
 
 @dataclass
@@ -205,3 +208,20 @@ def delivery(event_id: str, event_type: str, recipient: str, subject: str) -> di
         "updated_at": now,
         "sent_at": now,
     }
+
+
+async def imported_registration(ctx: ServiceContext, *, valid_until: date) -> str:
+    """A dairy registration imported through the application layer (the real writer)."""
+    num = number()
+    row = f"{num},Fjord Dairy AS,NO,food.dairy,milk_powder,2022-01-10,{valid_until},export@fjord.example"
+    report = await import_registrations(
+        ctx.client,
+        ctx.db,
+        catalog=cached_catalog(ctx.settings.catalog_dir),
+        text=",".join(CSV_COLUMNS) + "\n" + row + "\n",
+        now=ctx.clock.now(),
+    )
+    assert report.imported == 1, report.errors
+    for event_id in report.event_ids:
+        await ctx.relay.publish(event_id)
+    return num

@@ -5,29 +5,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from click.testing import Result
 from pymongo.asynchronous.database import AsyncDatabase
+from typer.testing import CliRunner
 
 from devtools.local_infra import free_port
+from services.cli.main import app as cli
 from services.intake.http import create_http_app
 from shared.app import registration_views as views
-from shared.domain.calendar import at_local_time, authority_date
+from shared.domain.calendar import authority_date, start_of_day
 from shared.infra.runtime import ServiceContext, open_context
 from shared.infra.settings import Settings
 from tests.dashboard_support import dashboard_server, ops_headers
 from tests.integration.registration_support import (
     emit_with_email,
     history_line,
+    imported_registration,
     seed_old_registration,
     seed_registration,
     status_event_with_email,
 )
-from tests.integration.test_cli_ops import json_of, regwatch
+from tests.integration.test_cli_ops import environment, json_of, regwatch
 from tests.support import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -90,10 +94,13 @@ async def test_detail_shows_term_window_next_pending_reminder_history_and_only_i
     assert [(t.issued_on, t.valid_until) for t in detail.terms] == [
         (TODAY - timedelta(days=1500), TODAY + timedelta(days=220))
     ]
-    # The opening notice went out: next is the first "renewal due" point, on the opening day.
+    # The opening notice went out: next is the window's opening (00:00 Beijing that day).
     assert r.next_reminder is not None
-    assert (r.next_reminder.point, r.next_reminder.event_type) == ("T-90d", "deadline.renewal_due")
-    assert r.next_reminder.fire_at == at_local_time(TODAY + timedelta(days=40), time(9))
+    assert (r.next_reminder.point, r.next_reminder.event_type) == (
+        "opens",
+        "registration.status_changed",
+    )
+    assert r.next_reminder.fire_at == start_of_day(TODAY + timedelta(days=40))
     assert [(d.kind, d.opens_on, d.last_day) for d in detail.deadlines] == [
         ("renewal", TODAY + timedelta(days=40), TODAY + timedelta(days=130)),
         ("expiry", None, TODAY + timedelta(days=220)),
@@ -263,3 +270,135 @@ async def test_cli_lists_and_shows_registrations(settings: Settings, db: AsyncDa
     assert missing.exit_code == 1 and "There is no registration CHN-NOPE." in missing.output
     bad = await regwatch(settings, "registrations", "list", "--within", "soon")
     assert bad.exit_code == 2
+
+
+async def pending_reminders(db: AsyncDatabase, number: str) -> int:
+    deadlines = await db["deadlines"].find({"subject": number}, {"_id": 1}).to_list()
+    ids = [d["_id"] for d in deadlines]
+    return await db["reminders"].count_documents({"deadline_id": {"$in": ids}, "status": "pending"})
+
+
+async def test_ops_api_suspends_and_reinstates_and_refuses_an_illegal_move_with_409(
+    ops_api: httpx.AsyncClient, intake: tuple[ServiceContext, str], db: AsyncDatabase
+) -> None:
+    number = await imported_registration(intake[0], valid_until=today() + timedelta(days=400))
+    assert await pending_reminders(db, number) > 0
+
+    suspended = await ops_api.post(
+        f"/v1/registrations/{number}/decisions",
+        json={"kind": "suspended", "reason": "GACC notice 2026-117"},
+    )
+    assert suspended.status_code == 200, suspended.text
+    body = suspended.json()
+    assert body["registration"]["status"] == "suspended"
+    assert body["registration"]["next_reminder"] is None
+    assert body["allowed_decisions"] == ["cancelled", "reinstated"]
+    assert (body["history"][-1]["to_status"], body["history"][-1]["reason"]) == (
+        "suspended",
+        "GACC notice 2026-117",
+    )
+    assert await pending_reminders(db, number) == 0
+    assert await db["outbox"].find_one(
+        {
+            "type": "registration.status_changed",
+            "subject": number,
+            "event.data.to_status": "suspended",
+        }
+    )
+
+    again = await ops_api.post(
+        f"/v1/registrations/{number}/decisions", json={"kind": "suspended", "reason": "twice"}
+    )
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    problem = again.json()
+    assert problem["current_status"] == "suspended"
+    assert (
+        "active" in problem["allowed_statuses"] and "suspended" not in problem["allowed_statuses"]
+    )
+
+    reinstated = await ops_api.post(
+        f"/v1/registrations/{number}/decisions", json={"kind": "reinstated", "reason": "lifted"}
+    )
+    assert reinstated.status_code == 200, reinstated.text
+    assert reinstated.json()["registration"]["status"] in ("active", "renewal_open")
+    assert await pending_reminders(db, number) > 0
+
+    unknown = await ops_api.post(
+        "/v1/registrations/CHN-NOPE/decisions", json={"kind": "cancelled", "reason": "x"}
+    )
+    assert unknown.status_code == 404
+    wrong = await ops_api.post(
+        f"/v1/registrations/{number}/decisions", json={"kind": "revoked", "reason": "x"}
+    )
+    assert wrong.status_code == 422
+
+
+async def test_dashboard_records_a_decision_from_the_registration_page(
+    settings: Settings, intake: tuple[ServiceContext, str], db: AsyncDatabase
+) -> None:
+    number = await imported_registration(intake[0], valid_until=today() + timedelta(days=500))
+    async with dashboard_server(settings) as (_, url), httpx.AsyncClient(base_url=url) as ops:
+        login = await ops.post("/login", data={"password": settings.regwatch_ops_token})
+        assert login.status_code == 303
+        page = await ops.get(f"/registrations/{number}")
+        assert 'id="decide"' in page.text and '<option value="suspended">' in page.text
+
+        done = await ops.post(
+            f"/registrations/{number}/decisions", data={"kind": "cancelled", "reason": "withdrawn"}
+        )
+        assert done.status_code == 303
+        after = await ops.get(done.headers["location"])
+        assert "the registration is now cancelled" in after.text
+        assert 'id="decide"' not in after.text, "nothing is left to decide on a cancelled one"
+        refused = await ops.post(
+            f"/registrations/{number}/decisions", data={"kind": "suspended", "reason": "late"}
+        )
+        assert "suspended refused" in (await ops.get(refused.headers["location"])).text
+    stored = await db["registrations"].find_one({"number": number})
+    assert stored is not None and stored["history"][-1]["actor"] == "ops"
+
+
+async def regwatch_as_ops(settings: Settings, *args: str) -> Result:
+    """The CLI with the ops token in its environment, as an ops shell has it."""
+    env = {**environment(settings), "REGWATCH_OPS_TOKEN": settings.regwatch_ops_token}
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env)
+
+
+async def test_cli_decides_through_the_ops_api(
+    settings: Settings, intake: tuple[ServiceContext, str], db: AsyncDatabase
+) -> None:
+    number = await imported_registration(intake[0], valid_until=today() + timedelta(days=600))
+    url = intake[1]
+    done = await regwatch_as_ops(
+        settings,
+        "registrations",
+        "decide",
+        number,
+        "suspended",
+        "--reason",
+        "audit",
+        "--intake-url",
+        url,
+    )
+    assert done.exit_code == 0, done.output
+    assert f"registration {number} is now suspended" in done.stdout
+    refused = await regwatch_as_ops(
+        settings,
+        "registrations",
+        "decide",
+        number,
+        "suspended",
+        "--reason",
+        "again",
+        "--intake-url",
+        url,
+    )
+    assert refused.exit_code == 1 and "refused (409)" in refused.output
+    assert "allowed only in" in refused.output
+    unknown_kind = await regwatch_as_ops(
+        settings, "registrations", "decide", number, "revoked", "--reason", "x", "--intake-url", url
+    )
+    assert unknown_kind.exit_code == 2
+    stored = await db["registrations"].find_one({"number": number})
+    assert stored is not None and stored["status"] == "suspended"
