@@ -60,3 +60,12 @@ def test_doctor_exits_non_zero_naming_the_fix_for_an_unreachable_database(
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stdout.splitlines()[-1].startswith("doctor: ")
+
+
+def test_doctor_brief_shows_only_what_needs_attention(settings: Settings) -> None:
+    env = service_env(settings, regwatch_now="2030-01-01T00:00:00Z")
+    result = run_doctor(env, "--brief")
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("ok")], result.stdout
+    assert any(line.startswith("WARN  clock") for line in lines), result.stdout
+    assert lines[-1].startswith("doctor: ")
