@@ -5,6 +5,10 @@ Dates are the authority's (Asia/Shanghai). Each step is at 10:00 Beijing time, a
 after the 09:00 reminders of its day. Decree 248/280 food registrations: renewal window
 from 6 to 3 calendar months before expiry, reminders 180/120/90/60/30/14/7/1 days before
 the window's last day but none before it opens, one notice 30 days before it opens.
+
+The four timelines take over three minutes together: the long ones carry the ``scenarios``
+marker and run in ``make test-faults`` (``make test-scenarios``); ``make test`` runs the
+short one (a renewal filed too early).
 """
 
 from __future__ import annotations
