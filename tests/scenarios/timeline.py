@@ -102,10 +102,13 @@ class Timeline:
         self.http: httpx.AsyncClient | None = None
         self.processes: list[ServiceProcess] = []
         self._partner_key: str | None = None
+        self._amqp: aio_pika.abc.AbstractRobustConnection | None = None
         self.steps: list[str] = []  # each step and its verdict, for the report
         self.failures: list[str] = []
 
     async def close(self) -> None:
+        if self._amqp is not None:
+            await self._amqp.close()
         await self.client.drop_database(self.settings.mongodb_db)
         await self.client.close()
 
@@ -170,19 +173,21 @@ class Timeline:
         return "\n".join(f"--- {p.name}\n{p.output()[-1500:]}" for p in self.processes)
 
     async def _queue(self, name: str) -> tuple[int, int] | None:
-        """(ready messages, consumers) of ``name``, asked of the broker (a passive declare)."""
+        """(ready messages, consumers) of ``name``, asked of the broker (a passive declare;
+        the management API's counts lag by a statistics interval)."""
         try:
-            connection = await aio_pika.connect(self.settings.amqp_url)
+            if self._amqp is None or self._amqp.is_closed:
+                self._amqp = await aio_pika.connect(self.settings.amqp_url)
+            channel = await self._amqp.channel()
         except Exception:
             return None
-        async with connection:
-            try:
-                channel = await connection.channel()
-                declared = await channel.declare_queue(name, passive=True)
-            except Exception:
-                return None
-            result = declared.declaration_result
-            return int(result.message_count or 0), int(result.consumer_count or 0)
+        try:
+            declared = await channel.declare_queue(name, passive=True)
+        except Exception:  # not declared yet: the broker closed the channel
+            return None
+        result = declared.declaration_result
+        await channel.close()
+        return int(result.message_count or 0), int(result.consumer_count or 0)
 
     async def _state(self) -> tuple[dict[str, Any], list[str]]:
         """What the quiet check observes, and what still keeps the system busy."""
