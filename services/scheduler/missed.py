@@ -1,94 +1,114 @@
-"""A missed window moves the application to the status the deadline (the catalog) names."""
+"""What a reminder point changes besides sending a notice: windows close, terms end.
+
+A missed application window moves the application by the lifecycle's own trigger
+(``shared.app.decisions.record_transition``, the one writer of an application's status).
+A registration's window opening, closing unfiled and its term ending move the registration
+(``shared.app.registration_lifecycle.move``). Each runs inside the reminder's transaction.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from types import ModuleType
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.app.decisions import record_transition
+from shared.app.registration_lifecycle import Staged, aggregate, close_all, move
+from shared.domain.catalog import cached_catalog
 from shared.domain.deadlines import Deadline
-from shared.domain.events import ApplicationStatusChanged, CloudEvent, new_event
-from shared.domain.lifecycle import StatusChange
-
-lifecycle: ModuleType | None
-try:  # the lifecycle's transition table guards the move when it is there
-    from shared.domain import lifecycle
-except ImportError:  # pragma: no cover - the deadline's own status is then applied as is
-    lifecycle = None
+from shared.domain.lifecycle import IllegalTransition, missed_trigger, transition
+from shared.infra.runtime import ServiceContext
 
 log = logging.getLogger("regwatch.scheduler")
 ACTOR = "scheduler"
 WINDOW_NAMES = {
     "additional_materials": "additional materials",
     "rectification": "rectification",
-    "renewal": "renewal",
-    "processing": "processing",
+}
+# The registration move each structural point makes.
+REGISTRATION_TRIGGERS = {
+    ("renewal", "opens"): "window_opened",
+    ("renewal", "due"): "window_closed",
+    ("expiry", "expired"): "term_ended",
 }
 
 
-async def apply_missed_transition(
-    db: AsyncDatabase,
+async def missed_window(
+    ctx: ServiceContext,
+    session: AsyncClientSession,
     deadline: Deadline,
     *,
     now: datetime,
-    event_id: str,
-    causation_id: str,
-    session: AsyncClientSession,
-) -> CloudEvent | None:
-    """Set ``on_missed`` on the application with a history entry; its event to stage.
-
-    Returns None when the deadline names no transition or the application is already
-    there (a replayed reminder changes nothing).
-    """
-    if not deadline.on_missed or not deadline.application_id:
+    cause: str,
+    staged: Staged,
+) -> str | None:
+    """Move the application whose window closed unmet; its new status, or None."""
+    if deadline.kind not in WINDOW_NAMES or not deadline.application_id:
         return None
-    application = await db["applications"].find_one(
-        {"_id": deadline.application_id}, {"status": 1}, session=session
+    application = await ctx.db["applications"].find_one(
+        {"_id": deadline.application_id}, session=session
     )
-    if application is None or application.get("status") == deadline.on_missed:
+    if application is None:
         return None
-    trigger = allowed_trigger(deadline, application.get("status"))
-    if trigger is False:
-        return None
-    window = WINDOW_NAMES[deadline.kind]
-    change = StatusChange(
-        from_status=application.get("status"),
-        to_status=deadline.on_missed,
-        actor=ACTOR,
-        reason=f"the {window} window closed on {deadline.due_at:%Y-%m-%d} without a response",
-        at=now,
-    )
-    await db["applications"].update_one(
-        {"_id": deadline.application_id, "status": application.get("status")},
-        {
-            "$set": {"status": change.to_status, "updated_at": now},
-            "$push": {"history": {**change.model_dump(), "trigger": trigger}},
-        },
-        session=session,
-    )
-    return new_event(
-        "application.status_changed",
-        ApplicationStatusChanged(application_id=deadline.application_id, **change.model_dump()),
-        service=ACTOR,
-        time=now,
-        subject=deadline.application_id,
-        causation_id=causation_id,
-        correlation_id=causation_id,
-        event_id=event_id,
-    )
-
-
-def allowed_trigger(deadline: Deadline, status: str | None) -> str | None | bool:
-    """The lifecycle trigger of this missed window; False when the lifecycle refuses it."""
-    if lifecycle is None:
-        return None
+    trigger = missed_trigger(deadline.kind)
     try:
-        trigger: str = lifecycle.missed_trigger(deadline.kind)
-        lifecycle.transition(status or "", trigger)
-    except ValueError as exc:  # IllegalTransition / UnknownTrigger: leave the status alone
-        log.warning("missed %s window of %s moves nothing: %s", deadline.kind, deadline.id, exc)
-        return False
-    return trigger
+        transition(application.get("status", "submitted"), trigger)
+    except IllegalTransition as exc:  # the application moved on meanwhile
+        log.info("missed %s window of %s moves nothing: %s", deadline.kind, deadline.id, exc)
+        return None
+    record = await record_transition(
+        ctx.db,
+        session,
+        catalog=cached_catalog(ctx.settings.catalog_dir),
+        application=application,
+        trigger=trigger,
+        actor=ACTOR,
+        reason=f"the {WINDOW_NAMES[deadline.kind]} window closed on {deadline.last_day} "
+        "without a response",
+        now=now,
+        service=ACTOR,
+        causation_id=cause,
+        correlation_id=cause,
+    )
+    staged.event_ids.extend(record.event_ids)
+    return record.change.to_status
+
+
+async def move_registration(
+    ctx: ServiceContext,
+    session: AsyncClientSession,
+    deadline: Deadline,
+    point: str,
+    *,
+    now: datetime,
+    cause: str,
+    staged: Staged,
+) -> None:
+    """The registration move of a structural point, when the registration is there for it."""
+    trigger = REGISTRATION_TRIGGERS.get((deadline.kind, point))
+    if trigger is None or not deadline.registration_id:
+        return
+    doc = await ctx.db["registrations"].find_one({"_id": deadline.registration_id}, session=session)
+    if doc is None or not aggregate(doc).can(trigger):
+        return
+    reasons = {
+        "window_opened": f"the renewal window is open until {deadline.last_day}",
+        "window_closed": f"the renewal window closed on {deadline.last_day} without a filing",
+        "term_ended": f"the term ended on {deadline.last_day}",
+    }
+    await move(
+        ctx.db,
+        session,
+        doc,
+        trigger,
+        actor=ACTOR,
+        now=now,
+        service=ACTOR,
+        staged=staged,
+        reason=reasons[trigger],
+        event_id=f"{cause}:registration",
+        causation_id=cause,
+    )
+    if trigger == "term_ended":
+        await close_all(ctx.db, session, doc["_id"], "the term ended", now)

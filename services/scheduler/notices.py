@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from services.scheduler.subjects import ReminderSubject
-from shared.domain.deadlines import Deadline, days_left
+from shared.domain.deadlines import Deadline, days_left, last_day
 from shared.domain.events import CloudEvent, DeadlineEvent, new_event
 
 SERVICE = "scheduler"
@@ -26,8 +26,7 @@ def reminder_event(
     application_status: str | None = None,
 ) -> CloudEvent:
     """The ``deadline.*`` / ``registration.expired`` event of one reminder point."""
-    expired = reminder["point"] == "expired" and deadline.expires_at is not None
-    due_at = deadline.expires_at if expired and deadline.expires_at else deadline.due_at
+    due_at = deadline.due_at
     payload = DeadlineEvent(
         deadline_id=deadline.id,
         reminder_id=reminder["_id"],
@@ -39,10 +38,17 @@ def reminder_event(
         product=subject.product,
         contact_emails=subject.contact_emails,
         due_at=due_at,
+        due_on=last_day(due_at),
         days_left=days_left(due_at, now),
         missing=subject.missing,
         point=reminder["point"],
         expires_at=deadline.expires_at,
+        valid_until=last_day(deadline.expires_at) if deadline.expires_at else None,
+        opens_on=deadline.first_day,
+        renewal_documents=deadline.renewal_documents,
+        renewable=deadline.renewable,
+        not_renewable_reason=deadline.not_renewable_reason,
+        not_renewable_from=deadline.not_renewable_from,
         application_status=application_status,
     )
     event_id = reminder_event_id(reminder["_id"])

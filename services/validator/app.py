@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.validator.handlers import on_decision, on_document_received
+from services.validator.handlers import on_decision, on_document_received, on_window_opened
 from services.validator.serial import PerKeyLocks
 from shared.domain.catalog import Catalog, CatalogError, cached_catalog
 from shared.domain.events import CloudEvent
@@ -25,13 +25,22 @@ def catalog_for(settings: Settings) -> Catalog:
 def register(ctx: ServiceContext, catalog: Catalog) -> None:
     applications = PerKeyLocks()
 
+    handlers = {
+        "document.received": on_document_received,
+        "application.decision": on_decision,
+    }
+
     async def on_event(event: CloudEvent) -> None:
+        if event.type == "registration.status_changed":
+            # Each waiting application is then evaluated under its own key's lock.
+            await on_window_opened(ctx, catalog, event, applications)
+            return
+        handler = handlers.get(event.type)
+        if handler is None:
+            return
         key = event.subject or str(event.data.get("application_id", ""))
         async with applications.hold(key):
-            if event.type == "document.received":
-                await on_document_received(ctx, catalog, event)
-            elif event.type == "application.decision":
-                await on_decision(ctx, catalog, event)
+            await handler(ctx, catalog, event)
 
     subscribe_events(ctx.broker, VALIDATOR_EVENTS, ctx.settings, on_event)
 

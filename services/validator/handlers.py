@@ -8,6 +8,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.validator.images import image_facts
+from services.validator.serial import PerKeyLocks
 from shared.app.decisions import (
     DecisionRefused,
     UnknownApplication,
@@ -15,9 +16,16 @@ from shared.app.decisions import (
     record_transition,
 )
 from shared.app.registrations import RegistrationRefused
+from shared.domain.calendar import stored_day
 from shared.domain.catalog import Catalog
 from shared.domain.evaluation import Evaluation, evaluate, fingerprint
-from shared.domain.events import ApplicationDecision, ApplicationValidated, CloudEvent, new_event
+from shared.domain.events import (
+    ApplicationDecision,
+    ApplicationValidated,
+    CloudEvent,
+    RegistrationStatusChanged,
+    new_event,
+)
 from shared.domain.lifecycle import IllegalTransition, UnknownTrigger
 from shared.domain.models import new_id
 from shared.infra.inbox import first_delivery
@@ -40,6 +48,36 @@ async def on_document_received(ctx: ServiceContext, catalog: Catalog, event: Clo
         await first_delivery(ctx.db, SERVICE, event.id, ctx.clock)
         return
     await revalidate(ctx, catalog, application_id=event.subject, cause=event, progress=True)
+
+
+async def on_window_opened(
+    ctx: ServiceContext, catalog: Catalog, event: CloudEvent, locks: PerKeyLocks
+) -> None:
+    """A registration's renewal window opened: the renewals waiting for it move on."""
+    change = RegistrationStatusChanged.model_validate(event.data)
+    if change.trigger != "window_opened":
+        return
+    waiting = await (
+        ctx.db["applications"]
+        .find(
+            {
+                "registration_number": change.registration_number,
+                "status": "waiting_for_window",
+            },
+            {"_id": 1},
+        )
+        .to_list()
+    )
+    for application in waiting:
+        async with locks.hold(application["_id"]):
+            await revalidate(
+                ctx,
+                catalog,
+                application_id=application["_id"],
+                cause=event,
+                progress=True,
+                inbox_key=f"{event.id}:{application['_id']}",
+            )
 
 
 async def already_evaluated(ctx: ServiceContext, application_id: str, document_id: str) -> bool:
@@ -103,8 +141,12 @@ async def revalidate(
     application_id: str,
     cause: CloudEvent,
     progress: bool,
+    inbox_key: str | None = None,
 ) -> str | None:
     """Evaluate the whole application; returns the new result id, or None if nothing new.
+
+    ``inbox_key``: what makes this evaluation once-only (default: the cause's event id;
+    an event that concerns several applications names each).
 
     ``progress``: new documents may move the application (complete -> examination,
     requested materials or rectification received, refused by the catalog).
@@ -114,7 +156,7 @@ async def revalidate(
 
     async def work(session: AsyncClientSession) -> str | None:
         published.clear()
-        if not await first_delivery(ctx.db, SERVICE, cause.id, ctx.clock, session):
+        if not await first_delivery(ctx.db, SERVICE, inbox_key or cause.id, ctx.clock, session):
             return None
         application = await ctx.db["applications"].find_one(
             {"_id": application_id}, session=session
@@ -152,7 +194,7 @@ async def _record(
 ) -> str | None:
     now = ctx.clock.now()
     evaluation = evaluate(catalog, application, documents, now)
-    digest = fingerprint(catalog, application, documents)
+    digest = fingerprint(catalog, application, documents, evaluation.evaluated_on)
     results = ctx.db["validation_results"]
     if await results.find_one(
         {"application_id": application["_id"], "fingerprint": digest}, {"_id": 1}, session=session
@@ -193,6 +235,7 @@ async def _record(
         progress_trigger(application.get("status", "submitted"), evaluation) if progress else None
     )
     if trigger is not None:
+        waits = evaluation.waits_until
         record = await record_transition(
             ctx.db,
             session,
@@ -206,21 +249,36 @@ async def _record(
             causation_id=cause.id,
             correlation_id=cause.correlationid,
             items=evaluation.missing,
+            extra={"waiting_until": stored_day(waits)}
+            if trigger == "window_not_open" and waits
+            else None,
         )
-        published.append(record.event_id)
+        published.extend(record.event_ids)
     return result_id
 
 
 def progress_trigger(status: str, evaluation: Evaluation) -> str | None:
-    """The trigger new documents make in ``status`` with this verdict, if any."""
+    """The trigger new documents (or the opening day) make in ``status``, if any.
+
+    A renewal filed before its window opens waits, complete or not; once the window is
+    open it goes to examination when complete, else back to collecting documents.
+    """
+    if evaluation.verdict == "refused" and status in ("submitted", "waiting_for_window"):
+        return "catalog_refused"
+    if evaluation.waits_until is not None:
+        return "window_not_open" if status == "submitted" else None
+    if status == "waiting_for_window":
+        return "documents_complete" if evaluation.verdict == "complete" else "window_opened"
     if evaluation.verdict == "complete" and status in PROGRESS_ON_COMPLETE:
         return "documents_complete"
-    if evaluation.verdict == "refused" and status == "submitted":
-        return "catalog_refused"
     return None
 
 
 def _reason(trigger: str, evaluation: Evaluation) -> str:
     if trigger == "catalog_refused":
         return "; ".join(o.message for o in evaluation.outcomes if o.refuses)
+    if trigger == "window_not_open":
+        return f"the renewal window opens on {evaluation.waits_until}: the application waits"
+    if trigger == "window_opened":
+        return "the renewal window is open; documents are still missing"
     return f"all {len(evaluation.outcomes)} rules of catalog {evaluation.catalog_version} pass"

@@ -18,6 +18,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.app import registrations
+from shared.app.registration_lifecycle import Staged, follow_renewal
+from shared.domain.calendar import authority_date, end_of_day
 from shared.domain.catalog import Catalog, Regime
 from shared.domain.deadlines import Deadline, processing_deadline
 from shared.domain.evaluation.inputs import ApplicationFacts
@@ -60,6 +62,8 @@ class Decision(BaseModel):
     issued_on: date | None = None
     valid_until: date | None = None
     assessment_on: date | None = None
+    # The date on the authority's notice: a 30-day window runs from it (default: today).
+    notified_on: date | None = None
     decision_id: str | None = Field(default=None, min_length=1, max_length=100)
 
     @model_validator(mode="after")
@@ -93,6 +97,8 @@ class TransitionRecord:
     change: StatusChange
     deadline: Deadline | None
     event_id: str
+    # Every event staged: the status change first, then the registration's, if it moved.
+    event_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -134,9 +140,19 @@ async def record_transition(
     correlation_id: str | None = None,
     items: list[str] | None = None,
     extra: dict[str, Any] | None = None,
+    notified_on: date | None = None,
 ) -> TransitionRecord:
-    """Move ``application`` by ``trigger`` (raises ``IllegalTransition``) and stage the event."""
+    """Move ``application`` by ``trigger`` (raises ``IllegalTransition``) and stage the event.
+
+    A renewal application's move may move its registration too (filed, returned); those
+    events are staged in the same transaction. ``notified_on``: the date on the authority's
+    notice, from which a window the new status opens runs (default: today in Beijing).
+    """
     move = transition(application.get("status", "submitted"), trigger)
+    extra = dict(extra or {})
+    if move.from_status == "waiting_for_window" and move.to_status != "refused":
+        extra["submitted_at"] = now  # leaving the wait is the filing
+
     change = StatusChange(
         from_status=move.from_status,
         to_status=move.to_status,
@@ -156,7 +172,9 @@ async def record_transition(
     if updated.matched_count != 1:  # moved by someone else meanwhile: let the caller retry
         raise IllegalTransition(str(application.get("status")), trigger)
     await _close_windows(db, session, application["_id"], trigger, now)
-    deadline = await _open_window(db, session, catalog, application, move, now)
+    deadline = await _open_window(
+        db, session, catalog, application, move, now, notified_on or authority_date(now)
+    )
     event = new_event(
         "application.status_changed",
         ApplicationStatusChanged(
@@ -169,8 +187,9 @@ async def record_transition(
             trigger=trigger,
             due_at=deadline.due_at if deadline else None,
             items=items or [],
-            registration_number=(extra or {}).get("registration_number"),
-            valid_until=_as_date((extra or {}).get("registration_valid_until")),
+            registration_number=extra.get("registration_number"),
+            valid_until=_as_date(extra.get("registration_valid_until")),
+            waiting_until=_as_date(extra.get("waiting_until")),
         ),
         service=service,
         time=now,
@@ -179,7 +198,21 @@ async def record_transition(
         causation_id=causation_id,
     )
     await db["outbox"].insert_one(outbox_entry(event, now), session=session)
-    return TransitionRecord(change, deadline, event.id)
+    staged = Staged(event_ids=[event.id])
+    await follow_renewal(
+        db,
+        session,
+        application={
+            **application,
+            **extra,
+            "history": [*application.get("history", []), change.model_dump()],
+        },
+        transition=move,
+        now=now,
+        service=service,
+        staged=staged,
+    )
+    return TransitionRecord(change, deadline, event.id, staged.event_ids)
 
 
 def _as_date(value: Any) -> date | None:
@@ -204,6 +237,7 @@ async def _open_window(
     application: dict[str, Any],
     move: Transition,
     now: datetime,
+    notified_on: date,
 ) -> Deadline | None:
     kind = move.opens_window
     regime = regime_of(catalog, application, now) if kind else None
@@ -231,7 +265,7 @@ async def _open_window(
             kind=kind,
             subject=application["_id"],
             application_id=application["_id"],
-            due_at=now + timedelta(days=days),
+            due_at=end_of_day(notified_on + timedelta(days=days)),
             opened_at=now,
             reminder_offsets_days=windows.reminder_offsets_days.get(kind, []),
             on_missed=windows.on_missed.get(kind),
@@ -293,9 +327,17 @@ async def _apply(
     trigger = trigger_for(decision.kind, application.get("kind", "new"))
     transition(application.get("status", "submitted"), trigger)  # refuse before any write
     extra: dict[str, Any] = {}
+    registration_events = Staged()
     if decision.kind == "certificate_issued":
         extra = await registrations.record_certificate(
-            db, session, catalog=catalog, application=application, decision=decision, now=now
+            db,
+            session,
+            catalog=catalog,
+            application=application,
+            decision=decision,
+            now=now,
+            service=service,
+            staged=registration_events,
         )
     record = await record_transition(
         db,
@@ -311,6 +353,7 @@ async def _apply(
         correlation_id=correlation_id,
         items=decision.items,
         extra=extra,
+        notified_on=decision.notified_on,
     )
     outcome = DecisionOutcome(
         decision_id=decision.decision_id,
@@ -321,7 +364,7 @@ async def _apply(
         repeated=False,
         due_at=record.deadline.due_at if record.deadline else None,
         registration_number=decision.registration_number,
-        event_ids=[record.event_id],
+        event_ids=[*record.event_ids, *registration_events.event_ids],
     )
     if publish_decision:
         event = new_event(

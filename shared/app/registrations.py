@@ -1,8 +1,9 @@
-"""Registrations: created by a certificate, extended by a renewal, or imported from CSV.
+"""Registrations: created by a certificate, renewed by a renewal, or imported from CSV.
 
-Every registration has its renewal deadline (from the regime's renewal window), so the
-scheduler reminds its contacts from day one. The unique index on ``number`` makes
-certificates and imports idempotent.
+Each term gets its deadlines from the regime of its filing date (see
+``shared.app.registration_lifecycle``): a renewal window with its reminders when a renewal
+is possible, and the term's expiry. The unique index on ``number`` makes certificates and
+imports idempotent. Ops decide on registrations here too (suspend, cancel, reinstate).
 """
 
 from __future__ import annotations
@@ -11,21 +12,41 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, EmailStr, Field, TypeAdapter, ValidationError, field_validator
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
+from shared.app.registration_lifecycle import (
+    RegistrationRefused,
+    Staged,
+    UnknownRegistration,
+    close_all,
+    grant_renewal,
+    move,
+    start_term,
+    term_record,
+)
+from shared.domain.calendar import authority_date, day_of, stored_day
 from shared.domain.catalog import Catalog
-from shared.domain.deadlines import Deadline
 from shared.domain.events import ApplicationDecision
 from shared.domain.models import new_id
-from shared.infra.deadline_store import close_deadline, open_deadline
+from shared.domain.registration import RegistrationDecisionKind, Term
+from shared.infra.deadline_store import reopen_deadline
 from shared.infra.outbox import in_transaction
+
+__all__ = [
+    "CSV_COLUMNS",
+    "ImportReport",
+    "RegistrationRefused",
+    "UnknownRegistration",
+    "decide_registration",
+    "import_registrations",
+    "record_certificate",
+]
 
 CSV_COLUMNS = (
     "registration_number",
@@ -39,46 +60,41 @@ CSV_COLUMNS = (
 )
 
 
-class RegistrationRefused(ValueError):
-    """The registration cannot be recorded; the message says why."""
-
-
-def midnight(day: date) -> datetime:
-    """Dates are stored as UTC midnight (BSON has no date type)."""
-    return datetime.combine(day, time.min, UTC)
-
-
-def renewal_deadline(catalog: Catalog, registration: dict[str, Any], now: datetime) -> Deadline:
-    """The renewal window of ``registration`` as a deadline (raises ``RegistrationRefused``)."""
-    valid_until: date = registration["valid_until"].date()
-    regime = catalog.regime_for(registration["category"], "renewal", valid_until)
-    if regime is None:
-        ended = catalog.ended_regime_for(registration["category"], valid_until)
-        why = ended.closed_reason if ended and ended.closed_reason else "no regime is in force"
-        raise RegistrationRefused(
-            f"{registration['category']} registrations expiring on {valid_until} cannot be "
-            f"renewed: {why}"
-        )
-    window = regime.windows.renewal
-    closes = valid_until - relativedelta(months=window.closes_months_before_expiry)
-    exporter = registration.get("exporter") or {}
-    return Deadline(
-        _id=f"dl_renewal_{registration['number']}_{valid_until:%Y%m%d}",
-        kind="renewal",
-        subject=registration["number"],
-        registration_id=registration["_id"],
-        application_id=registration.get("application_id"),
-        due_at=midnight(closes),
-        expires_at=registration["valid_until"],
-        opened_at=now,
-        reminder_offsets_days=regime.windows.reminder_offsets_days.get("renewal", []),
-        on_missed=regime.windows.on_missed.get("renewal"),
-        source=f"{regime.id}: {window.source}",
-        registration_number=registration["number"],
-        exporter_name=exporter.get("name"),
-        product=registration.get("product"),
-        contact_emails=list(registration.get("contact_emails") or []),
+def new_registration(
+    *,
+    number: str,
+    category: str,
+    product: str | None,
+    exporter: dict[str, Any],
+    contact_emails: list[str],
+    issued_on: date,
+    valid_until: date,
+    application_id: str | None,
+    source: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The document of a registration in its first term (not stored yet)."""
+    term = Term(
+        issued_on=issued_on, valid_until=valid_until, application_id=application_id, started_at=now
     )
+    return {
+        "_id": new_id("reg"),
+        "number": number,
+        "category": category,
+        "product": product,
+        "exporter": {"name": exporter.get("name"), "country": exporter.get("country")},
+        "contact_emails": contact_emails,
+        "issued_on": stored_day(issued_on),
+        "valid_until": stored_day(valid_until),
+        "terms": [term_record(term)],
+        "application_id": application_id,
+        "source": source,
+        "status": "active",
+        "history": [],
+        "renewals": [],
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def record_certificate(
@@ -89,14 +105,15 @@ async def record_certificate(
     application: dict[str, Any],
     decision: ApplicationDecision,
     now: datetime,
+    service: str,
+    staged: Staged,
 ) -> dict[str, Any]:
-    """Create (new) or extend (renewal) the registration; returns fields for the application."""
+    """Create (new) or renew (renewal) the registration; returns fields for the application."""
     assert decision.registration_number and decision.issued_on and decision.valid_until
     registrations = db["registrations"]
     existing = await registrations.find_one(
         {"number": decision.registration_number}, session=session
     )
-    valid_until = midnight(decision.valid_until)
     if existing is not None and application.get("kind") != "renewal":
         raise RegistrationRefused(
             f"Registration number {decision.registration_number} is already recorded "
@@ -104,70 +121,127 @@ async def record_certificate(
         )
     if existing is None:
         exporter = application.get("exporter") or {}
-        existing = {
-            "_id": new_id("reg"),
-            "number": decision.registration_number,
-            "category": application["category"],
-            "product": application.get("product"),
-            "exporter": {"name": exporter.get("name"), "country": exporter.get("country")},
-            "contact_emails": list(exporter.get("contact_emails") or []),
-            "issued_on": midnight(decision.issued_on),
-            "valid_until": valid_until,
-            "application_id": application["_id"],
-            "source": "certificate",
-            "status": "active",
-            "renewals": [],
-            "created_at": now,
-            "updated_at": now,
-        }
-        await registrations.insert_one(existing, session=session)
+        doc = new_registration(
+            number=decision.registration_number,
+            category=application["category"],
+            product=application.get("product"),
+            exporter=exporter,
+            contact_emails=list(exporter.get("contact_emails") or []),
+            issued_on=decision.issued_on,
+            valid_until=decision.valid_until,
+            application_id=application["_id"],
+            source="certificate",
+            now=now,
+        )
+        await registrations.insert_one(doc, session=session)
+        await start_term(
+            db,
+            session,
+            catalog=catalog,
+            doc=doc,
+            now=now,
+            service=service,
+            staged=staged,
+            actor=decision.actor,
+        )
     else:
-        await _extend(db, session, existing, decision, application["_id"], now)
-        existing = {**existing, "valid_until": valid_until}
-    await open_deadline(db, renewal_deadline(catalog, existing, now), session)
+        await grant_renewal(
+            db,
+            session,
+            catalog=catalog,
+            doc=existing,
+            application_id=application["_id"],
+            issued_on=decision.issued_on,
+            valid_until=decision.valid_until,
+            now=now,
+            service=service,
+            staged=staged,
+            actor=decision.actor,
+        )
     return {
         "registration_number": decision.registration_number,
-        "registration_valid_until": valid_until,
+        "registration_valid_until": stored_day(decision.valid_until),
     }
 
 
-async def _extend(
+async def decide_registration(
+    ctx: Any,
+    *,
+    number: str,
+    kind: RegistrationDecisionKind,
+    reason: str | None,
+    actor: str,
+    catalog: Catalog | None = None,
+) -> dict[str, Any]:
+    """Suspend, cancel or reinstate a registration (an ops decision); the stored result.
+
+    Suspension and cancellation stop every reminder of the registration; reinstatement
+    takes the term's reminders up again from now (and reopens a window that is open).
+    Raises ``UnknownRegistration`` or ``IllegalRegistrationMove``.
+    """
+    from shared.domain.catalog import cached_catalog
+
+    catalog = catalog or cached_catalog(ctx.settings.catalog_dir)
+    staged = Staged()
+    now = ctx.clock.now()
+
+    async def work(session: AsyncClientSession) -> dict[str, Any]:
+        staged.event_ids.clear()
+        db = ctx.db
+        doc = await db["registrations"].find_one({"number": number}, session=session)
+        if doc is None:
+            raise UnknownRegistration(f"There is no registration {number}.")
+        doc = await move(
+            db,
+            session,
+            doc,
+            kind,
+            actor=actor,
+            now=now,
+            service="ops",
+            staged=staged,
+            reason=reason,
+        )
+        if kind in ("suspended", "cancelled"):
+            await close_all(db, session, doc["_id"], f"registration {kind}", now)
+        else:
+            await _reinstate(db, session, catalog, doc, now, staged, actor)
+        return await db["registrations"].find_one({"_id": doc["_id"]}, session=session) or doc
+
+    stored = await in_transaction(ctx.client, work)
+    for event_id in staged.event_ids:
+        await ctx.relay.publish(event_id)
+    return stored
+
+
+async def _reinstate(
     db: AsyncDatabase,
     session: AsyncClientSession,
-    registration: dict[str, Any],
-    decision: ApplicationDecision,
-    application_id: str,
+    catalog: Catalog,
+    doc: dict[str, Any],
     now: datetime,
+    staged: Staged,
+    actor: str,
 ) -> None:
-    """A completed renewal: new validity, the old renewal window closed."""
-    assert decision.valid_until and decision.issued_on
-    await db["registrations"].update_one(
-        {"_id": registration["_id"]},
-        {
-            "$set": {
-                "valid_until": midnight(decision.valid_until),
-                "status": "active",
-                "updated_at": now,
-            },
-            "$push": {
-                "renewals": {
-                    "application_id": application_id,
-                    "issued_on": midnight(decision.issued_on),
-                    "previous_valid_until": registration["valid_until"],
-                    "valid_until": midnight(decision.valid_until),
-                    "at": now,
-                }
-            },
-        },
-        session=session,
-    )
-    cursor = db["deadlines"].find(
-        {"subject": registration["number"], "kind": "renewal", "status": "open"},
-        {"_id": 1},
-        session=session,
-    )
-    async for deadline in cursor:
-        await close_deadline(db, deadline["_id"], "renewed", now, session)
+    """Reopen the current term's deadlines; an open window opens the renewal again."""
+    until = day_of(doc["valid_until"])
+    for kind in ("renewal", "expiry"):
+        await reopen_deadline(db, f"dl_{kind}_{doc['number']}_{until:%Y%m%d}", now, session)
+    closes = doc.get("window_closes_on")
+    opens = doc.get("window_opens_on")
+    today = authority_date(now)
+    if closes and day_of(closes) >= today and (opens is None or day_of(opens) <= today):
+        await move(
+            db,
+            session,
+            doc,
+            "window_opened",
+            actor=actor,
+            now=now,
+            service="ops",
+            staged=staged,
+            reason=f"the renewal window is open until {day_of(closes)}",
+        )
 
 
 class ImportRow(BaseModel):
@@ -200,6 +274,8 @@ class ImportReport:
     imported: int = 0
     unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)  # {"line": n, "message": ...}
+    # Staged in the outbox: a caller with a relay publishes them now, else any relay's sweep.
+    event_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"imported": self.imported, "unchanged": self.unchanged, "errors": self.errors}
@@ -257,7 +333,8 @@ async def import_registrations(
     for done, (line, raw) in enumerate(rows, start=1):
         try:
             row = check_row(catalog, raw)
-            created = await _import_one(client, db, catalog, row, now)
+            created, event_ids = await _import_one(client, db, catalog, row, now)
+            report.event_ids.extend(event_ids)
         except RegistrationRefused as exc:
             report.errors.append({"line": line, "message": str(exc)})
         else:
@@ -272,32 +349,38 @@ async def import_registrations(
 
 async def _import_one(
     client: AsyncMongoClient, db: AsyncDatabase, catalog: Catalog, row: ImportRow, now: datetime
-) -> bool:
-    registration = {
-        "_id": new_id("reg"),
-        "number": row.registration_number,
-        "category": row.category,
-        "product": row.product,
-        "exporter": {"name": row.exporter_name, "country": row.country},
-        "contact_emails": [str(e) for e in row.contact_emails],
-        "issued_on": midnight(row.issued_on),
-        "valid_until": midnight(row.valid_until),
-        "application_id": None,
-        "source": "import",
-        "status": "active",
-        "renewals": [],
-        "created_at": now,
-        "updated_at": now,
-    }
-    deadline = renewal_deadline(catalog, registration, now)  # refuses before any write
+) -> tuple[bool, list[str]]:
+    registration = new_registration(
+        number=row.registration_number,
+        category=row.category,
+        product=row.product,
+        exporter={"name": row.exporter_name, "country": row.country},
+        contact_emails=[str(e) for e in row.contact_emails],
+        issued_on=row.issued_on,
+        valid_until=row.valid_until,
+        application_id=None,
+        source="import",
+        now=now,
+    )
+    staged = Staged()
 
     async def work(session: AsyncClientSession) -> bool:
+        staged.event_ids.clear()
         if await db["registrations"].find_one(
             {"number": row.registration_number}, {"_id": 1}, session=session
         ):
             return False  # imported before: the same file twice changes nothing
         await db["registrations"].insert_one(registration, session=session)
-        await open_deadline(db, deadline, session)
+        await start_term(
+            db,
+            session,
+            catalog=catalog,
+            doc=registration,
+            now=now,
+            service="ops",
+            staged=staged,
+            actor="import",
+        )
         return True
 
-    return await in_transaction(client, work)
+    return await in_transaction(client, work), staged.event_ids

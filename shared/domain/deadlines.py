@@ -58,7 +58,9 @@ class Deadline(Record):
     opened_at: datetime
     status: DeadlineStatus = "open"
     reminder_offsets_days: list[int] = Field(default_factory=list)
-    reminder_time: str = Field(default=DEFAULT_REMINDER_TIME.strftime("%H:%M"), pattern=r"^\d{2}:\d{2}$")
+    reminder_time: str = Field(
+        default=DEFAULT_REMINDER_TIME.strftime("%H:%M"), pattern=r"^\d{2}:\d{2}$"
+    )
     # (Beijing time at which reminders fire; stored as text, BSON has no time of day)
     on_missed: str | None = None  # the lifecycle status the catalog names for a missed window
     source: str | None = None  # the catalog rule that set this window
@@ -68,6 +70,7 @@ class Deadline(Record):
     renewal_documents: list[str] = Field(default_factory=list)
     renewable: bool = True
     not_renewable_reason: str | None = None
+    not_renewable_from: date | None = None
     # Optional snapshot of who is reminded; the scheduler falls back to the application or
     # registration document when these are not given.
     registration_number: str | None = None
@@ -85,8 +88,13 @@ class Deadline(Record):
         return authority_date(self.opens_at) if self.opens_at else None
 
 
+# Points that change state (a window opens, closes, a term ends): never skipped after a
+# gap, and "opens" sends no email, so it supersedes no notice either.
+STRUCTURAL_POINTS = frozenset({"opens", "due", "expired"})
+
+
 class ReminderPoint(BaseModel):
-    point: str  # "opens-notice", "T-14d", "due", "expired"
+    point: str  # "opens-notice", "opens", "T-14d", "due", "expired"
     event_type: str
     fire_at: datetime
 
@@ -125,6 +133,13 @@ def reminder_points(deadline: Deadline) -> list[ReminderPoint]:
                 fire_at=at_local_time(day, time.fromisoformat(deadline.reminder_time)),
             )
         )
+    if deadline.kind == "renewal" and deadline.opens_at is not None:
+        # Not a notice: the registration's window opens (the scheduler moves it).
+        points.append(
+            ReminderPoint(
+                point="opens", event_type="registration.status_changed", fire_at=deadline.opens_at
+            )
+        )
     if first is not None and deadline.opening_notice_days:
         day = first - timedelta(days=deadline.opening_notice_days)
         points.append(
@@ -138,7 +153,9 @@ def reminder_points(deadline: Deadline) -> list[ReminderPoint]:
         points.append(ReminderPoint(point="due", event_type=due_type, fire_at=deadline.due_at))
     elif deadline.kind == "expiry":
         points.append(
-            ReminderPoint(point="expired", event_type="registration.expired", fire_at=deadline.due_at)
+            ReminderPoint(
+                point="expired", event_type="registration.expired", fire_at=deadline.due_at
+            )
         )
     else:
         points.append(

@@ -63,6 +63,7 @@ class ApplicationStatusChanged(Payload):
     items: list[str] = Field(default_factory=list)  # what ops asked for, or what is missing
     registration_number: str | None = None
     valid_until: date | None = None
+    waiting_until: date | None = None  # waiting_for_window: the day the renewal window opens
 
 
 class ApplicationDecision(Payload):
@@ -78,6 +79,7 @@ class ApplicationDecision(Payload):
     issued_on: date | None = None  # certificate_issued
     valid_until: date | None = None  # certificate_issued
     assessment_on: date | None = None  # onsite_assessment_scheduled
+    notified_on: date | None = None  # the date on the authority's notice (windows run from it)
     decided_at: datetime | None = None
 
 

@@ -2,8 +2,9 @@
 
 submitted -> under_examination -> [additional_materials_requested] -> accepted | not_accepted
 -> [rectification_requested] -> (onsite_assessment_scheduled) -> registered | failed;
-renewal applications end in ``renewed``. A scrap application after the solid-waste import
-ban, or a renewal outside its window, is ``refused``. Windows (additional materials,
+renewal applications end in ``renewed``. A renewal filed before its window opens is
+``waiting_for_window`` and moves on by itself on the opening day. A scrap application after
+the solid-waste import ban, or a renewal after its window closed, is ``refused``. Windows (additional materials,
 rectification, processing) belong to the state that opens them: leaving it closes them.
 """
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 
 STATES: tuple[str, ...] = (
     "submitted",
+    "waiting_for_window",
     "under_examination",
     "additional_materials_requested",
     "accepted",
@@ -44,7 +46,9 @@ DECISION_KINDS: tuple[str, ...] = DecisionKind.__args__  # type: ignore[attr-def
 # Triggers besides ops decisions: what the validator and the scheduler observe.
 SYSTEM_TRIGGERS: tuple[str, ...] = (
     "documents_complete",  # every rule passes (again) after new documents arrived
-    "catalog_refused",  # e.g. scrap after the 2021 ban, or a renewal outside its window
+    "catalog_refused",  # e.g. scrap after the 2021 ban, or a renewal after its window
+    "window_not_open",  # a renewal filed before its window opens: it waits
+    "window_opened",  # the opening day came and the waiting renewal still lacks documents
     "additional_materials_missed",
     "rectification_missed",
     "renewal_granted",  # certificate_issued on a renewal application
@@ -57,6 +61,10 @@ _DETAILED_EVALUATION = ("accepted", "rectification_requested", "onsite_assessmen
 TRANSITIONS: dict[tuple[str, str], str] = {
     ("submitted", "documents_complete"): "under_examination",
     ("submitted", "catalog_refused"): "refused",
+    ("submitted", "window_not_open"): "waiting_for_window",
+    ("waiting_for_window", "documents_complete"): "under_examination",
+    ("waiting_for_window", "window_opened"): "submitted",
+    ("waiting_for_window", "catalog_refused"): "refused",
     ("additional_materials_requested", "documents_complete"): "under_examination",
     ("additional_materials_requested", "additional_materials_missed"): "not_accepted",
     ("rectification_requested", "documents_complete"): "accepted",

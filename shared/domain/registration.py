@@ -30,6 +30,7 @@ REGISTRATION_TRANSITIONS: dict[tuple[str, str], str] = {
     **{(s, "renewal_filed"): "renewal_filed" for s in ("active", "renewal_open", "renewed")},
     # The filed renewal ended not_accepted/failed/refused: back to the open window, or,
     # once the window has closed, on towards expiry.
+    ("renewal_open", "window_closed"): "active",  # closed unfiled: on towards expiry
     ("renewal_filed", "renewal_rejected"): "renewal_open",
     ("renewal_filed", "renewal_rejected_late"): "active",
     **{(s, "renewal_granted"): "renewed" for s in (*_IN_TERM, "expired")},

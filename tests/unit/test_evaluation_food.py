@@ -88,7 +88,7 @@ def test_food_before_decree_248_has_no_regime() -> None:
     assert result.verdict == "refused"
     assert (
         result.outcome("regime_in_force").message
-        == "No regime covers food.dairy on 2021-06-01 (submission)"
+        == "No regime covers food.dairy on 2021-06-01 (filing)"
     )
 
 
@@ -100,8 +100,9 @@ def test_food_before_decree_248_has_no_regime() -> None:
         (date(2025, 8, 1), True, "inside the renewal window"),
         (
             date(2025, 6, 29),
-            False,
-            "before the renewal window opens on 2025-06-30 (6 months before expiry on 2025-12-31)",
+            True,
+            "before the renewal window opens on 2025-06-30 (6 months before expiry on 2025-12-31)"
+            ": the application waits",
         ),
         (
             date(2025, 10, 1),
@@ -120,12 +121,25 @@ def test_decree_248_dairy_renewal_inside_and_outside_its_window(
     assert outcome.passed is passed
     assert message in outcome.message
     assert result.verdict == ("complete" if passed else "refused")
+    assert result.waits_until == (date(2025, 6, 30) if submitted < date(2025, 6, 30) else None)
 
 
-def test_renewal_falls_under_the_regime_in_force_at_expiry() -> None:
-    result = run(dairy_renewal(date(2026, 4, 1), date(2026, 9, 30)), food_renewal_documents())
-    assert result.regime == "gacc_decree_280"
-    assert "automatic" in result.outcome("renewal_window").message
+def test_a_renewal_filed_too_early_waits_for_the_opening_day_and_is_not_refused() -> None:
+    result = run(dairy_renewal(date(2025, 1, 10), date(2025, 12, 31)), food_renewal_documents())
+    assert result.verdict == "complete" and result.waits_until == date(2025, 6, 30)
+    assert not any(o.refuses for o in result.outcomes)
+
+
+@pytest.mark.parametrize(
+    ("filed", "regime"),
+    [(date(2026, 4, 1), "gacc_decree_248"), (date(2026, 6, 15), "gacc_decree_280")],
+)
+def test_a_renewal_falls_under_the_regime_in_force_on_its_filing_date(
+    filed: date, regime: str
+) -> None:
+    result = run(dairy_renewal(filed, date(2026, 9, 30)), food_renewal_documents())
+    assert result.regime == regime
+    assert result.outcome("renewal_window").passed
 
 
 @pytest.mark.parametrize(

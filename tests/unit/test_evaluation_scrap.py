@@ -27,7 +27,7 @@ def test_full_seed_000_renewal_list_is_complete() -> None:
     result = run(scrap_renewal(), scrap_renewal_documents())
     assert result.verdict == "complete", result.missing
     assert result.regime == "aqsiq_scrap"
-    assert result.catalog_version == "2026.11.1"
+    assert result.catalog_version == cached_catalog().version
     assert all(o.passed for o in result.outcomes)
     assert result.missing == []
 
@@ -112,6 +112,60 @@ def test_ccic_certificates_are_needed_for_each_registered_material() -> None:
     ]
     both = scrap_renewal_documents(materials=("copper", "aluminium"))
     assert run(app, both).verdict == "complete"
+
+
+def _without_ccic() -> list[dict]:
+    return [d for d in scrap_renewal_documents() if d["document_type"] != "ccic_certificate"]
+
+
+def ccic(year: int, issued: str, material: str = "metal") -> dict:
+    return document("ccic_certificate", year=year, material=material, issue_date=issued)
+
+
+@pytest.mark.parametrize("submitted", [date(2019, 1, 1), date(2019, 3, 1), date(2019, 12, 30)])
+def test_ccic_certificates_count_for_their_calendar_year_whatever_the_day_of_issue(
+    submitted: date,
+) -> None:
+    certificates = [ccic(2016, "2016-01-02"), ccic(2017, "2017-07-15"), ccic(2018, "2018-12-31")]
+    result = run(scrap_renewal(submitted=submitted), _without_ccic() + certificates)
+    assert result.outcome("ccic_certificates").passed
+    assert result.outcome("ccic_certificates_in_their_year").passed
+    assert result.verdict == "complete", result.missing
+
+
+def test_a_missing_year_for_one_material_fails_naming_year_and_material() -> None:
+    app = scrap_renewal(materials=["copper", "aluminium"])
+    certificates = [ccic(y, f"{y}-05-05", "copper") for y in (2016, 2017, 2018)]
+    certificates += [ccic(y, f"{y}-05-05", "aluminium") for y in (2016, 2017)]
+    outcome = run(app, _without_ccic() + certificates).outcome("ccic_certificates")
+    assert not outcome.passed
+    assert outcome.missing == ["CCIC pre-shipment inspection certificate for aluminium in 2018"]
+    assert outcome.message.startswith(
+        "Missing CCIC pre-shipment inspection certificate for aluminium in 2018"
+    )
+
+
+def test_a_ccic_certificate_of_the_filing_year_or_older_does_not_stand_in_for_a_past_year() -> None:
+    certificates = [ccic(2015, "2015-12-31"), ccic(2017, "2017-06-01"), ccic(2019, "2019-01-02")]
+    outcome = run(scrap_renewal(), _without_ccic() + certificates).outcome("ccic_certificates")
+    assert outcome.missing == [
+        "CCIC pre-shipment inspection certificate for metal in 2016",
+        "CCIC pre-shipment inspection certificate for metal in 2018",
+    ]
+
+
+def test_a_ccic_certificate_issued_outside_the_year_it_is_sent_for_fails() -> None:
+    early = ccic(2016, "2015-12-31")
+    certificates = [early, ccic(2017, "2017-06-01"), ccic(2018, "2018-06-01")]
+    result = run(scrap_renewal(), _without_ccic() + certificates)
+    outcome = result.outcome("ccic_certificates_in_their_year")
+    assert not outcome.passed
+    assert outcome.message == (
+        f"CCIC pre-shipment inspection certificate {early['filename']} was issued on "
+        "2015-12-31, not in 2016, the year it is sent for"
+    )
+    assert outcome.source.startswith("regwatch:")
+    assert result.verdict == "incomplete"
 
 
 def test_an_untranslated_notarized_document_fails() -> None:

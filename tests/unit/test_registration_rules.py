@@ -6,14 +6,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.app.registrations import (
-    RegistrationRefused,
-    check_row,
-    midnight,
-    parse_rows,
-    renewal_deadline,
-)
+from shared.app.registration_lifecycle import term_deadlines
+from shared.app.registrations import RegistrationRefused, check_row, parse_rows
+from shared.domain.calendar import end_of_day, stored_day
 from shared.domain.catalog import cached_catalog
+from shared.domain.renewal import plan_renewal
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 
@@ -25,31 +22,41 @@ def registration(category: str, valid_until: date) -> dict:
         "category": category,
         "exporter": {"name": "Exporter"},
         "contact_emails": ["a@example.com"],
-        "valid_until": midnight(valid_until),
+        "valid_until": stored_day(valid_until),
     }
 
 
 @pytest.mark.parametrize(
-    ("category", "valid_until", "closes", "offsets"),
+    ("category", "valid_until", "today", "opens", "closes"),
     [
-        ("scrap.paper", date(2020, 6, 30), date(2019, 12, 30), 8),  # seed 000: 6 months before
-        ("food.dairy", date(2025, 12, 31), date(2025, 9, 30), 8),  # Decree 248: 3 months before
-        ("food.meat", date(2030, 5, 31), date(2030, 2, 28), 8),  # Decree 280
+        # seed 000: at least 6 months before expiry, no earliest day
+        ("scrap.paper", date(2020, 6, 30), date(2019, 6, 1), None, date(2019, 12, 30)),
+        # Decree 248: from 6 to 3 months before expiry
+        ("food.dairy", date(2025, 12, 31), date(2025, 1, 1), date(2025, 6, 30), date(2025, 9, 30)),
+        # Decree 280 (the regime of the filing date)
+        ("food.meat", date(2030, 5, 31), NOW.date(), date(2029, 11, 30), date(2030, 2, 28)),
     ],
 )
-def test_renewal_window_closes_as_the_regime_says(
-    category: str, valid_until: date, closes: date, offsets: int
+def test_renewal_window_opens_and_closes_as_the_regime_of_the_filing_date_says(
+    category: str, valid_until: date, today: date, opens: date | None, closes: date
 ) -> None:
-    deadline = renewal_deadline(cached_catalog(), registration(category, valid_until), NOW)
-    assert deadline.due_at == midnight(closes)
-    assert deadline.expires_at == midnight(valid_until)
-    assert len(deadline.reminder_offsets_days) == offsets
-    assert deadline.id == f"dl_renewal_R-1_{valid_until:%Y%m%d}"
+    plan = plan_renewal(cached_catalog(), category, valid_until, today)
+    renewal, expiry = term_deadlines(registration(category, valid_until), plan, NOW)
+    assert renewal.due_at == end_of_day(closes)
+    assert renewal.first_day == opens
+    assert renewal.expires_at == end_of_day(valid_until)
+    assert renewal.id == f"dl_renewal_R-1_{valid_until:%Y%m%d}"
+    assert expiry.kind == "expiry" and expiry.due_at == end_of_day(valid_until)
+    assert expiry.reminder_offsets_days == []  # a renewal can prevent the end
 
 
-def test_scrap_registration_past_the_ban_cannot_be_watched_for_renewal() -> None:
-    with pytest.raises(RegistrationRefused, match="cannot be renewed: China has banned"):
-        renewal_deadline(cached_catalog(), registration("scrap.metal", date(2021, 6, 1)), NOW)
+def test_scrap_registration_past_the_ban_is_watched_to_its_expiry_and_says_why() -> None:
+    plan = plan_renewal(cached_catalog(), "scrap.metal", date(2021, 6, 1), NOW.date())
+    [expiry] = term_deadlines(registration("scrap.metal", date(2021, 6, 1)), plan, NOW)
+    assert not plan.renewable and plan.not_renewable_from == date(2021, 1, 1)
+    assert expiry.kind == "expiry" and not expiry.renewable
+    assert "banned all imports of solid waste" in (expiry.not_renewable_reason or "")
+    assert expiry.reminder_offsets_days  # reminders before an end nothing can prevent
 
 
 @pytest.mark.parametrize(

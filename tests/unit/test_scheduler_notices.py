@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.scheduler.notices import reminder_event
 from services.scheduler.subjects import ReminderSubject
-from shared.domain.deadlines import Deadline, reminder_documents
+from shared.domain.deadlines import Deadline, last_day, reminder_documents
 from shared.domain.events import DeadlineEvent
 
 NOW = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
@@ -49,9 +49,19 @@ def test_renewal_reminder_carries_subject_days_left_and_missing_items() -> None:
     assert data.contact_emails == ["a@fjord.example"]
 
 
-def test_expiry_point_is_dated_at_expiry() -> None:
-    event = reminder_event(DEADLINE, point("expired"), SUBJECT, now=DEADLINE.expires_at)
+def test_expiry_point_is_dated_at_the_terms_last_day() -> None:
+    expiry = DEADLINE.model_copy(
+        update={
+            "id": "dl_e",
+            "kind": "expiry",
+            "due_at": DEADLINE.expires_at,
+            "reminder_offsets_days": [],
+        }
+    )
+    [expired] = reminder_documents(expiry)
+    event = reminder_event(expiry, expired, SUBJECT, now=DEADLINE.expires_at)
     data = DeadlineEvent.model_validate(event.data)
     assert event.type == "registration.expired"
     assert data.due_at == DEADLINE.expires_at
+    assert data.valid_until == data.due_on == last_day(DEADLINE.expires_at)
     assert data.days_left == 0

@@ -45,6 +45,8 @@ async def import_csv(request: Request, actor: str = Depends(require_ops)) -> dic
         text=text,
         now=ctx.clock.now(),
     )
+    for event_id in report.event_ids:
+        await ctx.relay.publish(event_id)
     return report.as_dict()
 
 

@@ -48,6 +48,10 @@ class RenewalWindow(Strict):
     automatic_exceptions: list[str] = Field(default_factory=list)
     # One "your window opens on ..." notice this many days before it opens.
     opening_notice_days: int = Field(default=30, ge=1)
+    opening_notice_source: str | None = None
+    # True while the figures are regwatch's settings, not yet checked against the
+    # regime's own text (Decree 280): shown as such, never cited as the decree's words.
+    unconfirmed: bool = False
     source: str
 
     @model_validator(mode="after")

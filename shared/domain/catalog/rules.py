@@ -44,7 +44,8 @@ class RequiredDocument(RuleBase):
 
 
 class Coverage(RuleBase):
-    """One document per past year (and per registered material)."""
+    """One document for each of the ``years`` calendar years before the filing year
+    (and per registered material), whatever its day of issue."""
 
     kind: Literal["coverage"]
     document_type: str
@@ -81,17 +82,26 @@ class MetadataFields(RuleBase):
 
 
 class DateRule(RuleBase):
-    """Not expired at submission and/or issued within N years before submission."""
+    """Not expired at submission, issued within N years, and/or issued in its stated year."""
 
     kind: Literal["date"]
     document_types: list[str] = Field(min_length=1)
     not_expired: bool = False
     issued_within_years: int | None = Field(default=None, ge=1)
+    # A document that counts for a calendar year (metadata ``year``, see coverage rules)
+    # must be issued in that year, on any day of it.
+    issued_in_stated_year: bool = False
 
     @model_validator(mode="after")
     def _says_something(self) -> DateRule:
-        if not self.not_expired and self.issued_within_years is None:
-            raise ValueError("a date rule needs not_expired or issued_within_years")
+        if (
+            not self.not_expired
+            and self.issued_within_years is None
+            and not self.issued_in_stated_year
+        ):
+            raise ValueError(
+                "a date rule needs not_expired, issued_within_years or issued_in_stated_year"
+            )
         return self
 
 

@@ -54,6 +54,7 @@ def _condition_holds(rule: RequiredDocument, ctx: CheckContext) -> bool:
 
 
 def check_coverage(rule: Coverage, ctx: CheckContext) -> RuleOutcome:
+    # The calendar years before the filing year; a document counts for the year it states.
     last_year = ctx.application.submitted_on.year - 1
     years = list(range(last_year - rule.years + 1, last_year + 1))
     materials = ctx.application.materials if rule.per_material else [None]

@@ -65,7 +65,7 @@ def _category_outcome(catalog: Catalog, facts: ApplicationFacts) -> RuleOutcome:
 
 def _regime_outcome(catalog: Catalog, facts: ApplicationFacts, regime: Any) -> RuleOutcome:
     on = facts.regime_date()
-    basis = "the registration's expiry" if on != facts.submitted_on else "submission"
+    basis = "filing"
     if regime is not None:
         return _implicit(
             "regime_in_force",
@@ -111,4 +111,5 @@ def _conclude(
         catalog_digest=catalog.digest,
         regime=regime,
         evaluated_on=facts.submitted_on,
+        waits_until=max((o.waits_until for o in outcomes if o.waits_until), default=None),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from typing import Any
 
 from shared.domain.catalog import Catalog
@@ -24,11 +25,16 @@ APPLICATION_FIELDS = (
 
 
 def fingerprint(
-    catalog: Catalog, application: dict[str, Any], documents: list[dict[str, Any]]
+    catalog: Catalog,
+    application: dict[str, Any],
+    documents: list[dict[str, Any]],
+    evaluated_on: date | None = None,
 ) -> str:
-    """sha256 over the catalog, the application's relevant fields and every document."""
+    """sha256 over the catalog, the application's relevant fields, every document and the
+    day the rules were applied at (a waiting renewal is judged anew on its opening day)."""
     material = {
         "catalog": [catalog.version, catalog.digest],
+        "on": evaluated_on,
         "application": {f: application.get(f) for f in APPLICATION_FIELDS},
         "documents": sorted(
             [

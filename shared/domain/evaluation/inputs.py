@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from shared.domain.calendar import authority_date
+
 
 def as_date(value: Any) -> date | None:
     """A date from a stored date, datetime or ISO string (None when absent or unreadable)."""
@@ -61,6 +63,8 @@ class ApplicationFacts:
     @classmethod
     def from_record(cls, record: dict[str, Any], now: datetime) -> ApplicationFacts:
         submitted = record.get("submitted_at") or record.get("created_at") or now
+        if record.get("status") == "waiting_for_window":
+            submitted = now  # it is filed when it leaves the wait, so judge it as of today
         category = record["category"]
         product = record.get("product")
         # The materials a scrap exporter registered; by default its product or category.
@@ -74,13 +78,11 @@ class ApplicationFacts:
             materials=[str(m).lower() for m in materials],
             registration_number=record.get("registration_number"),
             registration_valid_until=as_date(record.get("registration_valid_until")),
-            submitted_on=as_date(submitted) or now.date(),
+            submitted_on=authority_date(submitted if isinstance(submitted, datetime) else now),
         )
 
     def regime_date(self) -> date:
-        """Renewals fall under the regime in force when the registration expires."""
-        if self.kind == "renewal" and self.registration_valid_until is not None:
-            return self.registration_valid_until
+        """The regime in force on the filing date judges a filing, renewals included."""
         return self.submitted_on
 
 

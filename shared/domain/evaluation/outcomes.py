@@ -18,6 +18,8 @@ class RuleOutcome(BaseModel):
     source: str | None = None
     refuses: bool = False  # a failure that no further document can mend
     missing: list[str] = Field(default_factory=list)
+    # Not yet, not refused: the rule passes from this day (a renewal before its window opens).
+    waits_until: date | None = None
 
 
 class Evaluation(BaseModel):
@@ -27,7 +29,8 @@ class Evaluation(BaseModel):
     catalog_version: str
     catalog_digest: str
     regime: str | None
-    evaluated_on: date  # the date the rules were applied at (submission date)
+    evaluated_on: date  # the date the rules were applied at (the filing date in Beijing)
+    waits_until: date | None = None  # the application waits until this day (window opening)
 
     def outcome(self, rule: str) -> RuleOutcome:
         """The outcome of rule ``rule`` (KeyError when the rule did not apply)."""
