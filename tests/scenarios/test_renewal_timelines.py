@@ -105,6 +105,10 @@ async def test_dairy_renewal_filed_in_the_window_then_granted_tells_only_what_is
         "certificate issued on the renewal",
         {(f"Certificate issued: {DAIRY}, registration {reg}", tl.contact)},
     )
+    renewed = await tl.registration(reg)
+    tl.expect_equal(
+        "certificate issued: the new term", renewed["valid_until"].date(), date(2032, 8, 31)
+    )
 
     async with tl.at(beijing(2027, 9, 2)):
         pass
@@ -165,6 +169,11 @@ async def test_scrap_registration_not_renewed_is_reminded_then_missed_then_expir
         "the day after expiry",
         {(f"Registration expired: {SCRAP}, registration {reg} (on 30 November 2020)", tl.contact)},
     )
+    tl.expect_equal(
+        "the day after expiry: registration status",
+        (await tl.registration(reg))["status"],
+        "expired",
+    )
     tl.expect_equal("dead letters at the end", await tl.dead_letters(), 0)
     tl.assert_every_step()
 
@@ -220,6 +229,11 @@ async def test_renewal_not_accepted_while_the_window_is_open_resumes_the_reminde
             )
         },
     )
+    tl.expect_equal(
+        "renewal not accepted: registration status",
+        (await tl.registration(reg))["status"],
+        "renewal_open",
+    )
 
     async with tl.at(beijing(2027, 7, 2)):  # T-60d fell on 2027-07-01
         pass
@@ -258,5 +272,8 @@ async def test_renewal_filed_before_the_window_waits_and_moves_on_when_it_opens(
         opened = await tl.application(application_id)
     tl.expect_emails("the window's opening day, renewal waiting", set())
     tl.expect_equal("opening day: application status", opened["status"], "under_examination")
+    tl.expect_equal(
+        "opening day: registration status", (await tl.registration(reg))["status"], "renewal_filed"
+    )
     tl.expect_equal("dead letters at the end", await tl.dead_letters(), 0)
     tl.assert_every_step()
