@@ -1,15 +1,26 @@
-"""``regwatch registrations import FILE.csv``: watch existing registrations' renewals."""
+"""``regwatch registrations import|list|show|decide``: the registrations ops watch.
+
+``import`` and the read commands work on the database through the application layer;
+``decide`` goes through the intake's ops API, like any other ops client.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import quote
 
+import httpx
 import typer
+from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from shared.app import registration_views as views
 from shared.app.registrations import CSV_COLUMNS, ImportReport, import_registrations
 from shared.domain.catalog import Catalog, CatalogError, load_catalog
 from shared.domain.clock import clock_from
@@ -17,6 +28,8 @@ from shared.infra import db as mongo
 from shared.infra.settings import Settings
 
 app = typer.Typer(help="Registrations granted by the authority.", no_args_is_help=True)
+T = TypeVar("T")
+DECISIONS = ("suspended", "cancelled", "reinstated")
 
 
 @app.callback()
@@ -83,3 +96,164 @@ def _print(report: ImportReport, console: Console) -> None:
             table.add_row(str(error["line"]), error["message"])
         console.print(table)
         console.print(f"expected columns: {','.join(CSV_COLUMNS)}", highlight=False)
+
+
+def parse_within(text: str) -> int:
+    """``90d``, ``12w`` or ``90`` as a number of days."""
+    match = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text.lower())
+    if match is None:
+        raise typer.BadParameter(f"{text!r} is not a span like 90d or 12w")
+    return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+
+
+def _read(work: Callable[[AsyncDatabase, Settings], Awaitable[T]]) -> T:
+    settings = Settings()
+
+    async def main() -> T:
+        client = mongo.connect(settings)
+        try:
+            return await work(mongo.database(client, settings), settings)
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
+
+
+@app.command("list")
+def list_registrations(
+    status: str | None = typer.Option(None, help="Only this status, e.g. renewal_open."),
+    within: str | None = typer.Option(
+        None, "--within", help="Window closes or term ends within this span: 90d, 12w."
+    ),
+    limit: int = typer.Option(100, min=1, max=500),
+    offset: int = typer.Option(0, min=0),
+    json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Registrations, the soonest term end first, with their window and next reminder."""
+    days = None if within is None else parse_within(within)
+
+    async def work(db: AsyncDatabase, settings: Settings) -> views.RegistrationPage:
+        return await views.list_registrations(
+            db=db,
+            now=clock_from(settings.regwatch_now).now(),
+            status=status,
+            within_days=days,
+            offset=offset,
+            limit=limit,
+        )
+
+    try:
+        listing = _read(work)
+    except views.UnknownRegistrationStatus as exc:
+        raise typer.BadParameter(str(exc), param_hint="--status") from None
+    if json:
+        typer.echo(listing.model_dump_json())
+        return
+    Console().print(listing_table(listing))
+
+
+def listing_table(listing: views.RegistrationPage) -> Table:
+    shown = f"{listing.offset + 1}-{listing.offset + len(listing.rows)} of " if listing.rows else ""
+    table = Table(title=f"Registrations ({shown}{listing.total})")
+    for column in ("number", "exporter", "category", "status", "valid until", "window", "next"):
+        table.add_column(column)
+    for r in listing.rows:
+        window = f"{r.window_opens_on or '?'} to {r.window_closes_on or '?'}"
+        table.add_row(
+            r.number,
+            r.exporter,
+            r.category + (f" / {r.product}" if r.product else ""),
+            r.status if r.renewable else f"{r.status} (not renewable)",
+            str(r.valid_until or "?"),
+            window,
+            views.reminder_text(r.next_reminder),
+        )
+    return table
+
+
+@app.command("show")
+def show_registration(
+    number: str, json: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
+    """One registration: term, window, status, next reminder, history, emails sent."""
+
+    async def work(db: AsyncDatabase, _: Settings) -> views.RegistrationDetail:
+        return await views.registration_detail(db=db, number=number)
+
+    try:
+        detail = _read(work)
+    except views.RegistrationNotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    if json:
+        typer.echo(detail.model_dump_json())
+        return
+    _print_detail(detail, Console())
+
+
+def _print_detail(d: views.RegistrationDetail, console: Console) -> None:
+    r = d.registration
+    console.print(f"[bold]{r.number}[/] {r.exporter} ({r.country or '?'}): {r.category}")
+    console.print(f"status [bold]{r.status}[/], term {r.issued_on} to {r.valid_until}")
+    console.print(f"renewal window {r.window_opens_on or '?'} to {r.window_closes_on or '?'}")
+    if not r.renewable:
+        console.print(f"not renewable: {d.not_renewable_reason or '?'}")
+    console.print(f"next reminder: {views.reminder_text(r.next_reminder)}", highlight=False)
+    for h in d.history:
+        why = f": {h.reason}" if h.reason else ""
+        console.print(
+            f"{h.at:%Y-%m-%d %H:%M} {h.from_status or '-'} -> {h.to_status} ({h.actor}){why}",
+            highlight=False,
+        )
+    for dl in d.deadlines:
+        console.print(f"deadline {dl.kind} to {dl.last_day} ({dl.status})", highlight=False)
+    emails = Table(title=f"Emails sent ({len(d.emails)})")
+    for column in ("when", "about", "subject", "to", "status"):
+        emails.add_column(column)
+    for m in d.emails:
+        when = f"{m.at:%Y-%m-%d %H:%M}" if m.at else ""
+        emails.add_row(when, m.event_type or "", m.subject or "", m.recipient or "", m.status)
+    console.print(emails)
+
+
+@app.command("decide")
+def decide(
+    number: str,
+    kind: str = typer.Argument(..., help="suspended, cancelled or reinstated"),
+    reason: str = typer.Option(..., "--reason", help="Why: kept in the registration's history."),
+    intake_url: str | None = typer.Option(
+        None, help="The intake HTTP API (default: http://HTTP_HOST:INTAKE_HTTP_PORT)."
+    ),
+    json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Record an ops decision on a registration through the intake's ops API."""
+    if kind not in DECISIONS:
+        raise typer.BadParameter(f"use one of: {', '.join(DECISIONS)}", param_hint="KIND")
+    settings = Settings()
+    url = intake_url or f"http://{settings.http_host}:{settings.intake_http_port}"
+    try:
+        response = httpx.post(
+            f"{url}/v1/registrations/{quote(number, safe='')}/decisions",
+            json={"kind": kind, "reason": reason},
+            headers={"Authorization": f"Bearer {settings.regwatch_ops_token}"},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        typer.echo(f"regwatch: the intake API does not answer at {url}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if response.is_error:
+        typer.echo(f"refused ({response.status_code}): {problem_detail(response)}", err=True)
+        raise typer.Exit(1)
+    if json:
+        typer.echo(response.text)
+        return
+    stored = response.json()["registration"]
+    typer.echo(f"registration {number} is now {stored['status']}")
+
+
+def problem_detail(response: httpx.Response) -> str:
+    """The ``detail`` of a problem+json answer, else its text."""
+    try:
+        return str(response.json().get("detail") or response.text)
+    except ValueError:
+        return response.text

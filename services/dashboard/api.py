@@ -17,6 +17,7 @@ from services.dashboard.dead_letters import (
 )
 from services.dashboard.events import EventLine
 from services.dashboard.queues import QueueReport, queue_report
+from shared.app import registration_views as registrations
 
 router = APIRouter(prefix="/api", tags=["ops"])
 health = APIRouter()
@@ -90,6 +91,38 @@ async def api_application(
     try:
         return await queries.application_detail(db=board.ctx.db, application_id=application_id)
     except queries.ApplicationNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+
+
+@router.get("/registrations")
+async def api_registrations(
+    status: str | None = None,
+    within_days: int | None = Query(default=None, ge=0, le=3660),
+    offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=registrations.DEFAULT_PAGE_SIZE, ge=1, le=500),
+    board: Dashboard = Depends(dashboard),
+    _: str = Depends(require_ops_api),
+) -> registrations.RegistrationPage:
+    try:
+        return await registrations.list_registrations(
+            db=board.ctx.db,
+            now=board.ctx.clock.now(),
+            status=status or None,
+            within_days=within_days,
+            offset=offset,
+            limit=limit,
+        )
+    except registrations.UnknownRegistrationStatus as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+@router.get("/registrations/{number}")
+async def api_registration(
+    number: str, board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_api)
+) -> registrations.RegistrationDetail:
+    try:
+        return await registrations.registration_detail(db=board.ctx.db, number=number)
+    except registrations.RegistrationNotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
 
 

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from services.dashboard.dead_letters import DeadLetterDesk
 from services.dashboard.feed import LiveFeed
+from shared.app.registration_views import beijing_time, reminder_text
 from shared.infra.runtime import ServiceContext
 
 HERE = Path(__file__).parent
@@ -45,3 +46,5 @@ def _timestamp(value: datetime | str | None) -> str:
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["ts"] = _timestamp
+templates.env.filters["beijing"] = beijing_time
+templates.env.filters["reminder"] = reminder_text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from services.dashboard import charts, queries
@@ -12,6 +12,13 @@ from services.dashboard.api import act, ops_overview
 from services.dashboard.auth import SESSION_KEY, authenticate, require_ops_page
 from services.dashboard.context import Dashboard, dashboard, templates
 from services.dashboard.dead_letters import recent_actions
+from shared.app import registration_views as registrations
+from shared.app.registrations import UnknownRegistration, decide_registration
+from shared.domain.registration import (
+    REGISTRATION_STATES,
+    IllegalRegistrationMove,
+    RegistrationDecisionKind,
+)
 from shared.infra.db import blobs
 
 router = APIRouter(include_in_schema=False)
@@ -173,6 +180,88 @@ async def document_content(
                 else {"Content-Security-Policy": "sandbox"}
             ),
         },
+    )
+
+
+@router.get("/registrations", response_class=HTMLResponse)
+async def registrations_page(
+    request: Request,
+    status: str | None = None,
+    within: str | None = None,
+    page: int = Query(default=1, ge=1),
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    within_days = int(within) if within and within.isdigit() else None
+    size = registrations.DEFAULT_PAGE_SIZE
+    error = None
+    try:
+        listing = await registrations.list_registrations(
+            db=board.ctx.db,
+            now=board.ctx.clock.now(),
+            status=status or None,
+            within_days=within_days,
+            offset=(page - 1) * size,
+            limit=size,
+        )
+    except registrations.UnknownRegistrationStatus as exc:
+        listing, error = (
+            registrations.RegistrationPage(total=0, offset=0, limit=size, rows=[]),
+            str(exc),
+        )
+    context = {
+        "actor": actor,
+        "listing": listing,
+        "statuses": REGISTRATION_STATES,
+        "status": status or "",
+        "within": "" if within_days is None else str(within_days),
+        "page": page,
+        "pages": max(1, -(-listing.total // size)),
+        "error": error,
+    }
+    return templates.TemplateResponse(request, "registrations.html", context)
+
+
+@router.get("/registrations/{number}", response_class=HTMLResponse)
+async def registration_page(
+    request: Request,
+    number: str,
+    done: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    try:
+        detail = await registrations.registration_detail(db=board.ctx.db, number=number)
+    except registrations.RegistrationNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    context = {"actor": actor, "d": detail, "done": done}
+    return templates.TemplateResponse(request, "registration.html", context)
+
+
+@router.post("/registrations/{number}/decisions")
+async def registration_decision(
+    number: str,
+    kind: RegistrationDecisionKind = Form(...),
+    reason: str = Form(default=""),
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> RedirectResponse:
+    """Suspend, cancel or reinstate from the registration page; the outcome is shown there."""
+    try:
+        stored = await decide_registration(
+            board.ctx,
+            number=number,
+            kind=kind,
+            reason=reason.strip() or None,
+            actor=actor,
+        )
+        done = f"{kind}: the registration is now {stored.get('status')}"
+    except UnknownRegistration:
+        raise HTTPException(status_code=404, detail=f"There is no registration {number}.") from None
+    except IllegalRegistrationMove as exc:
+        done = f"{kind} refused: {exc}"
+    return RedirectResponse(
+        f"/registrations/{quote(number, safe='')}?done={quote(done)}", status_code=303
     )
 
 

@@ -9,56 +9,104 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
 
 from services.notifier import deliveries
-from services.notifier.notices import Notice, deadline_notice, status_notice
+from services.notifier.application_notices import ApplicationChange, status_notice
+from services.notifier.deadline_notices import DEADLINE_NOTICES, deadline_notice
+from services.notifier.notices import IncompleteEvent, Notice
+from services.notifier.registration_notices import registration_notice
 from services.notifier.render import compose
 from services.notifier.smtp import RecipientRefused, SmtpUnavailable, connection, send
 from shared.domain.deadlines import days_left
-from shared.domain.events import CloudEvent
+from shared.domain.events import (
+    ApplicationStatusChanged,
+    CloudEvent,
+    DeadlineEvent,
+    Payload,
+    RegistrationStatusChanged,
+)
+from shared.domain.models import Application
 from shared.infra.consuming import GiveUp
 from shared.infra.runtime import ServiceContext
 
 log = logging.getLogger("regwatch.notifier")
-DEADLINE_EVENTS = frozenset(
-    {
-        "deadline.renewal_due",
-        "deadline.rectification_due",
-        "deadline.missed",
-        "deadline.processing_overdue",
-        "registration.expired",
-    }
-)
+
+
+async def _deadline(ctx: ServiceContext, event: CloudEvent, d: DeadlineEvent) -> Notice:
+    return deadline_notice(event.type, d, ctx.settings.ops_email)
+
+
+async def _registration(
+    ctx: ServiceContext, event: CloudEvent, change: RegistrationStatusChanged
+) -> Notice | None:
+    return registration_notice(change)
+
+
+async def _application(
+    ctx: ServiceContext, event: CloudEvent, change: ApplicationStatusChanged
+) -> Notice | None:
+    found = await ctx.db["applications"].find_one({"_id": change.application_id})
+    if found is None:
+        log.warning(
+            "status change %s names unknown application %s", event.id, change.application_id
+        )
+        return None
+    latest = await ctx.db["validation_results"].find_one(
+        {"application_id": change.application_id}, {"missing": 1}, sort=[("evaluated_at", -1)]
+    )
+    due_at = change.due_at  # the end of the window this status opened, when it says so
+    if due_at is None:
+        window = await ctx.db["deadlines"].find_one(
+            {"subject": change.application_id, "kind": {"$ne": "processing"}, "status": "open"},
+            sort=[("due_at", -1)],
+        )
+        due_at = window["due_at"] if window else None
+    return status_notice(
+        ApplicationChange(
+            change=change,
+            application=Application.model_validate(found),
+            missing=list((latest or {}).get("missing") or []),
+            due_at=due_at,
+            days_left=days_left(due_at, ctx.clock.now()) if due_at else None,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one event type becomes a notice: its payload model and its notice function."""
+
+    payload: type[Payload]
+    notice: Callable[[ServiceContext, CloudEvent, Any], Awaitable[Notice | None]]
+
+
+ROUTES: dict[str, Route] = {
+    **{event_type: Route(DeadlineEvent, _deadline) for event_type in DEADLINE_NOTICES},
+    "registration.status_changed": Route(RegistrationStatusChanged, _registration),
+    "application.status_changed": Route(ApplicationStatusChanged, _application),
+}
 
 
 async def notice_for(ctx: ServiceContext, event: CloudEvent) -> Notice | None:
-    """The notice an event calls for, or None when it is nothing the exporter hears about."""
-    if event.type in DEADLINE_EVENTS:
-        return deadline_notice(event, ctx.settings.ops_email)
-    if event.type != "application.status_changed" or not event.subject:
+    """The notice an event calls for, or None when it is nothing anybody hears about.
+
+    A payload that does not validate, or lacks what its email must state, can never
+    succeed: it goes to the dead-letter queue at once with the reason, for ops.
+    """
+    route = ROUTES.get(event.type)
+    if route is None:
         return None
-    application = await ctx.db["applications"].find_one({"_id": event.subject})
-    if application is None:
-        log.warning("status change %s names unknown application %s", event.id, event.subject)
-        return None
-    latest = await ctx.db["validation_results"].find_one(
-        {"application_id": event.subject}, {"missing": 1}, sort=[("evaluated_at", -1)]
-    )
-    window = await ctx.db["deadlines"].find_one(
-        {"subject": event.subject, "kind": {"$ne": "processing"}, "status": "open"},
-        sort=[("due_at", -1)],
-    )
-    due_at = window["due_at"] if window else None
-    if event.data.get("due_at"):  # the status change names the end of the window it opened
-        due_at = datetime.fromisoformat(event.data["due_at"])
-    return status_notice(
-        event,
-        application,
-        missing=list((latest or {}).get("missing") or []),
-        due_at=due_at,
-        days_left=days_left(due_at, ctx.clock.now()) if due_at else None,
-    )
+    try:
+        payload = route.payload.model_validate(event.data)
+        return await route.notice(ctx, event, payload)
+    except (ValidationError, IncompleteEvent) as exc:
+        raise GiveUp(f"{event.type} {event.id} cannot be told: {exc}") from exc
 
 
 def backoff(ctx: ServiceContext, attempt: int) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services.notifier.notices import Notice
+from services.notifier.notices import Notice, day
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -22,7 +22,7 @@ environment = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-environment.filters["day"] = lambda value: f"{value:%d %B %Y}" if value else ""
+environment.filters["day"] = day
 
 
 def render(notice: Notice) -> tuple[str, str]:

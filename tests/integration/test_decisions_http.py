@@ -4,13 +4,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.http import create_http_app
+from shared.domain.calendar import authority_date, end_of_day
+from shared.domain.deadlines import last_day
 from shared.infra.settings import Settings
 from tests.integration.lifecycle_support import (
     OPS,
@@ -63,7 +65,9 @@ async def test_additional_materials_open_a_30_day_window_that_complete_materials
         {"subject": application_id, "kind": "additional_materials"}
     )
     assert window is not None and window["status"] == "open"
-    assert window["due_at"] - window["opened_at"] == timedelta(days=30)
+    # 30 days from the notice date (today in Beijing), ending at 24:00 Beijing time.
+    notified = authority_date(window["opened_at"])
+    assert window["due_at"] == end_of_day(notified + timedelta(days=30))
     assert window["reminder_offsets_days"] == [14, 7, 3, 1]
     assert window["on_missed"] == "not_accepted"
     assert changed[0]["data"]["items"] == ["a recent business licence"]
@@ -140,11 +144,25 @@ async def test_decisions_lead_to_a_certificate_a_registration_and_its_renewal_wi
     renewal = await db["deadlines"].find_one({"subject": "CHN-FOOD-0001", "kind": "renewal"})
     assert renewal is not None and renewal["status"] == "open"
     # Decree 280: renewal applied for 3 to 6 months before expiry; the window closes at 3.
-    assert renewal["due_at"].date().isoformat() == "2031-08-19"
-    assert renewal["expires_at"] == registration["valid_until"]
+    assert last_day(renewal["due_at"]).isoformat() == "2031-08-19"
+    assert last_day(renewal["opens_at"] + timedelta(days=1)).isoformat() == "2031-05-19"
+    assert renewal["expires_at"] == end_of_day(date(2031, 11, 19))
     assert renewal["contact_emails"] == ["exports@nordicscrap.example"]
     points = await db["reminders"].find({"deadline_id": renewal["_id"]}).to_list()
-    assert {p["point"] for p in points} >= {"T-180d", "T-1d", "due", "expired"}
+    # None before the window opens (19 May): the offsets from T-90d on, and the close.
+    assert {p["point"] for p in points} == {
+        "opens-notice",
+        "opens",
+        "T-90d",
+        "T-60d",
+        "T-30d",
+        "T-14d",
+        "T-7d",
+        "T-1d",
+        "due",
+    }
+    expiry = await db["deadlines"].find_one({"subject": "CHN-FOOD-0001", "kind": "expiry"})
+    assert expiry is not None and expiry["due_at"] == end_of_day(date(2031, 11, 19))
     # No processing watch or rectification window stays open on a registered application.
     assert await db["deadlines"].count_documents({"subject": application_id, "status": "open"}) == 0
 

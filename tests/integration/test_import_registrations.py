@@ -12,6 +12,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from typer.testing import CliRunner
 
 from services.cli.registrations import app as registrations_cli
+from shared.domain.calendar import authority_date
+from shared.domain.deadlines import last_day
 from shared.infra.settings import Settings
 from tests.integration.lifecycle_support import OPS, Lifecycle, lifecycle
 
@@ -46,14 +48,18 @@ async def test_csv_import_reports_bad_rows_by_line_and_imports_the_good(
     )
     assert response.status_code == 200, response.text
     report = response.json()
-    assert (report["imported"], report["unchanged"]) == (2, 0)
+    assert (report["imported"], report["unchanged"]) == (3, 0)
     errors = {e["line"]: e["message"] for e in report["errors"]}
-    assert sorted(errors) == [4, 5, 6, 7, 8]
+    assert sorted(errors) == [4, 5, 6, 8]
     assert errors[4].startswith("issued_on:")
     assert errors[5] == "category: unknown category 'food.candy'"
     assert errors[6].startswith("contact_emails:")
-    assert "banned all imports of solid waste" in errors[7]
     assert errors[8] == "valid_until: must be after issued_on"
+    # A scrap registration past the ban is recorded and watched; it says why it can't renew.
+    scrap = await db["registrations"].find_one({"number": f"{tag}-6"})
+    assert scrap is not None and scrap["status"] == "expired"  # its term ended in 2022
+    assert scrap["renewable"] is False
+    assert "banned all imports of solid waste" in scrap["not_renewable_reason"]
 
     registration = await db["registrations"].find_one({"number": f"{tag}-1"})
     assert registration is not None
@@ -62,9 +68,10 @@ async def test_csv_import_reports_bad_rows_by_line_and_imports_the_good(
     assert registration["source"] == "import"
     deadline = await db["deadlines"].find_one({"subject": f"{tag}-1", "kind": "renewal"})
     assert deadline is not None and deadline["status"] == "open"
-    # Expiry 2028-01-31 falls under Decree 280: the window closes 3 months before.
-    assert deadline["due_at"].date().isoformat() == "2027-10-31"
-    assert deadline["expires_at"].date().isoformat() == "2028-01-31"
+    # Filed under Decree 280: the window opens 6 and closes 3 months before expiry.
+    assert last_day(deadline["due_at"]).isoformat() == "2027-10-31"
+    assert authority_date(deadline["opens_at"]).isoformat() == "2027-07-31"
+    assert last_day(deadline["expires_at"]).isoformat() == "2028-01-31"
     assert deadline["exporter_name"] == "Fjord Dairy AS"
 
     again = await lifecycle.http.post(
@@ -72,9 +79,10 @@ async def test_csv_import_reports_bad_rows_by_line_and_imports_the_good(
         content=sample_csv(tag),
         headers={**OPS, "Content-Type": "text/csv"},
     )
-    assert (again.json()["imported"], again.json()["unchanged"]) == (0, 2)
-    assert await db["registrations"].count_documents({"number": {"$regex": f"^{tag}"}}) == 2
-    assert await db["deadlines"].count_documents({"subject": {"$regex": f"^{tag}"}}) == 2
+    assert (again.json()["imported"], again.json()["unchanged"]) == (0, 3)
+    assert await db["registrations"].count_documents({"number": {"$regex": f"^{tag}"}}) == 3
+    # A renewal window and an expiry for each food registration; none for the ended term.
+    assert await db["deadlines"].count_documents({"subject": {"$regex": f"^{tag}"}}) == 4
 
 
 @pytest.mark.asyncio
@@ -85,7 +93,7 @@ async def test_import_as_multipart_upload_and_header_checks(lifecycle: Lifecycle
         files={"file": ("registrations.csv", sample_csv(tag).encode(), "text/csv")},
         headers=OPS,
     )
-    assert response.status_code == 200 and response.json()["imported"] == 2
+    assert response.status_code == 200 and response.json()["imported"] == 3
     wrong_header = await lifecycle.http.post(
         "/v1/registrations/import",
         content="number,name\nX,Y\n",
@@ -108,7 +116,7 @@ def test_cli_import_prints_a_report_and_is_idempotent(
     env = {"MONGODB_URL": settings.mongodb_url, "MONGODB_DB": settings.mongodb_db}
     first = CliRunner().invoke(registrations_cli, ["import", str(csv_file)], env=env)
     assert first.exit_code == 1, first.output  # bad rows make the exit status 1
-    assert "2 imported, 0 already known, 5 rejected" in first.output
+    assert "3 imported, 0 already known, 4 rejected" in first.output
     assert "unknown category 'food.candy'" in first.output
     again = CliRunner().invoke(registrations_cli, ["import", str(csv_file)], env=env)
-    assert "0 imported, 2 already known, 5 rejected" in again.output
+    assert "0 imported, 3 already known, 4 rejected" in again.output

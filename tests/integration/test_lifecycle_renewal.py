@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.domain.deadlines import last_day
 from tests.integration.lifecycle_support import (
     OPS,
     Lifecycle,
@@ -91,9 +92,23 @@ async def test_a_completed_renewal_extends_the_registration_and_its_renewal_wind
     assert renewal["previous_valid_until"] == expiry and renewal["application_id"] == application_id
     old_window = await db["deadlines"].find_one({"_id": old_window["_id"]})
     assert old_window is not None
-    assert (old_window["status"], old_window["closed_reason"]) == ("closed", "renewed")
+    assert (old_window["status"], old_window["closed_reason"]) == (
+        "closed",
+        "renewed: a new term started",
+    )
+    old_expiry = await db["deadlines"].find_one(
+        {
+            "subject": number,
+            "kind": "expiry",
+            "_id": {"$ne": f"dl_expiry_{number}_{new_expiry.replace('-', '')}"},
+        }
+    )
+    assert old_expiry is not None and old_expiry["status"] == "closed"  # no expiry notice
     windows = await db["deadlines"].find({"subject": number, "status": "open"}).to_list()
-    assert [w["expires_at"].date().isoformat() for w in windows] == [new_expiry]
+    assert {w["kind"] for w in windows} == {"renewal", "expiry"}
+    assert {last_day(w["expires_at"]).isoformat() for w in windows} == {new_expiry}
+    assert registration["status"] in ("renewed", "renewal_open")
+    assert [t["valid_until"].date().isoformat() for t in registration["terms"]][-1] == new_expiry
     assert await db["registrations"].count_documents({"number": number}) == 1
 
 

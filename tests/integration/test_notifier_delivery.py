@@ -7,7 +7,7 @@ import asyncio
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,13 @@ from devtools.clock import ManualClock
 from devtools.local_infra import free_port
 from devtools.smtp_sink import start_sink
 from services.notifier import app as notifier_app
-from shared.domain.events import ApplicationStatusChanged, CloudEvent, DeadlineEvent, new_event
+from shared.domain.events import (
+    ApplicationStatusChanged,
+    CloudEvent,
+    DeadlineEvent,
+    RegistrationStatusChanged,
+    new_event,
+)
 from shared.domain.models import Application, Exporter, new_id
 from shared.infra import db as mongo
 from shared.infra.runtime import ServiceContext
@@ -117,13 +123,28 @@ def reminder(emails: list[str], days_left: int = 7) -> CloudEvent:
         missing=["CCIC certificate for copper, 2029"],
     )
     return new_event(
-        "deadline.rectification_due",
+        "deadline.additional_materials_due",
         payload,
         service="scheduler",
         time=NOW,
         subject="app_test",
         event_id=f"reminder:{uuid.uuid4().hex}",
     )
+
+
+async def first_message(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractIncomingMessage:
+    """The first message to reach ``queue``: the notifier dead-letters an event only after
+    it has published the event's ``notification.failed``, so the two race."""
+    got: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+    async def arrived() -> bool:
+        message = await queue.get(fail=False)
+        if message is not None:
+            got.append(message)
+        return bool(got)
+
+    await wait_until(arrived, timeout=10)
+    return got[0]
 
 
 async def deliveries_of(db: AsyncDatabase, event_id: str) -> dict[str, dict[str, Any]]:
@@ -214,7 +235,7 @@ async def test_smtp_down_for_good_dead_letters_with_the_reason_and_a_replay_send
         try:
             await publish_event(iso.amqp_url, event)
             failed = await tap.wait_for("notification.failed", event_id=event.id, timeout=30)
-            dead = await watch.get(timeout=10)
+            dead = await first_message(watch)
         finally:
             sink.up()
         assert dead.message_id == event.id
@@ -235,23 +256,33 @@ async def test_smtp_down_for_good_dead_letters_with_the_reason_and_a_replay_send
     assert [m["To"] for m in mails_to(sink.maildir, set(emails))] == emails
 
 
-@pytest.mark.asyncio
-async def test_rectification_request_by_ops_is_emailed_with_its_due_date(
-    iso: Settings, iso_db: AsyncDatabase, sink: Sink, notifier: ServiceContext
-) -> None:
-    emails = contacts("fia")
+async def stored_application(
+    db: AsyncDatabase, emails: list[str], *, kind: str, status: str
+) -> Application:
     application = Application(
         _id=new_id("app"),
         partner_id="ptn_test",
         exporter=Exporter(name="Fjord Dairy AS", country="NO", contact_emails=emails),
         category="food.dairy",
         product="Cheese",
-        kind="new",
-        status="rectification_requested",
+        kind=kind,  # type: ignore[arg-type]
+        registration_number="CHN-DAIRY-0042" if kind == "renewal" else None,
+        status=status,
         created_at=NOW,
         updated_at=NOW,
     )
-    await iso_db["applications"].insert_one(application.model_dump(by_alias=True))
+    await db["applications"].insert_one(application.model_dump(by_alias=True))
+    return application
+
+
+@pytest.mark.asyncio
+async def test_rectification_request_by_ops_is_emailed_with_its_due_date(
+    iso: Settings, iso_db: AsyncDatabase, sink: Sink, notifier: ServiceContext
+) -> None:
+    emails = contacts("fia")
+    application = await stored_application(
+        iso_db, emails, kind="new", status="rectification_requested"
+    )
     await iso_db["deadlines"].insert_one(
         {
             "_id": new_id("dl"),
@@ -282,3 +313,72 @@ async def test_rectification_request_by_ops_is_emailed_with_its_due_date(
     text = body_text(mail)
     assert "Its reason: The floor plan does not give sizes" in text
     assert "Reply by: 01 July 2031 (30 days left)" in text
+
+
+@pytest.mark.asyncio
+async def test_renewal_not_accepted_while_the_window_is_open_is_emailed_with_the_window_close(
+    iso: Settings, sink: Sink, notifier: ServiceContext
+) -> None:
+    emails = contacts("gry", "hal")
+    change = RegistrationStatusChanged(
+        registration_id=new_id("reg"),
+        registration_number="CHN-DAIRY-0042",
+        from_status="renewal_filed",
+        to_status="renewal_open",
+        trigger="renewal_rejected",
+        actor="validator",
+        reason="The declaration of compliance is not signed",
+        at=NOW,
+        application_id="app_renewal",
+        category="food.dairy",
+        product="Cheese",
+        exporter_name="Fjord Dairy AS",
+        contact_emails=emails,
+        valid_until=date(2031, 8, 31),
+        window_opens_on=date(2031, 3, 1),
+        window_closes_on=date(2031, 6, 30),
+    )
+    event = new_event(
+        "registration.status_changed",
+        change,
+        service="validator",
+        time=NOW,
+        subject="CHN-DAIRY-0042",
+    )
+    await publish_event(iso.amqp_url, event)
+    await wait_until(lambda: len(mails_to(sink.maildir, set(emails))) >= 2)
+    mails = mails_to(sink.maildir, set(emails))
+    assert sorted(m["To"] for m in mails) == sorted(emails)
+    assert subject_of(mails[0]) == (
+        "Renewal not accepted, the window is open until 30 June 2031: Fjord Dairy AS,"
+        " registration CHN-DAIRY-0042"
+    )
+    text = body_text(mails[0])
+    assert "Its reason: The declaration of compliance is not signed" in text
+    assert "still open until 30 June 2031" in text
+
+
+@pytest.mark.asyncio
+async def test_refused_renewal_application_is_emailed_with_what_to_do_instead(
+    iso: Settings, iso_db: AsyncDatabase, sink: Sink, notifier: ServiceContext
+) -> None:
+    emails = contacts("ida")
+    application = await stored_application(iso_db, emails, kind="renewal", status="refused")
+    change = ApplicationStatusChanged(
+        application_id=application.id,
+        from_status="submitted",
+        to_status="refused",
+        actor="validator",
+        reason="The renewal window closed on 30 June 2031",
+        at=NOW,
+    )
+    event = new_event(
+        "application.status_changed", change, service="validator", time=NOW, subject=application.id
+    )
+    await publish_event(iso.amqp_url, event)
+    await wait_until(lambda: len(mails_to(sink.maildir, set(emails))) >= 1)
+    [mail] = mails_to(sink.maildir, set(emails))
+    assert subject_of(mail) == f"Renewal refused: application {application.id} (Fjord Dairy AS)"
+    text = body_text(mail)
+    assert "Its reason: The renewal window closed on 30 June 2031" in text
+    assert "new registration application is needed" in text

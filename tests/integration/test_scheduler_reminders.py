@@ -175,6 +175,18 @@ async def test_registration_expiring_in_200_days_gets_each_reminder_once_as_the_
         reminder_offsets_days=DEFAULT_OFFSETS_DAYS["renewal"],
     )
     await open_deadline(iso_db, deadline)
+    # The term's end is a deadline of its own: its "expired" point tells the expiry.
+    await open_deadline(
+        iso_db,
+        deadline.model_copy(
+            update={
+                "id": new_id("dl"),
+                "kind": "expiry",
+                "due_at": expires,
+                "reminder_offsets_days": [],
+            }
+        ),
+    )
     await start_scheduler()
 
     # At once: T-180d and T-120d are already past; only the most recent is sent.

@@ -1,0 +1,119 @@
+"""The emails of ``application.status_changed`` (pure), looked up by the status reached.
+
+New applications and renewals have tables of their own: a renewal that ends
+``not_accepted`` or ``failed`` is told by the registration's ``renewal_rejected*`` email,
+and one waiting for its window or under examination needs nothing from the exporter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from services.notifier.notices import ANY_EXPORTER, WINDOWS, Notice, unique
+from shared.domain.deadlines import last_day
+from shared.domain.events import ApplicationStatusChanged
+from shared.domain.models import Application
+
+# The scheduler's own transitions (a missed window) are told by its deadline.missed notice.
+QUIET_ACTORS = frozenset({"scheduler"})
+
+
+@dataclass(frozen=True)
+class ApplicationChange:
+    """One status change with what the notifier knows around it."""
+
+    change: ApplicationStatusChanged
+    application: Application
+    missing: list[str]  # from the latest check of the documents
+    due_at: datetime | None  # the end of the window the status opened, if any
+    days_left: int | None
+
+    @property
+    def exporter(self) -> str:
+        return self.application.exporter.name or ANY_EXPORTER
+
+    @property
+    def registration_number(self) -> str | None:
+        return self.change.registration_number or self.application.registration_number
+
+    @property
+    def valid_until(self) -> date | None:
+        return self.change.valid_until or self.application.registration_valid_until
+
+
+def _notice(s: ApplicationChange, template: str, subject: str, **fields: Any) -> Notice:
+    common: dict[str, Any] = {
+        "exporter_name": s.exporter,
+        "product": s.application.product,
+        "application_id": s.change.application_id,
+        "registration_number": s.registration_number,
+        "valid_until": s.valid_until,
+        "missing": s.change.items or s.missing,
+        "new_status": s.change.to_status,
+        "reason": s.change.reason,
+        "recipients": unique([str(e) for e in s.application.exporter.contact_emails]),
+    }
+    return Notice(template=template, subject=subject, **(common | fields))
+
+
+def window_requested(s: ApplicationChange) -> Notice:
+    window = WINDOWS[s.change.to_status.removesuffix("_requested")]
+    subject = (
+        f"{window.capitalize()} requested for application {s.change.application_id} ({s.exporter})"
+    )
+    return _notice(
+        s,
+        "window_opened",
+        subject,
+        window=window,
+        due_on=last_day(s.due_at) if s.due_at else None,  # the Beijing last day, not UTC's
+        days_left=s.days_left,
+    )
+
+
+def certificate_issued(s: ApplicationChange) -> Notice:
+    number = s.registration_number or "number to follow"
+    return _notice(
+        s, "certificate_issued", f"Certificate issued: {s.exporter}, registration {number}"
+    )
+
+
+def failure_notice(s: ApplicationChange) -> Notice:
+    subject = f"Registration refused: application {s.change.application_id} ({s.exporter})"
+    return _notice(s, "failure_notice", subject)
+
+
+def renewal_refused(s: ApplicationChange) -> Notice:
+    subject = f"Renewal refused: application {s.change.application_id} ({s.exporter})"
+    return _notice(s, "renewal_refused", subject, missing=[])
+
+
+StatusNotice = Callable[[ApplicationChange], Notice]
+_WINDOWS: dict[str, StatusNotice] = {
+    "additional_materials_requested": window_requested,
+    "rectification_requested": window_requested,
+}
+NEW_APPLICATION_NOTICES: dict[str, StatusNotice] = {
+    **_WINDOWS,
+    "registered": certificate_issued,
+    "failed": failure_notice,
+    "not_accepted": failure_notice,
+    "refused": failure_notice,
+}
+RENEWAL_NOTICES: dict[str, StatusNotice] = {
+    **_WINDOWS,  # the authority asks the exporter for something: told as for a new one
+    "renewed": certificate_issued,
+    "refused": renewal_refused,
+}
+
+
+def status_notice(s: ApplicationChange) -> Notice | None:
+    """The email of an ``application.status_changed`` the exporter must hear, if any."""
+    if s.change.actor in QUIET_ACTORS:
+        return None
+    table = RENEWAL_NOTICES if s.application.kind == "renewal" else NEW_APPLICATION_NOTICES
+    notice = table.get(s.change.to_status)
+    return notice(s) if notice is not None else None

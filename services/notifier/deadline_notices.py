@@ -1,0 +1,173 @@
+"""The emails of the scheduler's ``deadline.*`` and ``registration.expired`` events (pure).
+
+One small function per event type, looked up in ``DEADLINE_NOTICES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from services.notifier.notices import (
+    ANY_EXPORTER,
+    WINDOWS,
+    Notice,
+    day,
+    days,
+    plain_day,
+    required,
+    unique,
+)
+from shared.domain.deadlines import last_day
+from shared.domain.events import DeadlineEvent
+
+# Told to ops, not to the exporter: the authority is late, not the exporter.
+OPS_EVENTS = frozenset({"deadline.processing_overdue"})
+
+
+def _exporter(d: DeadlineEvent) -> str:
+    return d.exporter_name or ANY_EXPORTER
+
+
+def _number(d: DeadlineEvent) -> str:
+    """The registration number (the subject of renewal and expiry deadlines)."""
+    return d.registration_number or d.subject
+
+
+def _application(d: DeadlineEvent) -> str:
+    return d.application_id or d.subject
+
+
+def _due_on(d: DeadlineEvent) -> date:
+    return d.due_on or last_day(d.due_at)
+
+
+def _valid_until(d: DeadlineEvent) -> date | None:
+    return plain_day(d.valid_until, d.expires_at)
+
+
+def _notice(d: DeadlineEvent, template: str, subject: str, **fields: Any) -> Notice:
+    common: dict[str, Any] = {
+        "exporter_name": _exporter(d),
+        "product": d.product,
+        "application_id": d.application_id,
+        "registration_number": d.registration_number,
+        "window": WINDOWS.get(d.kind, d.kind),
+        "due_on": _due_on(d),
+        "days_left": d.days_left,
+        "valid_until": _valid_until(d),
+        "missing": d.missing,
+        "new_status": d.application_status,
+        "recipients": unique(d.contact_emails),
+    }
+    return Notice(template=template, subject=subject, **(common | fields))
+
+
+def renewal_window_opens(d: DeadlineEvent) -> Notice:
+    opens_on = required(d.opens_on, "opens_on", "deadline.renewal_window_opens")
+    subject = f"Renewal window opens on {day(opens_on)}: {_exporter(d)}, registration {_number(d)}"
+    # Nothing can be filed yet: no countdown, no "still missing, send it" list.
+    return _notice(
+        d,
+        "renewal_window_opens",
+        subject,
+        registration_number=_number(d),
+        opens_on=opens_on,
+        days_left=None,
+        documents=d.renewal_documents,
+        missing=[],
+    )
+
+
+def renewal_due(d: DeadlineEvent) -> Notice:
+    subject = (
+        f"Renewal due in {days(d.days_left)}: {_exporter(d)}, registration {_number(d)}"
+        f" (by {day(_due_on(d))})"
+    )
+    return _notice(d, "renewal_due", subject, registration_number=_number(d))
+
+
+def expiry_due(d: DeadlineEvent) -> Notice:
+    valid_until = _valid_until(d) or _due_on(d)  # the expiry watch ends with the term
+    cannot = " and cannot be renewed" if not d.renewable else ""
+    subject = (
+        f"Registration expires in {days(d.days_left)}{cannot}: {_exporter(d)},"
+        f" registration {_number(d)} (on {day(valid_until)})"
+    )
+    return _notice(
+        d,
+        "expiry_due",
+        subject,
+        registration_number=_number(d),
+        due_on=None,
+        valid_until=valid_until,
+        reason=None if d.renewable else d.not_renewable_reason,
+        not_renewable_from=None if d.renewable else d.not_renewable_from,
+    )
+
+
+def window_due(d: DeadlineEvent) -> Notice:
+    window = WINDOWS.get(d.kind, d.kind)
+    subject = (
+        f"{window.capitalize()} due in {days(d.days_left)}: {_exporter(d)},"
+        f" application {_application(d)} (by {day(_due_on(d))})"
+    )
+    return _notice(d, "window_due", subject, application_id=_application(d))
+
+
+def missed(d: DeadlineEvent) -> Notice:
+    due_on = day(_due_on(d))
+    if d.kind == "renewal":
+        subject = (
+            f"Deadline missed: the renewal window for registration {_number(d)} closed on {due_on}"
+        )
+        return _notice(d, "renewal_missed", subject, registration_number=_number(d))
+    window = WINDOWS.get(d.kind, d.kind)
+    subject = (
+        f"Deadline missed: the {window} window for application {_application(d)} closed on {due_on}"
+    )
+    return _notice(d, "missed", subject, application_id=_application(d))
+
+
+def expired(d: DeadlineEvent) -> Notice:
+    valid_until = _valid_until(d) or _due_on(d)  # the expiry watch ends with the term
+    subject = (
+        f"Registration expired: {_exporter(d)}, registration {_number(d)} (on {day(valid_until)})"
+    )
+    return _notice(
+        d, "expired", subject, registration_number=_number(d), due_on=None, valid_until=valid_until
+    )
+
+
+def processing_overdue(d: DeadlineEvent) -> Notice:
+    reference = (
+        f"registration {d.registration_number}"
+        if d.registration_number
+        else f"application {_application(d)}"
+    )
+    subject = (
+        f"Processing overdue: {reference} of {_exporter(d)} has had no decision"
+        f" since {day(_due_on(d))}"
+    )
+    return _notice(d, "processing_overdue", subject)
+
+
+DEADLINE_NOTICES: dict[str, Callable[[DeadlineEvent], Notice]] = {
+    "deadline.renewal_window_opens": renewal_window_opens,
+    "deadline.renewal_due": renewal_due,
+    "deadline.expiry_due": expiry_due,
+    "deadline.additional_materials_due": window_due,
+    "deadline.rectification_due": window_due,
+    "deadline.missed": missed,
+    "registration.expired": expired,
+    "deadline.processing_overdue": processing_overdue,
+}
+
+
+def deadline_notice(event_type: str, d: DeadlineEvent, ops_email: str) -> Notice:
+    """The email of a ``deadline.*`` or ``registration.expired`` event."""
+    notice = DEADLINE_NOTICES[event_type](d)
+    if event_type in OPS_EVENTS:
+        notice.recipients = [ops_email]
+    return notice
