@@ -40,7 +40,9 @@ run: infra-up
 	echo "  RabbitMQ UI    http://127.0.0.1:15672 (guest/guest)"; \
 	echo "  mail (sink)    .run/mail/"; \
 	echo "  Ctrl-C stops every service; 'make infra-down' stops the servers."; \
+	echo "  'regwatch doctor' checks the setup; its summary follows once the services are up."; \
 	echo ""; \
+	( $(BIN)/regwatch doctor --brief --wait 90 | sed 's/^/doctor    | /' || true ) & \
 	exec $(BIN)/honcho -f Procfile start
 
 test: venv  # the long scenario timelines run in test-faults; the short one runs here

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -336,37 +337,61 @@ async def wait_for_validation(
     return await queries.latest_validation(db=db, application_id=application_id)
 
 
-def print_outcome(console: Console, receipts: list[Receipt], results: dict[str, Any]) -> None:
-    table = Table(title="Documents sent")
-    for column in ("application", "channel", "type", "file", "answer", "detail"):
-        table.add_column(column)
+ID_PATTERN = re.compile(r"\b([a-z]+_[0-9a-f]{8})[0-9a-f]{24}\b")
+
+
+def short_ids(text: str) -> str:
+    """``app_1e6d7e6c…`` for ``app_1e6d7e6c<24 more hex digits>``: readable at 80 columns."""
+    return ID_PATTERN.sub(r"\1…", text)
+
+
+def receipts_table(receipts: list[Receipt], wide: bool) -> Table:
+    """Full ids in one wide table, or short ids with long cells wrapped (never cut)."""
+    table = Table(title="Documents sent", title_justify="left", show_edge=wide)
+    columns = ("application", "channel", "type", "file", "answer", "detail")
+    for column in columns if wide else columns[1:]:
+        table.add_column(column, overflow="fold")
+    shorten = (lambda text: text) if wide else short_ids
     for r in receipts:
         colour = {"accepted": "green", "duplicate": "yellow"}.get(r.status, "red")
-        table.add_row(
-            r.application,
-            r.channel,
-            r.document.document_type,
-            r.document.filename,
-            f"[{colour}]{r.status}[/]",
-            r.detail,
-        )
-    console.print(table)
+        cells = [r.channel, r.document.document_type, r.document.filename]
+        cells += [f"[{colour}]{r.status}[/]", shorten(r.detail)]
+        table.add_row(*([r.application] if wide else []), *cells)
+    return table
+
+
+def print_outcome(
+    console: Console, receipts: list[Receipt], results: dict[str, Any], wide: bool = False
+) -> None:
+    """One block per application: its documents' answers (in one table when wide), then
+    its verdict."""
+    shorten = (lambda text: text) if wide else short_ids
+    if wide:
+        console.print(receipts_table(receipts, wide))
     for application_id, (label, result) in results.items():
+        console.print()
+        console.print(f"[bold]{label}[/] {shorten(application_id)}", highlight=False)
+        if not wide:
+            mine = [r for r in receipts if r.application == application_id]
+            console.print(receipts_table(mine, wide))
         if result is None:
-            console.print(f"[red]{label} {application_id}: no validation result yet[/]")
+            console.print("  [red]no validation result yet[/]")
             continue
         console.print(
-            f"[bold]{label}[/] {application_id}: verdict [bold]{result.verdict}[/] (catalog {result.catalog_version})"
+            f"  verdict [bold]{result.verdict}[/] (catalog {result.catalog_version})",
+            highlight=False,
         )
         for outcome in result.outcomes:
             if not outcome.passed:
                 console.print(f"  [red]FAIL[/] {outcome.rule}: {outcome.message}")
         passed = sum(o.passed for o in result.outcomes)
         console.print(f"  {passed} of {len(result.outcomes)} rules pass")
+    if not wide:
+        console.print("\n(ids shortened: --wide or --json shows them in full)")
 
 
 async def run_demo(
-    ops: OpsAccess, intake_url: str, timeout: float, console: Console
+    ops: OpsAccess, intake_url: str, timeout: float, console: Console, wide: bool = False
 ) -> dict[str, Any]:
     partner_id, api_key = await demo_partner(ops)
     http = await http_api(ops, intake_url, api_key)
@@ -397,16 +422,28 @@ async def run_demo(
         application_id: (label, await wait_for_validation(ops.db, application_id, timeout))
         for label, application_id in ids.items()
     }
-    print_outcome(console, receipts, results)
+    print_outcome(console, receipts, results, wide)
     dashboard = f"http://{ops.settings.http_host}:{ops.settings.dashboard_port}"
-    for application_id in ids.values():
-        console.print(f"On the dashboard: {dashboard}/applications/{application_id}")
+    console.print("On the dashboard:")
+    for application_id in ids.values():  # whole, so the terminal can open them
+        console.print(f"{dashboard}/applications/{application_id}", soft_wrap=True)
     return {
         "applications": ids,
         "documents": {
             s: sum(r.status == s for r in receipts) for s in ("accepted", "duplicate", "rejected")
         },
         "verdicts": {label: (r.verdict if r else None) for _, (label, r) in results.items()},
+        "receipts": [
+            {
+                "application_id": r.application,
+                "channel": r.channel,
+                "document_type": r.document.document_type,
+                "filename": r.document.filename,
+                "answer": r.status,
+                "detail": r.detail,
+            }
+            for r in receipts
+        ],
     }
 
 
@@ -416,13 +453,14 @@ def demo(
     ),
     timeout: float = typer.Option(60.0, help="Seconds to wait for the validator's verdicts."),
     json_output: bool = typer.Option(False, "--json", help="Also print a JSON summary at the end."),
+    wide: bool = typer.Option(False, "--wide", help="Full ids in one table (wider than 80)."),
 ) -> None:
     """Send the seeds' scrap and dairy renewals to the running system and show the outcome."""
-    console = Console()
+    console = Console(width=max(Console().width, 160)) if wide else Console()
 
     async def work(ops: OpsAccess) -> dict[str, Any]:
         url = intake_url or f"http://{ops.settings.http_host}:{ops.settings.intake_http_port}"
-        return await run_demo(ops, url, timeout, console)
+        return await run_demo(ops, url, timeout, console, wide)
 
     summary = run_with_ops(work)
     if json_output:

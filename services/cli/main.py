@@ -10,6 +10,7 @@ from services.cli import (
     deadlines,
     demo,
     dlq,
+    doctor,
     partners,
     registrations,
     status,
@@ -26,6 +27,7 @@ app.add_typer(deadlines.app, name="deadlines")
 app.add_typer(dlq.app, name="dlq")
 app.command("status")(status.status)
 app.command("demo")(demo.demo)
+app.command("doctor")(doctor.doctor)
 
 if __name__ == "__main__":
     app()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from urllib.parse import quote
 
 import aio_pika
@@ -19,10 +19,12 @@ from services.dashboard.dead_letters import DeadLetterDesk
 from services.dashboard.feed import LiveFeed
 from shared.infra.metrics import instrument_http
 from shared.infra.runtime import open_context
+from shared.infra.serving import Server, serve_until_cancelled
 from shared.infra.settings import Settings
 
 SERVICE = "dashboard"
 SESSION_HOURS = 12
+log = logging.getLogger("regwatch.dashboard")
 
 
 async def start(settings: Settings) -> Dashboard:
@@ -72,19 +74,14 @@ def server(board: Dashboard, port: int | None = None) -> uvicorn.Server:
         log_config=None,
         timeout_graceful_shutdown=3,  # open SSE streams must not hold a shutdown forever
     )
-    return uvicorn.Server(config)
+    return Server(config)
 
 
 async def main(settings: Settings) -> None:
     board = await start(settings)
     web = server(board)
-    serving = asyncio.create_task(web.serve())
-    try:
-        await asyncio.shield(serving)
-    except asyncio.CancelledError:
-        # Stopped by a signal: let uvicorn close its connections (SSE streams too) itself.
-        web.should_exit = True
-        await serving
-        raise
+    log.info("ready: dashboard on http://%s:%d", settings.http_host, settings.dashboard_port)
+    try:  # open SSE streams are closed by uvicorn itself (timeout_graceful_shutdown)
+        await serve_until_cancelled(web)
     finally:
         await board.close()

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import logging
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 import uvicorn
-from fastapi import FastAPI
 
 from services.intake import amqp
 from services.intake.document_types import catalog_of
@@ -19,9 +17,12 @@ from services.intake.http import create_http_app
 from services.intake.lookups import Lookups
 from services.intake.orphans import run_orphan_sweeps
 from shared.infra.runtime import ServiceContext, open_context
+from shared.infra.serving import Server, serve_until_cancelled
 from shared.infra.settings import Settings
+from shared.infra.topology import INTAKE_DOCUMENTS
 
 SERVICE = "intake"
+log = logging.getLogger("regwatch.intake")
 
 
 @dataclass
@@ -62,15 +63,19 @@ async def start(settings: Settings) -> IntakeContext:
 
 async def main(settings: Settings) -> None:
     ctx = await start(settings)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await ctx.close()
-
-    app = create_http_app(ctx)
-    app.router.lifespan_context = lifespan
     config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.intake_http_port, log_config=None
+        create_http_app(ctx),
+        host=settings.http_host,
+        port=settings.intake_http_port,
+        log_config=None,
     )
-    await uvicorn.Server(config).serve()
+    log.info(
+        "ready: consuming %s, HTTP API on http://%s:%d",
+        INTAKE_DOCUMENTS.name,
+        settings.http_host,
+        settings.intake_http_port,
+    )
+    try:
+        await serve_until_cancelled(Server(config))
+    finally:  # after the last request and message: in-flight work ends before we close
+        await ctx.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from services.notifier.handlers import notify
 from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
@@ -11,6 +13,7 @@ from shared.infra.settings import Settings
 from shared.infra.topology import NOTIFIER_EVENTS
 
 SERVICE = "notifier"
+log = logging.getLogger("regwatch.notifier")
 
 
 def register(ctx: ServiceContext) -> None:
@@ -29,4 +32,5 @@ async def start(settings: Settings, clock: Clock | None = None) -> ServiceContex
 
 async def main(settings: Settings) -> None:
     ctx = await start(settings)
+    log.info("ready: consuming %s", NOTIFIER_EVENTS.name)
     await ctx.run_until_stopped()

@@ -6,10 +6,15 @@ MongoDB (claims with leases, conditional writes, the outbox).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,6 +28,7 @@ from shared.infra.runtime import ServiceContext, open_context
 from shared.infra.settings import Settings
 
 SERVICE = "scheduler"
+log = logging.getLogger("regwatch.scheduler")
 
 
 @dataclass
@@ -31,18 +37,35 @@ class SchedulerService(ServiceContext):
 
     replica: str = ""
     jobs: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone=UTC))
+    running: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def tick(self) -> dict[str, int]:
         lease = timedelta(seconds=self.settings.scheduler_lease_seconds)
         concurrency = self.settings.scheduler_concurrency
-        outcomes = await run_tick(self, replica=self.replica, lease=lease, concurrency=concurrency)
-        return dict(outcomes)
+        async with self._job():
+            run = run_tick(self, replica=self.replica, lease=lease, concurrency=concurrency)
+            return dict(await run)
 
     async def sweep(self) -> int:
-        return await sweep_processing(self, processing_days=self.settings.processing_days)
+        async with self._job():
+            return await sweep_processing(self, processing_days=self.settings.processing_days)
+
+    @asynccontextmanager
+    async def _job(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        assert task is not None
+        self.running.add(task)
+        try:
+            yield
+        finally:
+            self.running.discard(task)
 
     async def close(self) -> None:
+        """Start no new job, let a running tick finish (claims it left are leased), stop."""
         if self.jobs.running:
+            self.jobs.pause()
+            if self.running:
+                await asyncio.wait(self.running, timeout=self.settings.scheduler_lease_seconds)
             self.jobs.shutdown(wait=False)
         await super().close()
 
@@ -87,4 +110,10 @@ async def start(
 
 async def main(settings: Settings) -> None:
     service = await start(settings)
+    log.info(
+        "ready: replica %s, tick every %g s, sweep daily at %02d:00 UTC",
+        service.replica,
+        settings.scheduler_tick_seconds,
+        settings.scheduler_sweep_hour,
+    )
     await service.run_until_stopped()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from services.validator.handlers import on_decision, on_document_received, on_window_opened
 from services.validator.serial import PerKeyLocks
 from shared.domain.catalog import Catalog, CatalogError, cached_catalog
@@ -12,6 +14,7 @@ from shared.infra.settings import Settings
 from shared.infra.topology import VALIDATOR_EVENTS
 
 SERVICE = "validator"
+log = logging.getLogger("regwatch.validator")
 
 
 def catalog_for(settings: Settings) -> Catalog:
@@ -55,4 +58,5 @@ async def start(settings: Settings) -> ServiceContext:
 
 async def main(settings: Settings) -> None:
     ctx = await start(settings)
+    log.info("ready: consuming %s", VALIDATOR_EVENTS.name)
     await ctx.run_until_stopped()

@@ -1,4 +1,8 @@
-"""Structured logs: one JSON object a line, carrying the correlation id when there is one."""
+"""Structured logs: one JSON object a line, carrying the correlation id when there is one.
+
+Below ``LOG_LEVEL=DEBUG`` the chatter a person reads as noise stays out: APScheduler's
+per-run lines, and uvicorn's access lines for health checks, metrics and static files.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,14 @@ import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from shared.infra.activity import ACTIVITY, ErrorCounter
+
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+# Requests polled by probes and browsers, not by people: their access lines are DEBUG.
+ROUTINE_PATHS = ("/healthz", "/metrics", "/static/", "/favicon.ico")
+# Drivers that speak at INFO about every connection or command: WARNING and up only.
+DRIVER_LOGGERS = ("aiormq", "aio_pika", "pymongo", "httpx")
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,12 +43,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class RoutineAccessFilter(logging.Filter):
+    """Drops uvicorn access lines for health checks, metrics and static files."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        # uvicorn.access: (client, method, path, http_version, status)
+        path = str(args[2]) if len(args) >= 3 else ""
+        return not path.startswith(ROUTINE_PATHS)
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """Send every log record of the process to stderr as JSON lines."""
+    """Send every log record of the process to stderr as JSON lines, and count errors."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [handler, ErrorCounter(ACTIVITY)]
     root.setLevel(level.upper())
-    for noisy in ("aiormq", "aio_pika", "pymongo", "httpx"):
+    debug = root.level <= logging.DEBUG
+    for noisy in DRIVER_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # "Running job ... executed successfully" twice a tick: shown only when debugging.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if debug else logging.WARNING)
+    access = logging.getLogger("uvicorn.access")
+    for existing in [f for f in access.filters if isinstance(f, RoutineAccessFilter)]:
+        access.removeFilter(existing)
+    if not debug:
+        access.addFilter(RoutineAccessFilter())

@@ -23,6 +23,7 @@ from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
+from shared.infra.activity import ACTIVITY
 from shared.infra.publisher import Publisher
 from shared.infra.topology import EVENTS_EXCHANGE
 
@@ -173,6 +174,7 @@ class OutboxRelay:
             correlation_id=event.get("correlationid") or event["id"],
             content_type=CLOUDEVENTS_CONTENT_TYPE,
         )
+        ACTIVITY.event_published(event["type"])
         await self._outbox.update_one(
             {"_id": entry["_id"]},
             {"$set": {"status": "sent", "sent_at": self._clock.now()}},

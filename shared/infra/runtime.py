@@ -21,6 +21,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 from shared.domain.catalog import CatalogError, cached_catalog
 from shared.domain.clock import Clock, clock_from
 from shared.infra import db as mongo
+from shared.infra.activity import report_activity
 from shared.infra.broker import declare_topology, make_broker
 from shared.infra.logs import configure_logging
 from shared.infra.metrics import start_exporter
@@ -128,6 +129,8 @@ async def open_context(
         raise StartupError(f"invalid requirements catalog: {exc}") from None
     await check_rabbitmq(settings)
     await check_mongodb(settings)
+    # After the checks: a service that cannot start says so in one line, nothing more.
+    log.info(starting_line(service, settings))
     clock = clock or clock_from(settings.regwatch_now)
     client = mongo.connect(settings)
     database = mongo.database(client, settings)
@@ -145,19 +148,49 @@ async def open_context(
     return ServiceContext(service, settings, clock, client, database, broker, relay)
 
 
+def starting_line(service: str, settings: Settings) -> str:
+    """What a person checks first in a start-up log: where it connects, secrets hidden."""
+    smtp = f"{settings.smtp_host}:{settings.smtp_port} (tls {settings.smtp_tls})"
+    clock = (
+        f"REGWATCH_NOW {settings.regwatch_now.isoformat()}" if settings.regwatch_now else "system"
+    )
+    return (
+        f"starting regwatch-{service}: broker {redact(settings.amqp_url)}, "
+        f"MongoDB {redact(settings.mongodb_url)} db {settings.mongodb_db}, SMTP {smtp}, "
+        f"catalog {settings.catalog_dir or 'built-in'}, clock {clock}, "
+        f"log level {settings.log_level.upper()}"
+    )
+
+
 async def _until_signalled(
-    main: Callable[[Settings], Coroutine[Any, Any, None]], settings: Settings
+    service: str, main: Callable[[Settings], Coroutine[Any, Any, None]], settings: Settings
 ) -> None:
-    """Run ``main``; SIGTERM or SIGINT cancels it, so its cleanup runs (graceful stop)."""
+    """Run ``main``; the first SIGTERM or SIGINT cancels it, so its cleanup runs.
+
+    Later signals are ignored: Ctrl-C under honcho sends SIGINT and then SIGTERM, and a
+    second cancellation would cut the cleanup short (and print a traceback).
+    """
     task = asyncio.current_task()
     assert task is not None
     loop = asyncio.get_running_loop()
+    received: list[str] = []
+
+    def stop(sig: signal.Signals) -> None:
+        if not received:
+            received.append(sig.name)
+            task.cancel()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
+        loop.add_signal_handler(sig, stop, sig)
+    reporter = asyncio.create_task(report_activity(), name="activity-summary")
     try:
         await main(settings)
     except asyncio.CancelledError:
-        log.info("stopped by signal")
+        if not received:
+            raise
+    finally:
+        reporter.cancel()
+    log.info(f"stopped by signal {received[0]}" if received else "stopped")
 
 
 def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
@@ -170,7 +203,7 @@ def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, Non
     configure_logging(service, settings.log_level)
     start_exporter(settings.metrics_port, settings.http_host)  # METRICS_PORT=0: off
     try:
-        asyncio.run(_until_signalled(main, settings))
+        asyncio.run(_until_signalled(service, main, settings))
     except StartupError as exc:
         print(f"regwatch-{service}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -20,7 +20,7 @@ from tests.dashboard_support import guest_partner, submission, submit_document
 from tests.factories import make_application
 from tests.processes import ServiceProcess, service_env, wait_for_consumers
 from tests.servers import management_request
-from tests.support import EventTap, sample_pdf
+from tests.support import EventTap, sample_pdf, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -101,15 +101,31 @@ async def test_services_reconnect_and_consume_after_broker_drops_connections(
     assert all(p.alive() for p in running_services), [p.output()[-2000:] for p in running_services]
 
 
-@pytest.mark.parametrize("service", ["validator", "notifier"])
-def test_sigterm_stops_a_consumer_cleanly(
-    settings: Settings, rabbitmq: dict[str, str], service: str
+ALL_SERVICES = ("intake", "validator", "scheduler", "notifier", "dashboard")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_every_service_stops_on_a_signal_with_status_0_and_no_traceback(
+    settings: Settings, sig: signal.Signals
 ) -> None:
-    process = ServiceProcess(service, service_env(settings))
-    deadline = time.monotonic() + 60
-    # Another copy may already consume the queue: wait for this process's own subscriber.
-    while "waiting for messages" not in process.output() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    process.process.send_signal(signal.SIGTERM)
-    assert process.process.wait(timeout=30) == 0, process.output()[-2000:]
-    assert "stopped by signal" in process.output()
+    env = service_env(settings, intake_http_port=free_port(), dashboard_port=free_port())
+    processes = [ServiceProcess(name, env) for name in ALL_SERVICES]
+    try:
+        for process in processes:
+            await wait_until(
+                lambda p=process: '"msg": "ready: ' in p.output() or not p.alive(),
+                timeout=90,
+                message=lambda p=process: f"{p.name} not ready:\n{p.output()[-2000:]}",
+            )
+        for process in processes:
+            process.process.send_signal(sig)
+        for process in processes:
+            status = await asyncio.to_thread(process.process.wait, 30)
+            output = process.output()
+            assert status == 0, f"{process.name}:\n{output[-3000:]}"
+            assert "Traceback" not in output, f"{process.name}:\n{output}"
+            assert f"stopped by signal {sig.name}" in output, f"{process.name}:\n{output}"
+    finally:
+        for process in processes:
+            process.stop()

@@ -43,6 +43,8 @@ class ApplicationView(BaseModel):
     registration_number: str | None
     registration_valid_until: date | None
     status: str
+    # waiting_for_window: the day the renewal window opens and the application moves on.
+    waiting_until: date | None = None
     history: list[StatusChange]
     created_at: datetime
     updated_at: datetime
