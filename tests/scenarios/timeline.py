@@ -128,7 +128,10 @@ class Timeline:
             ops_email=self.ops,
             orphan_sweep_seconds=3600,
         )
-        self.processes = [ServiceProcess(name, env) for name in SERVICES]
+        # The scheduler logs each run of its jobs (APScheduler) only when debugging: the
+        # quiet check waits for its start-up sweep and two ticks after it.
+        debug = {"scheduler": {"LOG_LEVEL": "DEBUG"}}
+        self.processes = [ServiceProcess(n, {**env, **debug.get(n, {})}) for n in SERVICES]
         try:
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", timeout=60
