@@ -77,6 +77,7 @@ async def _import(settings: Settings, catalog: Catalog, text: str) -> ImportRepo
                 text=text,
                 now=clock_from(settings.regwatch_now).now(),
                 progress=advance,
+                reminder_time=settings.reminder_local_time,
             )
     finally:
         await client.close()

@@ -6,13 +6,14 @@ the caller's clock, and returns pydantic models that the JSON API serves as they
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.dashboard.events import EventLine, event_line
+from shared.domain.calendar import day_of
 
 DEADLINE_HORIZONS_DAYS = (7, 30, 90)
 
@@ -127,6 +128,7 @@ class ApplicationSummary(BaseModel):
     product: str | None = None
     kind: str
     status: str
+    waiting_until: date | None = None  # waiting_for_window: the renewal window's opening day
     registration_number: str | None = None
     partner_id: str
     updated_at: datetime
@@ -142,6 +144,7 @@ def _summary(doc: dict[str, Any]) -> ApplicationSummary:
         product=doc.get("product"),
         kind=doc.get("kind", "?"),
         status=doc.get("status", "?"),
+        waiting_until=day_of(doc["waiting_until"]) if doc.get("waiting_until") else None,
         registration_number=doc.get("registration_number"),
         partner_id=doc.get("partner_id", "?"),
         updated_at=doc.get("updated_at") or doc["created_at"],

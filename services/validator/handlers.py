@@ -249,6 +249,7 @@ async def _record(
             causation_id=cause.id,
             correlation_id=cause.correlationid,
             items=evaluation.missing,
+            reminder_time=ctx.settings.reminder_local_time,
             extra={"waiting_until": stored_day(waits)}
             if trigger == "window_not_open" and waits
             else None,

@@ -141,6 +141,7 @@ async def record_transition(
     items: list[str] | None = None,
     extra: dict[str, Any] | None = None,
     notified_on: date | None = None,
+    reminder_time: str = "09:00",
 ) -> TransitionRecord:
     """Move ``application`` by ``trigger`` (raises ``IllegalTransition``) and stage the event.
 
@@ -173,7 +174,14 @@ async def record_transition(
         raise IllegalTransition(str(application.get("status")), trigger)
     await _close_windows(db, session, application["_id"], trigger, now)
     deadline = await _open_window(
-        db, session, catalog, application, move, now, notified_on or authority_date(now)
+        db,
+        session,
+        catalog,
+        application,
+        move,
+        now,
+        notified_on or authority_date(now),
+        reminder_time,
     )
     event = new_event(
         "application.status_changed",
@@ -238,6 +246,7 @@ async def _open_window(
     move: Transition,
     now: datetime,
     notified_on: date,
+    reminder_time: str,
 ) -> Deadline | None:
     kind = move.opens_window
     regime = regime_of(catalog, application, now) if kind else None
@@ -266,6 +275,7 @@ async def _open_window(
             subject=application["_id"],
             application_id=application["_id"],
             due_at=end_of_day(notified_on + timedelta(days=days)),
+            reminder_time=reminder_time,
             opened_at=now,
             reminder_offsets_days=windows.reminder_offsets_days.get(kind, []),
             on_missed=windows.on_missed.get(kind),
@@ -338,6 +348,7 @@ async def _apply(
             now=now,
             service=service,
             staged=registration_events,
+            reminder_time=ctx.settings.reminder_local_time,
         )
     record = await record_transition(
         db,
@@ -354,6 +365,7 @@ async def _apply(
         items=decision.items,
         extra=extra,
         notified_on=decision.notified_on,
+        reminder_time=ctx.settings.reminder_local_time,
     )
     outcome = DecisionOutcome(
         decision_id=decision.decision_id,

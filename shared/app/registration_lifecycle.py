@@ -172,6 +172,7 @@ async def start_term(
     service: str,
     staged: Staged,
     actor: str = "regwatch",
+    reminder_time: str = "09:00",
 ) -> dict[str, Any]:
     """Open the deadlines of ``doc``'s current term and move it to where today stands.
 
@@ -195,7 +196,7 @@ async def start_term(
             staged=staged,
             reason=f"the term ended on {plan.valid_until}",
         )
-    for deadline in term_deadlines(doc, plan, now):
+    for deadline in term_deadlines(doc, plan, now, reminder_time):
         await open_deadline(db, deadline, session)
     if plan.state_on(today) == "open" and aggregate(doc).can("window_opened"):
         doc = await move(
@@ -409,6 +410,7 @@ async def grant_renewal(
     service: str,
     staged: Staged,
     actor: str,
+    reminder_time: str = "09:00",
 ) -> dict[str, Any]:
     """A granted renewal: the old term ends completely and the new one starts its cycle."""
     await close_all(db, session, doc["_id"], "renewed: a new term started", now)
@@ -455,7 +457,15 @@ async def grant_renewal(
         reason=f"renewed until {valid_until}",
     )
     return await start_term(
-        db, session, catalog=catalog, doc=doc, now=now, service=service, staged=staged, actor=actor
+        db,
+        session,
+        catalog=catalog,
+        doc=doc,
+        now=now,
+        service=service,
+        staged=staged,
+        actor=actor,
+        reminder_time=reminder_time,
     )
 
 

@@ -107,6 +107,7 @@ async def record_certificate(
     now: datetime,
     service: str,
     staged: Staged,
+    reminder_time: str = "09:00",
 ) -> dict[str, Any]:
     """Create (new) or renew (renewal) the registration; returns fields for the application."""
     assert decision.registration_number and decision.issued_on and decision.valid_until
@@ -143,6 +144,7 @@ async def record_certificate(
             service=service,
             staged=staged,
             actor=decision.actor,
+            reminder_time=reminder_time,
         )
     else:
         await grant_renewal(
@@ -157,6 +159,7 @@ async def record_certificate(
             service=service,
             staged=staged,
             actor=decision.actor,
+            reminder_time=reminder_time,
         )
     return {
         "registration_number": decision.registration_number,
@@ -326,6 +329,7 @@ async def import_registrations(
     text: str,
     now: datetime,
     progress: Callable[[int, int], None] | None = None,
+    reminder_time: str = "09:00",
 ) -> ImportReport:
     """Import every good row (one transaction each); bad rows are reported by line."""
     rows, errors = parse_rows(text)
@@ -333,7 +337,7 @@ async def import_registrations(
     for done, (line, raw) in enumerate(rows, start=1):
         try:
             row = check_row(catalog, raw)
-            created, event_ids = await _import_one(client, db, catalog, row, now)
+            created, event_ids = await _import_one(client, db, catalog, row, now, reminder_time)
             report.event_ids.extend(event_ids)
         except RegistrationRefused as exc:
             report.errors.append({"line": line, "message": str(exc)})
@@ -348,7 +352,12 @@ async def import_registrations(
 
 
 async def _import_one(
-    client: AsyncMongoClient, db: AsyncDatabase, catalog: Catalog, row: ImportRow, now: datetime
+    client: AsyncMongoClient,
+    db: AsyncDatabase,
+    catalog: Catalog,
+    row: ImportRow,
+    now: datetime,
+    reminder_time: str = "09:00",
 ) -> tuple[bool, list[str]]:
     registration = new_registration(
         number=row.registration_number,
@@ -380,6 +389,7 @@ async def _import_one(
             service="ops",
             staged=staged,
             actor="import",
+            reminder_time=reminder_time,
         )
         return True
 

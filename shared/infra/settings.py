@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     scheduler_concurrency: int = 2  # workers per replica; more only add write conflicts
     scheduler_sweep_hour: int = 2  # daily sweep (processing watch), hour of day in UTC
     processing_days: int = 30  # seed 001: "application time 10-30 days"
+    # Reminders fire at this time of day in Beijing (the authority's time zone), HH:MM.
+    reminder_local_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     # Notifier: SMTP attempts per message before it is dead-lettered, with doubling waits.
     smtp_timeout_seconds: float = 10.0
     smtp_retry_attempts: int = 5

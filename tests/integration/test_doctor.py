@@ -34,9 +34,11 @@ async def test_doctor_finds_the_test_servers_healthy(
     verdicts = {f["check"]: f["verdict"] for f in json.loads(result.stdout)}
     assert result.returncode == 0, result.stdout + result.stderr
     for check in ("broker", "permissions", "management", "mongodb", "indexes", "smtp",
-                  "catalog", "port intake", "port dashboard", "clock", "dead letters",
+                  "catalog", "port intake", "port dashboard", "clock",
                   "queue intake", "queue validator"):  # fmt: skip
         assert verdicts[check] == "ok", (check, result.stdout)
+    # Other tests of the session leave dead letters on purpose: a warning, not a fault.
+    assert verdicts["dead letters"] in ("ok", "warn"), result.stdout
     # No notifier runs in this test session: its queue has no consumer, a warning only.
     assert verdicts["queue notifier"] == "warn"
 

@@ -184,3 +184,9 @@ def test_processing_deadline_is_one_per_application_and_due_after_processing_tim
     assert [(p.point, p.event_type) for p in reminder_points(first)] == [
         ("due", "deadline.processing_overdue")
     ]
+
+
+def test_reminders_fire_at_the_configured_time_of_day_in_beijing() -> None:
+    deadline = renewal().model_copy(update={"reminder_time": "15:30"})
+    t90 = next(p for p in reminder_points(deadline) if p.point == "T-90d")
+    assert t90.fire_at == datetime(2031, 4, 1, 7, 30, tzinfo=UTC)  # 15:30 in Beijing
