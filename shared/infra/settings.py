@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # (a revoked partner is refused at most this long after revocation; 0 = every time).
     intake_lookup_cache_seconds: float = 5.0
     delivery_limit: int = 5
+    # Each partner's events queue keeps at most this many events; beyond, the oldest go to
+    # the dead-letter queue (applies to queues created after a change).
+    partner_events_max_length: int = 10_000
     prefetch_count: int = 32
     outbox_poll_seconds: float = 1.0
     outbox_lease_seconds: float = 30.0
