@@ -29,6 +29,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "applications": [
         IndexModel([("partner_id", ASCENDING), ("created_at", DESCENDING)]),
+        # application.create over AMQP: one application per partner message id.
+        IndexModel(
+            [("partner_id", ASCENDING), ("idempotency_key", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"idempotency_key": {"$type": "string"}},
+        ),
         IndexModel([("status", ASCENDING), ("category", ASCENDING)]),
         # The scheduler's daily sweep: applications with the authority since before a date.
         IndexModel([("status", ASCENDING), ("created_at", ASCENDING)]),

@@ -1,6 +1,7 @@
 """The RabbitMQ topology, declared in one place.
 
-- ``regwatch.intake`` (direct): partner submissions, routing key ``document.submit``.
+- ``regwatch.intake`` (direct): partner submissions, routing keys ``document.submit`` and
+  ``application.create``.
 - ``regwatch.events`` (topic): every event, routing key = event type.
 - ``regwatch.partner-events`` (headers), bound from ``regwatch.events`` for the event types
   partners hear about: each partner's queue ``partner.<amqp_user>.events`` is bound on the
@@ -24,6 +25,7 @@ PARTNER_EVENTS_EXCHANGE = RabbitExchange(
 )
 
 SUBMIT_ROUTING_KEY = "document.submit"
+CREATE_APPLICATION_ROUTING_KEY = "application.create"
 DEAD_LETTER_QUEUE_NAME = "regwatch.dead_letters"
 
 # Headers exchanges ignore headers starting with "x-" under x-match all/any: hence no prefix.
@@ -52,6 +54,9 @@ class ConsumerQueue:
 INTAKE_DOCUMENTS = ConsumerQueue(
     "regwatch.intake.documents", INTAKE_EXCHANGE, (SUBMIT_ROUTING_KEY,)
 )
+INTAKE_APPLICATIONS = ConsumerQueue(
+    "regwatch.intake.applications", INTAKE_EXCHANGE, (CREATE_APPLICATION_ROUTING_KEY,)
+)
 VALIDATOR_EVENTS = ConsumerQueue(
     "regwatch.validator.events",
     EVENTS_EXCHANGE,
@@ -63,7 +68,7 @@ NOTIFIER_EVENTS = ConsumerQueue(
     ("deadline.*", "registration.*", "application.status_changed"),
 )
 
-CONSUMER_QUEUES = (INTAKE_DOCUMENTS, VALIDATOR_EVENTS, NOTIFIER_EVENTS)
+CONSUMER_QUEUES = (INTAKE_DOCUMENTS, INTAKE_APPLICATIONS, VALIDATOR_EVENTS, NOTIFIER_EVENTS)
 
 
 def quorum_queue(name: str, routing_key: str | None = None, *, delivery_limit: int) -> RabbitQueue:

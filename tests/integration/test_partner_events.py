@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aio_pika
 import aiormq.exceptions
 import pytest
-import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.onboarding import PartnerCredentials, offboard_partner, onboard_partner
-from services.intake.rabbit_users import RabbitUsers
+from services.intake.onboarding import PartnerCredentials, offboard_partner
 from shared.domain.events import DeadlineEvent, new_event
 from shared.domain.models import new_id
 from shared.infra.outbox import outbox_entry
@@ -30,27 +28,6 @@ from tests.support import EventTap, drain_dead_letters, sample_pdf, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 REFUSED = (aiormq.exceptions.ChannelAccessRefused, aiormq.exceptions.ChannelNotFoundEntity)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def onboard(
-    settings: Settings, db: AsyncDatabase
-) -> AsyncIterator[Callable[..., Awaitable[PartnerCredentials]]]:
-    """Take partners on for real; their users and queues are deleted after the module."""
-    created: list[str] = []
-
-    async def take_on(name: str, settings_: Settings = settings) -> PartnerCredentials:
-        credentials = await onboard_partner(
-            db=db, settings=settings_, name=name, now=datetime.now(UTC)
-        )
-        created.append(credentials.amqp_user)
-        return credentials
-
-    yield take_on
-    async with RabbitUsers(settings) as users:
-        for amqp_user in created:
-            await users.delete_user(amqp_user)
-            await users.delete_events_queue(amqp_user)
 
 
 class PartnerQueue:
