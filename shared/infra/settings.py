@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     intake_http_port: int = 8000
     dashboard_port: int = 8001
     http_host: str = "127.0.0.1"
+    # The intake HTTP API as exporters' contacts reach it: their calendar links start so.
+    public_base_url: str = "http://127.0.0.1:8000"
 
     regwatch_ops_token: str = Field(default="change-me-ops-token", alias="REGWATCH_OPS_TOKEN")
     regwatch_now: datetime | None = Field(default=None, alias="REGWATCH_NOW")
