@@ -18,7 +18,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.intake.onboarding import PartnerCredentials, offboard_partner
 from shared.domain.events import DeadlineEvent, new_event
 from shared.domain.models import new_id
-from shared.infra.outbox import outbox_entry
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import INTAKE_EXCHANGE, PARTNER_HEADER, SUBMIT_ROUTING_KEY
@@ -90,9 +89,11 @@ def deadline_event(kind: str, **fields: Any) -> Any:
 
 
 async def stage_and_relay(ctx: ServiceContext, event: Any) -> None:
-    """Through the outbox, as the scheduler emits it."""
-    await ctx.db["outbox"].insert_one(outbox_entry(event, datetime.now(UTC)))
-    assert await ctx.relay.publish(event.id)
+    """Through the outbox, as the scheduler emits it (leased at once: no other relay of the
+    session sweeps it up first)."""
+    entry = ctx.relay.leased_entry(event, datetime.now(UTC))
+    await ctx.db["outbox"].insert_one(entry)
+    assert await ctx.relay.publish_leased(entry)
 
 
 async def registration(db: AsyncDatabase, application_id: str | None) -> str:
