@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv run test test-faults lint infra-up infra-down demo bench compose-up compose-down constraints clean
+.PHONY: help venv run test test-faults cluster-up cluster-down lint infra-up infra-down demo bench compose-up compose-down constraints clean
 
 help:
 	@echo "make run        start RabbitMQ, MongoDB, an SMTP sink and every service (Ctrl-C stops all)"
@@ -14,7 +14,9 @@ help:
 	@echo "make demo       submit the seed documents to a running system and show what happened"
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      run every benchmark under bench/ and write bench/RESULTS.md"
+	@echo "make test-faults  replicas, cluster and crash scenarios, with a summary table"
 	@echo "make infra-up / infra-down   local servers without Docker"
+	@echo "make cluster-up / cluster-down  a three-node RabbitMQ cluster on this machine"
 	@echo "make compose-up              the production-like stack with Docker Compose"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -44,11 +46,17 @@ run: infra-up
 	( $(BIN)/regwatch doctor --brief --wait 90 | sed 's/^/doctor    | /' || true ) & \
 	exec $(BIN)/honcho -f Procfile start
 
-test: venv
-	$(BIN)/python -m pytest -q
+test: venv  # the replicas, cluster and crash scenarios are left to test-faults
+	$(BIN)/python -m pytest -q -m "not heavy"
 
-test-faults: venv
-	$(BIN)/python -m pytest -q tests/faults
+test-faults: venv  # every fault test, heavy ones included; ends with the scenario table
+	$(BIN)/python -m pytest -q -p no:cacheprovider -rN tests/faults
+
+cluster-up: venv  # three RabbitMQ nodes on 127.0.0.1:5681-5683
+	$(BIN)/python -m devtools.rabbit_cluster up
+
+cluster-down:
+	$(BIN)/python -m devtools.rabbit_cluster down
 
 lint: venv
 	$(BIN)/ruff check .
