@@ -31,6 +31,8 @@ class RabbitNode:
             f"management.tcp.port = {self.management_port}\n"
             "management.tcp.ip = 127.0.0.1\n"
             "loopback_users = none\n"
+            # Fresh per-channel figures for the checks that a fault met work in flight.
+            "collect_statistics_interval = 250\n"
         )
         (self.base / "enabled_plugins").write_text("[rabbitmq_management].\n")
         cookie = self.base / ".erlang.cookie"

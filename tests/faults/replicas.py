@@ -27,6 +27,7 @@ from shared.infra.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 from tests.factories import make_application
 from tests.faults.stream import document_message
 from tests.processes import ServiceProcess, service_env
+from tests.servers import management_request
 
 # What a service's consumer connection is called (shared.infra.broker.connection_name).
 CONSUMER_CONNECTION = re.compile(r"regwatch-(\w+)-consumer \S+:(\d+)")
@@ -107,24 +108,43 @@ class ReplicaSet:
 
 
 class BrokerView:
-    """Live counts from the broker itself (rabbitmqctl asks the channel processes, not the
-    statistics database, whose figures lag)."""
+    """Counts from the broker itself: rabbitmqctl asks the queue and channel processes; the
+    management API (when the node has it) answers in milliseconds rather than a second,
+    from statistics the fault suite's node collects every 250 ms."""
 
-    def __init__(self, ctl_json: Callable[..., Any]) -> None:
+    def __init__(self, ctl_json: Callable[..., Any], management_url: str | None = None) -> None:
         self._ctl_json = ctl_json
+        self._management_url = management_url
+
+    def _channels(self) -> list[tuple[str | None, int]]:
+        if self._management_url is None:
+            connections = {
+                c["pid"]: _connection_name(c["client_properties"])
+                for c in self._ctl_json("list_connections", "pid", "client_properties")
+            }
+            return [
+                (connections.get(c["connection"]), int(c["messages_unacknowledged"]))
+                for c in self._ctl_json("list_channels", "connection", "messages_unacknowledged")
+            ]
+        connections = {
+            c["name"]: (c.get("client_properties") or {}).get("connection_name")
+            for c in management_request(self._management_url, "GET", "connections")
+        }
+        return [
+            (
+                connections.get(c["connection_details"]["name"]),
+                int(c.get("messages_unacknowledged", 0)),
+            )
+            for c in management_request(self._management_url, "GET", "channels")
+        ]
 
     def unacked_by_pid(self) -> dict[int, int]:
         """Unacknowledged deliveries held by each service process's consumer connection."""
-        connections = {
-            c["pid"]: c["client_properties"]
-            for c in self._ctl_json("list_connections", "pid", "client_properties")
-        }
         held: dict[int, int] = {}
-        for channel in self._ctl_json("list_channels", "connection", "messages_unacknowledged"):
-            name = _connection_name(connections.get(channel["connection"]))
+        for name, unacked in self._channels():
             if name and (found := CONSUMER_CONNECTION.match(name)):
                 pid = int(found.group(2))
-                held[pid] = held.get(pid, 0) + int(channel["messages_unacknowledged"])
+                held[pid] = held.get(pid, 0) + unacked
         return held
 
     def in_flight(self) -> int:

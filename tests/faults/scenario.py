@@ -62,6 +62,7 @@ class Stream:
         counts: dict[str, int],
         ctl_json: Callable[..., Any],
         *,
+        management_url: str | None = None,
         applications: int = 20,
     ) -> Stream:
         maildir = Path(tempfile.mkdtemp(prefix="regwatch-replica-mail-"))
@@ -87,7 +88,7 @@ class Stream:
         stream = cls(
             settings,
             db,
-            BrokerView(ctl_json),
+            BrokerView(ctl_json, management_url),
             replicas,
             PartnerFleet(settings.broker_urls),
             maildir,
@@ -144,6 +145,7 @@ class Stream:
                 by_pid = await asyncio.to_thread(self.view.unacked_by_pid)
                 busy = [r for r in alive if by_pid.get(r.pid, 0) > 0]
                 if not busy:
+                    await asyncio.sleep(0.1)
                     continue
                 replica = busy[0]
                 held = by_pid[replica.pid]

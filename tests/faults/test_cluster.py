@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.heavy, pytest.mark.timeout(900)]
 REPLICAS = {"intake": 3, "validator": 2, "notifier": 2, "scheduler": 3}
 DOCUMENTS = 300
 REMINDERS = 30
+THROUGHPUT_DOCUMENTS = 200
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +185,40 @@ async def test_every_durable_queue_is_a_quorum_queue_with_a_limit_and_a_dead_let
         definition if isinstance(definition, dict) else __import__("json").loads(definition)
     )
     assert int(definition["delivery-limit"]) > 0
+
+
+@pytest.mark.asyncio
+async def test_cluster_throughput_with_one_and_with_three_replicas(
+    cluster: RabbitCluster, cluster_settings: Settings
+) -> None:
+    """Documents per second through intake and validator on the cluster (for
+    bench/RESULTS.md); asserts only that every document is stored once."""
+    rates = {}
+    for replicas in (1, 3):
+        settings = cluster_settings.model_copy(
+            update={"mongodb_db": f"{cluster_settings.mongodb_db}_{replicas}"}
+        )
+        client: AsyncMongoClient = mongo.connect(settings)
+        database = mongo.database(client, settings)
+        await mongo.ensure_indexes(database)
+        counts = {"intake": replicas, "validator": replicas}
+        stream = await Stream.start(settings, database, counts, ask_cluster(cluster))
+        try:
+            started = time.monotonic()
+            await stream.fleet.send(stream.documents(THROUGHPUT_DOCUMENTS))
+            await stream.settle()
+            rates[replicas] = THROUGHPUT_DOCUMENTS / (time.monotonic() - started)
+            counted = await stream.count()
+            assert counted.lost == [] and counted.user_duplicates == []
+        finally:
+            stream.close()
+            await client.drop_database(settings.mongodb_db)
+            await client.close()
+    ROWS.append(
+        ScenarioRow(
+            "cluster throughput, 1 and 3 replicas",
+            2 * THROUGHPUT_DOCUMENTS,
+            notes="documents stored and validated per second: "
+            + ", ".join(f"{n} replica(s) {rate:.1f}/s" for n, rate in rates.items()),
+        )
+    )

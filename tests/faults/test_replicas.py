@@ -26,7 +26,13 @@ KILL_ROUNDS = 2
 async def test_replicas_of_every_service_share_the_work_and_do_everything_once(
     fault_settings: Settings, fault_db: AsyncDatabase, rabbit_node: RabbitNode
 ) -> None:
-    stream = await Stream.start(fault_settings, fault_db, REPLICAS, rabbit_node.ctl_json)
+    stream = await Stream.start(
+        fault_settings,
+        fault_db,
+        REPLICAS,
+        rabbit_node.ctl_json,
+        management_url=rabbit_node.management_url,
+    )
     try:
         await stream.add_reminders(REMINDERS)
         await stream.fleet.send(stream.documents(DOCUMENTS))
@@ -54,7 +60,13 @@ async def test_replicas_of_every_service_share_the_work_and_do_everything_once(
 async def test_sigkilled_busy_replicas_lose_nothing_and_duplicate_nothing_a_user_sees(
     fault_settings: Settings, fault_db: AsyncDatabase, rabbit_node: RabbitNode
 ) -> None:
-    stream = await Stream.start(fault_settings, fault_db, REPLICAS, rabbit_node.ctl_json)
+    stream = await Stream.start(
+        fault_settings,
+        fault_db,
+        REPLICAS,
+        rabbit_node.ctl_json,
+        management_url=rabbit_node.management_url,
+    )
     try:
         sending = asyncio.create_task(stream.fleet.send(stream.documents(DOCUMENTS)))
         for _round in range(KILL_ROUNDS):
