@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv run test test-faults cluster-up cluster-down lint infra-up infra-down demo bench compose-up compose-down constraints clean
+.PHONY: help venv run test test-faults test-scenarios cluster-up cluster-down lint infra-up infra-down demo bench compose-up compose-down constraints clean
 
 help:
 	@echo "make run        start RabbitMQ, MongoDB, an SMTP sink and every service (Ctrl-C stops all)"
-	@echo "make test       run the whole test suite against real servers"
+	@echo "make test       run the test suite against real servers (one short scenario timeline)"
+	@echo "make test-faults  fault injection, then every scenario timeline (make test-scenarios)"
 	@echo "make demo       submit the seed documents to a running system and show what happened"
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      run every benchmark under bench/ and write bench/RESULTS.md"
@@ -46,11 +47,15 @@ run: infra-up
 	( $(BIN)/regwatch doctor --brief --wait 90 | sed 's/^/doctor    | /' || true ) & \
 	exec $(BIN)/honcho -f Procfile start
 
-test: venv  # the replicas, cluster and crash scenarios are left to test-faults
-	$(BIN)/python -m pytest -q -m "not heavy"
+test: venv  # long scenario timelines and the heavy fault scenarios run in test-faults
+	$(BIN)/python -m pytest -q -m "not scenarios and not heavy"
 
-test-faults: venv  # every fault test, heavy ones included; ends with the scenario table
-	$(BIN)/python -m pytest -q -p no:cacheprovider -rN tests/faults
+test-faults: venv  # every fault test, heavy ones included, ending with the scenario table
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
+	$(MAKE) test-scenarios
+
+test-scenarios: venv  # every registration timeline, services restarted per step (minutes)
+	$(BIN)/python -m pytest -q tests/scenarios
 
 cluster-up: venv  # three RabbitMQ nodes on 127.0.0.1:5681-5683
 	$(BIN)/python -m devtools.rabbit_cluster up
