@@ -15,7 +15,6 @@ help:
 	@echo "make demo       submit the seed documents to a running system and show what happened"
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      run every benchmark under bench/ and write bench/RESULTS.md"
-	@echo "make test-faults  replicas, cluster and crash scenarios, with a summary table"
 	@echo "make infra-up / infra-down   local servers without Docker"
 	@echo "make cluster-up / cluster-down  a three-node RabbitMQ cluster on this machine"
 	@echo "make compose-up              the production-like stack with Docker Compose"
