@@ -78,4 +78,6 @@ async def test_broker_and_database_sigkilled_mid_stream_lose_and_duplicate_nothi
         assert counted.user_duplicates == [], counted.user_duplicates[:10]
         assert all(n > 0 for n in stream.in_flight)
     finally:
+        if "sending" in locals():  # a failed check must not leave partners reconnecting
+            locals()["sending"].cancel()
         stream.close()

@@ -53,6 +53,8 @@ async def test_replicas_of_every_service_share_the_work_and_do_everything_once(
         assert counted.lost == [] and counted.user_duplicates == []
         assert all(n > 0 for done in work.values() for n in done), work
     finally:
+        if "sending" in locals():  # a failed check must not leave partners reconnecting
+            locals()["sending"].cancel()
         stream.close()
 
 
@@ -93,4 +95,6 @@ async def test_sigkilled_busy_replicas_lose_nothing_and_duplicate_nothing_a_user
         assert counted.user_duplicates == [], counted.user_duplicates[:10]
         assert all(n > 0 for n in stream.in_flight)
     finally:
+        if "sending" in locals():  # a failed check must not leave partners reconnecting
+            locals()["sending"].cancel()
         stream.close()
