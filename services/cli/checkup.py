@@ -29,6 +29,7 @@ from shared.infra.topology import (
     DEAD_LETTER_QUEUE_NAME,
     INTAKE_DOCUMENTS,
     NOTIFIER_EVENTS,
+    READER_DOCUMENTS,
     VALIDATOR_EVENTS,
 )
 
@@ -40,6 +41,7 @@ CONSUMERS = {
     INTAKE_DOCUMENTS.name: "intake",
     VALIDATOR_EVENTS.name: "validator",
     NOTIFIER_EVENTS.name: "notifier",
+    READER_DOCUMENTS.name: "reader",
 }
 
 

@@ -36,7 +36,10 @@ INTAKE_DOCUMENTS = ConsumerQueue(
 VALIDATOR_EVENTS = ConsumerQueue(
     "regwatch.validator.events",
     EVENTS_EXCHANGE,
-    ("document.received", "application.decision", "registration.status_changed"),
+    ("document.received", "document.read", "application.decision", "registration.status_changed"),
+)
+READER_DOCUMENTS = ConsumerQueue(
+    "regwatch.reader.documents", EVENTS_EXCHANGE, ("document.received",)
 )
 NOTIFIER_EVENTS = ConsumerQueue(
     "regwatch.notifier.events",
@@ -44,7 +47,7 @@ NOTIFIER_EVENTS = ConsumerQueue(
     ("deadline.*", "registration.*", "application.status_changed"),
 )
 
-CONSUMER_QUEUES = (INTAKE_DOCUMENTS, VALIDATOR_EVENTS, NOTIFIER_EVENTS)
+CONSUMER_QUEUES = (INTAKE_DOCUMENTS, VALIDATOR_EVENTS, NOTIFIER_EVENTS, READER_DOCUMENTS)
 
 
 def quorum_queue(name: str, routing_key: str | None = None, *, delivery_limit: int) -> RabbitQueue:

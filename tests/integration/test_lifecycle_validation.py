@@ -156,7 +156,7 @@ async def test_greyscale_certificate_copy_is_detected_from_the_stored_image(
     assert outcome["message"].startswith(
         "2 colour copies of the AQSIQ certificate received, at most 1"
     )
-    assert await db["document_facts"].count_documents({}) >= 2
+    assert await db["image_measures"].count_documents({}) >= 2
 
 
 @pytest.mark.asyncio
