@@ -38,5 +38,7 @@ def read_file(
 
 def with_reading(record: dict[str, Any], data: bytes, **options: Any) -> dict[str, Any]:
     """``record`` (a stored document dict) with the facts read from ``data`` attached."""
-    facts = read_file(data, record["content_type"], document=record, **options)
+    facts = read_file(
+        data, record["content_type"], document={"application_id": "app_1"} | record, **options
+    )
     return record | {"reading": facts.model_dump(mode="python", by_alias=True)}
