@@ -46,9 +46,9 @@ async def record_facts(ctx: ServiceContext, facts: ReadingFacts, cause: CloudEve
     async def work(session: AsyncClientSession) -> bool:
         if await ctx.db[FACTS].find_one({"_id": facts.document_id}, {"_id": 1}, session=session):
             return False  # another delivery of the same event got there first
-        await ctx.db[FACTS].insert_one(
-            facts.model_dump(mode="python", by_alias=True), session=session
-        )
+        # BSON has no date type: found dates are kept as ISO strings, read_at as an instant.
+        record = facts.model_dump(mode="json", by_alias=True) | {"read_at": facts.read_at}
+        await ctx.db[FACTS].insert_one(record, session=session)
         await ctx.db["outbox"].insert_one(entry, session=session)
         return True
 
