@@ -4,7 +4,7 @@ the validator's verdict updated with the content rules, the partner told what is
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from shared.app.partners import issue_api_key, new_partner, save_partner
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from tests import reader_files as files
+from tests import servers
 from tests.support import EventTap, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -28,12 +29,26 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 EXPORTER = {"name": "ACME Foods Ltd", "country": "NZ", "contact_emails": ["export@acme.example"]}
 
 
+@pytest.fixture(scope="module")
+def reading_settings(settings: Settings) -> Iterator[Settings]:
+    """The reader on, in a vhost of its own: validators of other tests (reader off) share
+    the session's queues and would take this module's events."""
+    with servers.rabbitmq_vhost() as vhost:
+        yield settings.model_copy(
+            update={
+                "reader_enabled": True,
+                "amqp_url": vhost["amqp_url"],
+                "rabbitmq_management_url": vhost["management_url"],
+            }
+        )
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def reading_services(
-    settings: Settings, db: AsyncDatabase
+    reading_settings: Settings, db: AsyncDatabase
 ) -> AsyncIterator[dict[str, ServiceContext]]:
     """Intake, validator and reader with the reader on (the other tests run without it)."""
-    on = settings.model_copy(update={"reader_enabled": True})
+    on = reading_settings
     contexts = {
         "intake": await intake_app.start(on),
         "validator": await validator_app.start(on),
@@ -61,7 +76,7 @@ async def upload(
 
 
 async def test_documents_are_read_and_the_verdict_follows_their_facts(
-    settings: Settings, db: AsyncDatabase, reading_services: dict[str, ServiceContext]
+    reading_settings: Settings, db: AsyncDatabase, reading_services: dict[str, ServiceContext]
 ) -> None:
     now = datetime.now(UTC)
     partner = new_partner(name="Reader partner", now=now)
@@ -75,7 +90,7 @@ async def test_documents_are_read_and_the_verdict_follows_their_facts(
             headers={"Authorization": f"Bearer {key}"},
             timeout=60,
         ) as client,
-        EventTap(settings.amqp_url) as tap,
+        EventTap(reading_settings.amqp_url) as tap,
     ):
         created = await client.post(
             "/v1/applications",
