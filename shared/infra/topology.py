@@ -71,11 +71,13 @@ NOTIFIER_EVENTS = ConsumerQueue(
     ("deadline.*", "registration.*", "application.status_changed"),
 )
 
-<<<<<<< HEAD
-CONSUMER_QUEUES = (INTAKE_DOCUMENTS, VALIDATOR_EVENTS, NOTIFIER_EVENTS, READER_DOCUMENTS)
-=======
-CONSUMER_QUEUES = (INTAKE_DOCUMENTS, INTAKE_APPLICATIONS, VALIDATOR_EVENTS, NOTIFIER_EVENTS)
->>>>>>> main
+CONSUMER_QUEUES = (
+    INTAKE_DOCUMENTS,
+    INTAKE_APPLICATIONS,
+    VALIDATOR_EVENTS,
+    NOTIFIER_EVENTS,
+    READER_DOCUMENTS,
+)
 
 
 def quorum_queue(name: str, routing_key: str | None = None, *, delivery_limit: int) -> RabbitQueue:
