@@ -66,7 +66,7 @@ async def on_document_received(ctx: ServiceContext, reader: Reader, event: Cloud
             seconds=time.monotonic() - started,
         ),
     )
-    if await record_facts(ctx, facts, event):
+    if await record_facts(ctx, facts, event, partner_id=received.partner_id):
         log.info(
             "read %s: %s, %d pages, language %s%s",
             facts.document_id,

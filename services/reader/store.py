@@ -20,13 +20,16 @@ async def already_read(ctx: ServiceContext, document_id: str) -> bool:
     return await ctx.db[FACTS].find_one({"_id": document_id}, {"_id": 1}) is not None
 
 
-async def record_facts(ctx: ServiceContext, facts: ReadingFacts, cause: CloudEvent) -> bool:
+async def record_facts(
+    ctx: ServiceContext, facts: ReadingFacts, cause: CloudEvent, *, partner_id: str | None
+) -> bool:
     """Store ``facts`` once per document with its ``document.read``; False if already there."""
     event = new_event(
         "document.read",
         DocumentRead(
             document_id=facts.document_id,
             application_id=facts.application_id,
+            partner_id=partner_id,
             document_type=facts.document_type,
             status=facts.status,
             reason=facts.reason,

@@ -40,6 +40,7 @@ class DocumentRead(Payload):
 
     document_id: str
     application_id: str
+    partner_id: str | None = None  # routes the event to the partner's queue
     document_type: str
     status: Literal["read", "unreadable"]
     reason: str | None = None  # why the file could not be read

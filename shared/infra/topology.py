@@ -34,6 +34,7 @@ PARTNER_HEADER = "regwatch-partner"
 PARTNER_EVENT_KEYS = (
     "document.received",
     "document.rejected",
+    "document.read",
     "application.validated",
     "application.status_changed",
     "registration.status_changed",
