@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv run test test-faults test-scenarios cluster-up cluster-down lint infra-up infra-down demo bench compose-up compose-down constraints clean
+.PHONY: help venv system-deps run test test-faults test-scenarios cluster-up cluster-down lint infra-up infra-down demo bench compose-up compose-down constraints clean
 
 help:
 	@echo "make run        start RabbitMQ, MongoDB, an SMTP sink and every service (Ctrl-C stops all)"
@@ -27,13 +27,24 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
+# The reader's OCR (Tesseract, English and Simplified Chinese) and the fonts its tests render
+# scans with; Debian packages, installed once (quiet when already there).
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-dejavu-core fonts-wqy-zenhei
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $$missing"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 infra-up: venv
 	$(BIN)/python -m devtools.local_infra up
 
 infra-down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m devtools.local_infra down; fi
 
-run: infra-up
+run: system-deps infra-up
 	@set -a; source .run/infra.env; set +a; \
 	echo ""; \
 	echo "  intake API     http://127.0.0.1:$${INTAKE_HTTP_PORT:-8000}  (OpenAPI: /docs)"; \
@@ -46,7 +57,7 @@ run: infra-up
 	( $(BIN)/regwatch doctor --brief --wait 90 | sed 's/^/doctor    | /' || true ) & \
 	exec $(BIN)/honcho -f Procfile start
 
-test: venv  # long scenario timelines and the heavy fault scenarios run in test-faults
+test: venv system-deps  # long scenario timelines and the heavy fault scenarios run in test-faults
 	$(BIN)/python -m pytest -q -m "not scenarios and not heavy"
 
 test-faults: venv  # every fault test, heavy ones included, ending with the scenario table

@@ -51,6 +51,9 @@ def settings(rabbitmq: dict[str, str], mongodb_url: str, smtp: dict[str, Any]) -
         outbox_poll_seconds=0.2,
         delivery_limit=3,
         REGWATCH_OPS_TOKEN="test-ops-token",
+        # The reader has its own tests (tests/integration/test_reader.py); elsewhere the
+        # validator checks metadata only and never waits for document facts.
+        reader_enabled=False,
     )
 
 

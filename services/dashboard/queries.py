@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.dashboard.events import EventLine, event_line
 from shared.domain.calendar import day_of
+from shared.domain.reading import ReadingFacts
 
 DEADLINE_HORIZONS_DAYS = (7, 30, 90)
 
@@ -179,6 +180,7 @@ class DocumentView(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     flags: list[str] = Field(default_factory=list)
     received_at: datetime
+    facts: ReadingFacts | None = None  # what the reader found; None while being read
 
 
 class RuleView(BaseModel):
@@ -347,12 +349,18 @@ async def application_detail(*, db: AsyncDatabase, application_id: str) -> Appli
         .to_list()
     )
     events = await application_events(db=db, application=application)
+    facts = {
+        f["_id"]: f async for f in db["document_facts"].find({"application_id": application_id})
+    }
     return ApplicationDetail(
         application=_summary(application),
         exporter=dict(application.get("exporter") or {}),
         registration_valid_until=application.get("registration_valid_until"),
         history=[StatusChangeView.model_validate(h) for h in application.get("history", [])],
-        documents=[DocumentView.model_validate({**d, "id": d["_id"]}) for d in documents],
+        documents=[
+            DocumentView.model_validate({**d, "id": d["_id"], "facts": facts.get(d["_id"])})
+            for d in documents
+        ],
         validation=await latest_validation(db=db, application_id=application_id),
         deadlines=await application_deadlines(db=db, application=application),
         deliveries=await application_deliveries(db=db, event_ids=[e["id"] for e in events]),

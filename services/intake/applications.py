@@ -125,6 +125,15 @@ async def documents_of(ctx: ServiceContext, application_id: str) -> list[dict[st
     return await cursor.to_list()
 
 
+async def documents_being_read(ctx: ServiceContext, documents: list[dict[str, Any]]) -> int:
+    """How many of ``documents`` the reader has not recorded facts for yet (0: reader off)."""
+    if not ctx.settings.reader_enabled or not documents:
+        return 0
+    ids = [d["_id"] for d in documents]
+    read = await ctx.db["document_facts"].count_documents({"_id": {"$in": ids}})
+    return len(ids) - read
+
+
 async def latest_validation(ctx: ServiceContext, application_id: str) -> dict[str, Any] | None:
     """The newest validation result of the application, if it was evaluated yet."""
     result = await ctx.db["validation_results"].find_one(

@@ -19,6 +19,7 @@ from shared.domain.events import (
     ApplicationValidated,
     CloudEvent,
     DeadlineEvent,
+    DocumentRead,
     DocumentReceived,
     DocumentRejected,
     ErrorItem,
@@ -64,6 +65,12 @@ class DocumentRejectedEvent(CloudEvent):
     data: DocumentRejected  # type: ignore[assignment]
 
 
+class DocumentReadEvent(CloudEvent):
+    """CloudEvents envelope of ``document.read``."""
+
+    data: DocumentRead  # type: ignore[assignment]
+
+
 class ApplicationValidatedEvent(CloudEvent):
     """CloudEvents envelope of ``application.validated``."""
 
@@ -91,6 +98,7 @@ class DeadlineReminderEvent(CloudEvent):
 PARTNER_EVENTS = (
     ("document.received", DocumentReceivedEvent),
     ("document.rejected", DocumentRejectedEvent),
+    ("document.read", DocumentReadEvent),
     ("application.validated", ApplicationValidatedEvent),
     ("application.status_changed", ApplicationStatusChangedEvent),
     ("registration.status_changed", RegistrationStatusChangedEvent),

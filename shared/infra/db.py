@@ -51,6 +51,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("application_id", ASCENDING), ("sha256", ASCENDING)], unique=True),
         IndexModel([("received_at", DESCENDING)]),
     ],
+    # The reader's facts, one record per document (_id = document id), read per application.
+    "document_facts": [IndexModel([("application_id", ASCENDING)])],
     "validation_results": [
         IndexModel([("application_id", ASCENDING), ("fingerprint", ASCENDING)], unique=True),
         IndexModel([("application_id", ASCENDING), ("evaluated_at", DESCENDING)]),

@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     smtp_retry_attempts: int = 5
     smtp_retry_base_seconds: float = 2.0
     smtp_retry_max_seconds: float = 60.0
+    # Reader: reads each document's text (OCR for scans) into facts for the content rules.
+    # Off: the validator checks metadata only and never waits for facts.
+    reader_enabled: bool = True
+    reader_prefetch: int = 2  # documents taken from the queue at a time (reading is CPU work)
+    reader_concurrency: int = 1  # documents read at the same time per reader process
+    reader_page_cap: int = 10  # pages read per document; beyond, the facts say so
+    reader_time_limit_seconds: float = 60.0  # reading time per document; beyond, the same
+    reader_text_cap: int = 20_000  # characters of text kept per document
+    reader_ocr_languages: str = "eng+chi_sim"  # Tesseract models used for scans and images
     log_level: str = "INFO"
     run_dir: str = ".run"
     # The requirements catalog directory; unset: the catalog/ shipped beside the code.

@@ -34,6 +34,7 @@ PARTNER_HEADER = "regwatch-partner"
 PARTNER_EVENT_KEYS = (
     "document.received",
     "document.rejected",
+    "document.read",
     "application.validated",
     "application.status_changed",
     "registration.status_changed",
@@ -60,7 +61,10 @@ INTAKE_APPLICATIONS = ConsumerQueue(
 VALIDATOR_EVENTS = ConsumerQueue(
     "regwatch.validator.events",
     EVENTS_EXCHANGE,
-    ("document.received", "application.decision", "registration.status_changed"),
+    ("document.received", "document.read", "application.decision", "registration.status_changed"),
+)
+READER_DOCUMENTS = ConsumerQueue(
+    "regwatch.reader.documents", EVENTS_EXCHANGE, ("document.received",)
 )
 NOTIFIER_EVENTS = ConsumerQueue(
     "regwatch.notifier.events",
@@ -68,7 +72,13 @@ NOTIFIER_EVENTS = ConsumerQueue(
     ("deadline.*", "registration.*", "application.status_changed"),
 )
 
-CONSUMER_QUEUES = (INTAKE_DOCUMENTS, INTAKE_APPLICATIONS, VALIDATOR_EVENTS, NOTIFIER_EVENTS)
+CONSUMER_QUEUES = (
+    INTAKE_DOCUMENTS,
+    INTAKE_APPLICATIONS,
+    VALIDATOR_EVENTS,
+    NOTIFIER_EVENTS,
+    READER_DOCUMENTS,
+)
 
 
 def quorum_queue(name: str, routing_key: str | None = None, *, delivery_limit: int) -> RabbitQueue:

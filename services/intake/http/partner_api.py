@@ -92,6 +92,7 @@ async def get_application(
     return ApplicationDetail(
         **application_view(document).model_dump(),
         documents=[document_view(d) for d in documents],
+        reading=await store.documents_being_read(ctx, documents),
         validation=await store.latest_validation(ctx, application_id),
     )
 

@@ -68,6 +68,11 @@ class DocumentView(BaseModel):
 
 class ApplicationDetail(ApplicationView):
     documents: list[DocumentView]
+    reading: int = Field(
+        default=0,
+        description="Documents still being read (their facts not recorded yet); the content "
+        "rules wait for them. 0 once every document is read.",
+    )
     validation: dict[str, Any] | None = Field(
         description="The latest validation result, or null before the first evaluation."
     )
