@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from typing import get_args
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -12,8 +13,11 @@ from services.dashboard.api import act, ops_overview
 from services.dashboard.auth import SESSION_KEY, authenticate, require_ops_page
 from services.dashboard.context import Dashboard, dashboard, templates
 from services.dashboard.dead_letters import recent_actions
+from shared.app import deadline_calendar, search
 from shared.app import registration_views as registrations
 from shared.app.registrations import UnknownRegistration, decide_registration
+from shared.domain.calendar import authority_date
+from shared.domain.deadlines import DeadlineKind, DeadlineStatus
 from shared.domain.registration import (
     REGISTRATION_STATES,
     IllegalRegistrationMove,
@@ -115,14 +119,36 @@ async def applications_page(
     request: Request,
     status: str | None = None,
     category: str | None = None,
+    partner: str | None = None,
     board: Dashboard = Depends(dashboard),
     actor: str = Depends(require_ops_page),
 ) -> HTMLResponse:
     rows = await queries.list_applications(
-        db=board.ctx.db, status=status or None, category=category or None
+        db=board.ctx.db,
+        status=status or None,
+        category=category or None,
+        partner_id=partner or None,
     )
-    context = {"actor": actor, "rows": rows, "status": status or "", "category": category or ""}
+    context = {
+        "actor": actor,
+        "rows": rows,
+        "status": status or "",
+        "category": category or "",
+        "partner": partner or "",
+    }
     return templates.TemplateResponse(request, "applications.html", context)
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search_page(
+    request: Request,
+    q: str = "",
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    results = await search.search(db=board.ctx.db, query=q)
+    context = {"actor": actor, "results": results, "q": results.query}
+    return templates.TemplateResponse(request, "search.html", context)
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
@@ -262,6 +288,65 @@ async def registration_decision(
         done = f"{kind} refused: {exc}"
     return RedirectResponse(
         f"/registrations/{quote(number, safe='')}?done={quote(done)}", status_code=303
+    )
+
+
+async def _deadline_month(
+    board: Dashboard, month: str | None, status: str | None, kind: str | None
+) -> tuple[deadline_calendar.DeadlineMonth, str | None]:
+    now = board.ctx.clock.now()
+    error = None
+    try:
+        first = deadline_calendar.parse_month(month, authority_date(now))
+    except deadline_calendar.UnknownMonth as exc:
+        first, error = authority_date(now).replace(day=1), str(exc)
+    shown = await deadline_calendar.deadline_month(
+        db=board.ctx.db, now=now, month=first, status=status or None, kind=kind or None
+    )
+    return shown, error
+
+
+@router.get("/deadlines", response_class=HTMLResponse)
+async def deadlines_page(
+    request: Request,
+    month: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    """A month of deadlines on the authority's days, as a calendar and a list beside it."""
+    shown, error = await _deadline_month(board, month, status, kind)
+    filters = {"month": shown.month.strftime("%Y-%m"), "status": status or "", "kind": kind or ""}
+    context = {
+        "actor": actor,
+        "m": shown,
+        "error": error,
+        "filters": filters,
+        "query": urlencode(filters),
+        "statuses": get_args(DeadlineStatus),
+        "kinds": get_args(DeadlineKind),
+    }
+    return templates.TemplateResponse(request, "deadlines.html", context)
+
+
+@router.get("/deadlines.csv")
+async def deadlines_csv(
+    month: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    _: str = Depends(require_ops_page),
+) -> Response:
+    """The deadlines the calendar shows for the same month and filters, as CSV."""
+    shown, error = await _deadline_month(board, month, status, kind)
+    if error:
+        raise HTTPException(status_code=400, detail=error)
+    name = f"regwatch-deadlines-{shown.month.strftime('%Y-%m')}.csv"
+    return Response(
+        deadline_calendar.month_csv(shown),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -22,6 +22,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     "partners": [
         IndexModel([("amqp_user", ASCENDING)], unique=True, sparse=True),
         IndexModel([("name", ASCENDING)]),
+        IndexModel([("name_terms", ASCENDING)]),  # ops search by a word of the name
     ],
     "api_keys": [
         IndexModel([("key_hash", ASCENDING)], unique=True),
@@ -32,6 +33,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("category", ASCENDING)]),
         # The scheduler's daily sweep: applications with the authority since before a date.
         IndexModel([("status", ASCENDING), ("created_at", ASCENDING)]),
+        # Ops search: a word of the exporter's name (prefix) and a registration number.
+        IndexModel([("exporter_terms", ASCENDING)]),
+        IndexModel([("registration_number", ASCENDING)], sparse=True),
     ],
     "documents": [
         # Idempotency: one document per partner message id, one per application + content.
@@ -57,6 +61,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "deadlines": [
         IndexModel([("subject", ASCENDING), ("kind", ASCENDING), ("status", ASCENDING)]),
         IndexModel([("status", ASCENDING), ("due_at", ASCENDING)]),
+        # The dashboard's calendar: every deadline of a month, whatever its status.
+        IndexModel([("due_at", ASCENDING)]),
     ],
     "reminders": [
         # A tick reads only due pending reminders, through this index.
@@ -77,6 +83,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("number", ASCENDING)], unique=True),
         IndexModel([("valid_until", ASCENDING)]),
         IndexModel([("application_id", ASCENDING)], sparse=True),
+        IndexModel([("exporter_terms", ASCENDING)]),  # ops search by a word of the name
     ],
     "decisions": [
         # A decision is applied once, by its id (_id); listed per application.
