@@ -40,7 +40,14 @@ async def create_application(
             "registration_number": registration_number,
             "registration_valid_until": registration_valid_until,
             "history": [
-                StatusChange(from_status=None, to_status="submitted", actor=partner_id, at=now)
+                StatusChange(
+                    from_status=None,
+                    to_status="submitted",
+                    actor=partner_id,
+                    at=now,
+                    trigger="created",
+                    channel="http",
+                )
             ],
             "created_at": now,
             "updated_at": now,
