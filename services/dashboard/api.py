@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
@@ -12,10 +14,13 @@ from services.dashboard.dead_letters import (
     DeadLetter,
     DeadLetterAction,
     DeadLetterNotFound,
+    HeaderLine,
     ReplayRefused,
+    readable_headers,
     recent_actions,
 )
 from services.dashboard.events import EventLine
+from services.dashboard.payload import PayloadPreview, describe_payload
 from services.dashboard.queues import QueueReport, queue_report
 from shared.app import deadline_calendar, search
 from shared.app import registration_views as registrations
@@ -181,6 +186,27 @@ async def act(
         raise HTTPException(status_code=404, detail=str(exc)) from None
     except ReplayRefused as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
+
+
+class DeadLetterDetail(BaseModel):
+    letter: DeadLetter
+    headers: list[HeaderLine]
+    payload: PayloadPreview
+
+
+@router.get("/dead-letters/{dead_letter_id}")
+async def api_dead_letter(
+    dead_letter_id: str, board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_api)
+) -> DeadLetterDetail:
+    try:
+        letter, body = await board.desk.letter(dead_letter_id)
+    except DeadLetterNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return DeadLetterDetail(
+        letter=letter,
+        headers=readable_headers(letter.headers),
+        payload=await asyncio.to_thread(describe_payload, body, letter.content_type),
+    )
 
 
 @router.post("/dead-letters/replay-all")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import get_args
 from urllib.parse import quote, urlencode
 
@@ -12,7 +13,8 @@ from services.dashboard import charts, queries
 from services.dashboard.api import act, ops_overview
 from services.dashboard.auth import SESSION_KEY, authenticate, require_ops_page
 from services.dashboard.context import Dashboard, dashboard, templates
-from services.dashboard.dead_letters import recent_actions
+from services.dashboard.dead_letters import DeadLetterNotFound, readable_headers, recent_actions
+from services.dashboard.payload import describe_payload, first_page_picture
 from shared.app import deadline_calendar, search
 from shared.app import registration_views as registrations
 from shared.app.registrations import UnknownRegistration, decide_registration
@@ -364,6 +366,46 @@ async def dead_letters_page(
         "done": done,
     }
     return templates.TemplateResponse(request, "dead_letters.html", context)
+
+
+@router.get("/dead-letters/{dead_letter_id}", response_class=HTMLResponse)
+async def dead_letter_page(
+    request: Request,
+    dead_letter_id: str,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    """One dead letter: the error, where it came from, its headers and its payload."""
+    try:
+        letter, body = await board.desk.letter(dead_letter_id)
+    except DeadLetterNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    context = {
+        "actor": actor,
+        "l": letter,
+        "headers": readable_headers(letter.headers),
+        "payload": await asyncio.to_thread(describe_payload, body, letter.content_type),
+    }
+    return templates.TemplateResponse(request, "dead_letter.html", context)
+
+
+@router.get("/dead-letters/{dead_letter_id}/picture.png")
+async def dead_letter_picture(
+    dead_letter_id: str, board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_page)
+) -> Response:
+    """The payload's picture (a PDF's first page image), re-encoded as PNG by Pillow."""
+    try:
+        _letter, body = await board.desk.letter(dead_letter_id)
+    except DeadLetterNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    picture = await asyncio.to_thread(first_page_picture, body)
+    if picture is None:
+        raise HTTPException(status_code=404, detail="The payload shows no picture.")
+    return Response(
+        picture,
+        media_type="image/png",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+    )
 
 
 @router.post("/dead-letters/{target}/{action}")
