@@ -234,7 +234,7 @@ class StatusChangeView(BaseModel):
     reason: str | None = None
     at: datetime
     trigger: str | None = None
-    channel: str | None = None  # creation: http, mongodb (the demo), None when not recorded
+    channel: str | None = None  # creation: http, amqp, mongodb (the demo); None: not recorded
 
 
 def application_history(application: dict[str, Any]) -> list[StatusChangeView]:

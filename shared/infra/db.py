@@ -30,12 +30,20 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "applications": [
         IndexModel([("partner_id", ASCENDING), ("created_at", DESCENDING)]),
+        # application.create over AMQP: one application per partner message id.
+        IndexModel(
+            [("partner_id", ASCENDING), ("idempotency_key", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"idempotency_key": {"$type": "string"}},
+        ),
         IndexModel([("status", ASCENDING), ("category", ASCENDING)]),
         # The scheduler's daily sweep: applications with the authority since before a date.
         IndexModel([("status", ASCENDING), ("created_at", ASCENDING)]),
         # Ops search: a word of the exporter's name (prefix) and a registration number.
         IndexModel([("exporter_terms", ASCENDING)]),
         IndexModel([("registration_number", ASCENDING)], sparse=True),
+        # An exporter contact's calendar feed.
+        IndexModel([("exporter.contact_emails", ASCENDING)]),
     ],
     "documents": [
         # Idempotency: one document per partner message id, one per application + content.
@@ -63,6 +71,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("due_at", ASCENDING)]),
         # The dashboard's calendar: every deadline of a month, whatever its status.
         IndexModel([("due_at", ASCENDING)]),
+        # Calendar feeds: the deadlines of given applications and registrations.
+        IndexModel([("application_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("registration_id", ASCENDING), ("status", ASCENDING)]),
     ],
     "reminders": [
         # A tick reads only due pending reminders, through this index.
@@ -84,6 +95,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("valid_until", ASCENDING)]),
         IndexModel([("application_id", ASCENDING)], sparse=True),
         IndexModel([("exporter_terms", ASCENDING)]),  # ops search by a word of the name
+        # Calendar feeds: a partner's registrations, a contact's.
+        IndexModel([("terms.application_id", ASCENDING)]),
+        IndexModel([("contact_emails", ASCENDING)]),
+    ],
+    "calendar_links": [
+        # A contact's calendar link (_id: the email address) is found by its token.
+        IndexModel([("token", ASCENDING)], unique=True),
     ],
     "decisions": [
         # A decision is applied once, by its id (_id); listed per application.

@@ -277,3 +277,98 @@ async def test_renewal_filed_before_the_window_waits_and_moves_on_when_it_opens(
     )
     tl.expect_equal("dead letters at the end", await tl.dead_letters(), 0)
     tl.assert_every_step()
+
+
+@scenarios
+async def test_scrap_registration_past_the_ban_is_told_it_cannot_be_renewed_then_expires(
+    timeline: Timeline,
+) -> None:
+    tl = timeline
+    reg = number("SCRAP")
+    # Imported after the solid-waste ban: no regime can judge a renewal any more.
+    row = tl.csv_row(
+        reg,
+        exporter=SCRAP,
+        category="scrap.metal",
+        country="US",
+        issued_on=date(2018, 10, 1),
+        valid_until=date(2021, 9, 30),
+    )
+
+    async with tl.at(beijing(2021, 3, 1)):
+        await tl.import_registration(row)
+    tl.expect_emails("import after the ban", set())
+    tl.expect_equal("import: renewable", (await tl.registration(reg))["renewable"], False)
+
+    async with tl.at(beijing(2021, 7, 5)):  # T-90d before the end fell on 2021-07-02
+        pass
+    tl.expect_emails(
+        "90 days before the end",
+        {
+            (
+                f"Registration expires in 87 days and cannot be renewed: {SCRAP}, "
+                f"registration {reg} (on 30 September 2021)",
+                tl.contact,
+            )
+        },
+    )
+
+    async with tl.at(beijing(2021, 10, 1)):
+        pass
+    tl.expect_emails(
+        "the day after the end",
+        {(f"Registration expired: {SCRAP}, registration {reg} (on 30 September 2021)", tl.contact)},
+    )
+    tl.expect_equal("dead letters at the end", await tl.dead_letters(), 0)
+    tl.assert_every_step()
+
+
+@scenarios
+async def test_renewal_sent_after_the_window_closed_is_refused_with_what_to_do_instead(
+    timeline: Timeline,
+) -> None:
+    tl = timeline
+    reg = number("CIFM")
+    valid_until = date(2027, 8, 31)  # window 2027-02-28 .. 2027-05-31
+    row = tl.csv_row(
+        reg,
+        exporter=DAIRY,
+        category="food.dairy",
+        product="milk_powder",
+        issued_on=date(2022, 9, 1),
+        valid_until=valid_until,
+    )
+
+    async with tl.at(beijing(2027, 6, 2)):  # imported after the window closed
+        await tl.import_registration(row)
+    tl.expect_emails(
+        "import after the close: the window closed unfiled",
+        {
+            (
+                f"Deadline missed: the renewal window for registration {reg} closed on 31 May 2027",
+                tl.contact,
+            )
+        },
+    )
+
+    async with tl.at(beijing(2027, 6, 5)):
+        application_id = await tl.file_renewal(number=reg, valid_until=valid_until, exporter=DAIRY)
+        await tl.wait_quiet("after the late filing")
+        refused = await tl.application(application_id)
+    tl.expect_emails(
+        "a renewal after the close",
+        {(f"Renewal refused: application {application_id} ({DAIRY})", tl.contact)},
+    )
+    tl.expect_equal("late renewal: application status", refused["status"], "refused")
+    tl.expect_equal(
+        "late renewal: registration status", (await tl.registration(reg))["status"], "active"
+    )
+
+    async with tl.at(beijing(2027, 9, 1)):
+        pass
+    tl.expect_emails(
+        "the day after expiry",
+        {(f"Registration expired: {DAIRY}, registration {reg} (on 31 August 2027)", tl.contact)},
+    )
+    tl.expect_equal("dead letters at the end", await tl.dead_letters(), 0)
+    tl.assert_every_step()
