@@ -213,7 +213,16 @@ async def create_application(
         product=body.get("product"),
         kind=body["kind"],
         registration_number=body.get("registration_number"),
-        history=[StatusChange(from_status=None, to_status="submitted", actor=partner_id, at=now)],
+        history=[
+            StatusChange(
+                from_status=None,
+                to_status="submitted",
+                actor=partner_id,
+                at=now,
+                trigger="created",
+                channel="mongodb",
+            )
+        ],
         created_at=now,
         updated_at=now,
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import asyncio
+from typing import get_args
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -11,9 +13,13 @@ from services.dashboard import charts, queries
 from services.dashboard.api import act, ops_overview
 from services.dashboard.auth import SESSION_KEY, authenticate, require_ops_page
 from services.dashboard.context import Dashboard, dashboard, templates
-from services.dashboard.dead_letters import recent_actions
+from services.dashboard.dead_letters import DeadLetterNotFound, readable_headers, recent_actions
+from services.dashboard.payload import describe_payload, first_page_picture
+from shared.app import deadline_calendar, search
 from shared.app import registration_views as registrations
 from shared.app.registrations import UnknownRegistration, decide_registration
+from shared.domain.calendar import authority_date
+from shared.domain.deadlines import DeadlineKind, DeadlineStatus
 from shared.domain.registration import (
     REGISTRATION_STATES,
     IllegalRegistrationMove,
@@ -115,14 +121,36 @@ async def applications_page(
     request: Request,
     status: str | None = None,
     category: str | None = None,
+    partner: str | None = None,
     board: Dashboard = Depends(dashboard),
     actor: str = Depends(require_ops_page),
 ) -> HTMLResponse:
     rows = await queries.list_applications(
-        db=board.ctx.db, status=status or None, category=category or None
+        db=board.ctx.db,
+        status=status or None,
+        category=category or None,
+        partner_id=partner or None,
     )
-    context = {"actor": actor, "rows": rows, "status": status or "", "category": category or ""}
+    context = {
+        "actor": actor,
+        "rows": rows,
+        "status": status or "",
+        "category": category or "",
+        "partner": partner or "",
+    }
     return templates.TemplateResponse(request, "applications.html", context)
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search_page(
+    request: Request,
+    q: str = "",
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    results = await search.search(db=board.ctx.db, query=q)
+    context = {"actor": actor, "results": results, "q": results.query}
+    return templates.TemplateResponse(request, "search.html", context)
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
@@ -265,6 +293,65 @@ async def registration_decision(
     )
 
 
+async def _deadline_month(
+    board: Dashboard, month: str | None, status: str | None, kind: str | None
+) -> tuple[deadline_calendar.DeadlineMonth, str | None]:
+    now = board.ctx.clock.now()
+    error = None
+    try:
+        first = deadline_calendar.parse_month(month, authority_date(now))
+    except deadline_calendar.UnknownMonth as exc:
+        first, error = authority_date(now).replace(day=1), str(exc)
+    shown = await deadline_calendar.deadline_month(
+        db=board.ctx.db, now=now, month=first, status=status or None, kind=kind or None
+    )
+    return shown, error
+
+
+@router.get("/deadlines", response_class=HTMLResponse)
+async def deadlines_page(
+    request: Request,
+    month: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    """A month of deadlines on the authority's days, as a calendar and a list beside it."""
+    shown, error = await _deadline_month(board, month, status, kind)
+    filters = {"month": shown.month.strftime("%Y-%m"), "status": status or "", "kind": kind or ""}
+    context = {
+        "actor": actor,
+        "m": shown,
+        "error": error,
+        "filters": filters,
+        "query": urlencode(filters),
+        "statuses": get_args(DeadlineStatus),
+        "kinds": get_args(DeadlineKind),
+    }
+    return templates.TemplateResponse(request, "deadlines.html", context)
+
+
+@router.get("/deadlines.csv")
+async def deadlines_csv(
+    month: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    _: str = Depends(require_ops_page),
+) -> Response:
+    """The deadlines the calendar shows for the same month and filters, as CSV."""
+    shown, error = await _deadline_month(board, month, status, kind)
+    if error:
+        raise HTTPException(status_code=400, detail=error)
+    name = f"regwatch-deadlines-{shown.month.strftime('%Y-%m')}.csv"
+    return Response(
+        deadline_calendar.month_csv(shown),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @router.get("/dead-letters", response_class=HTMLResponse)
 async def dead_letters_page(
     request: Request,
@@ -279,6 +366,46 @@ async def dead_letters_page(
         "done": done,
     }
     return templates.TemplateResponse(request, "dead_letters.html", context)
+
+
+@router.get("/dead-letters/{dead_letter_id}", response_class=HTMLResponse)
+async def dead_letter_page(
+    request: Request,
+    dead_letter_id: str,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    """One dead letter: the error, where it came from, its headers and its payload."""
+    try:
+        letter, body = await board.desk.letter(dead_letter_id)
+    except DeadLetterNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    context = {
+        "actor": actor,
+        "l": letter,
+        "headers": readable_headers(letter.headers),
+        "payload": await asyncio.to_thread(describe_payload, body, letter.content_type),
+    }
+    return templates.TemplateResponse(request, "dead_letter.html", context)
+
+
+@router.get("/dead-letters/{dead_letter_id}/picture.png")
+async def dead_letter_picture(
+    dead_letter_id: str, board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_page)
+) -> Response:
+    """The payload's picture (a PDF's first page image), re-encoded as PNG by Pillow."""
+    try:
+        _letter, body = await board.desk.letter(dead_letter_id)
+    except DeadLetterNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    picture = await asyncio.to_thread(first_page_picture, body)
+    if picture is None:
+        raise HTTPException(status_code=404, detail="The payload shows no picture.")
+    return Response(
+        picture,
+        media_type="image/png",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+    )
 
 
 @router.post("/dead-letters/{target}/{action}")

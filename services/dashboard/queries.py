@@ -157,10 +157,13 @@ async def list_applications(
     db: AsyncDatabase,
     status: str | None = None,
     category: str | None = None,
+    partner_id: str | None = None,
     limit: int = 100,
 ) -> list[ApplicationSummary]:
     """Applications, most recently changed first, optionally filtered."""
     query: dict[str, Any] = {}
+    if partner_id:
+        query["partner_id"] = partner_id
     if status:
         query["status"] = status
     if category:
@@ -232,10 +235,34 @@ class StatusChangeView(BaseModel):
     actor: str
     reason: str | None = None
     at: datetime
+    trigger: str | None = None
+    channel: str | None = None  # creation: http, amqp, mongodb (the demo); None: not recorded
+
+
+def application_history(application: dict[str, Any]) -> list[StatusChangeView]:
+    """The status history, starting with the creation (who, when, over which channel).
+
+    Applications created before the intake recorded its creation (or written straight into
+    MongoDB) get that first line from ``created_at`` and the partner, channel unknown.
+    """
+    history = [StatusChangeView.model_validate(h) for h in application.get("history", [])]
+    if history and history[0].from_status is None:
+        history[0].trigger = history[0].trigger or "created"
+        return history
+    created = StatusChangeView(
+        from_status=None,
+        to_status=(history[0].from_status if history else None)
+        or str(application.get("status", "submitted")),
+        actor=str(application.get("partner_id", "?")),
+        at=application["created_at"],
+        trigger="created",
+    )
+    return [created, *history]
 
 
 class ApplicationDetail(BaseModel):
     application: ApplicationSummary
+    partner_name: str | None = None
     exporter: dict[str, Any]
     registration_valid_until: Any = None
     history: list[StatusChangeView]
@@ -352,11 +379,13 @@ async def application_detail(*, db: AsyncDatabase, application_id: str) -> Appli
     facts = {
         f["_id"]: f async for f in db["document_facts"].find({"application_id": application_id})
     }
+    partner = await db["partners"].find_one({"_id": application.get("partner_id")}, {"name": 1})
     return ApplicationDetail(
         application=_summary(application),
+        partner_name=partner.get("name") if partner else None,
         exporter=dict(application.get("exporter") or {}),
         registration_valid_until=application.get("registration_valid_until"),
-        history=[StatusChangeView.model_validate(h) for h in application.get("history", [])],
+        history=application_history(application),
         documents=[
             DocumentView.model_validate({**d, "id": d["_id"], "facts": facts.get(d["_id"])})
             for d in documents

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, Literal
 
 from pymongo import DESCENDING
 
@@ -24,6 +24,7 @@ async def create_application(
     registration_number: str | None,
     registration_valid_until: Any,
     idempotency_key: str | None = None,
+    channel: Literal["http", "amqp"] = "http",
 ) -> dict[str, Any]:
     """Record a new application in status ``submitted``; raises IntakeError if refused.
 
@@ -45,7 +46,14 @@ async def create_application(
             "registration_number": registration_number,
             "registration_valid_until": registration_valid_until,
             "history": [
-                StatusChange(from_status=None, to_status="submitted", actor=partner_id, at=now)
+                StatusChange(
+                    from_status=None,
+                    to_status="submitted",
+                    actor=partner_id,
+                    at=now,
+                    trigger="created",
+                    channel=channel,  # the history tells how the application came in
+                )
             ],
             "created_at": now,
             "updated_at": now,

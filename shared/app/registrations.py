@@ -35,6 +35,7 @@ from shared.domain.catalog import Catalog
 from shared.domain.events import ApplicationDecision
 from shared.domain.models import new_id
 from shared.domain.registration import RegistrationDecisionKind, Term
+from shared.domain.search_terms import name_terms
 from shared.infra.deadline_store import reopen_deadline
 from shared.infra.outbox import in_transaction
 
@@ -83,6 +84,7 @@ def new_registration(
         "category": category,
         "product": product,
         "exporter": {"name": exporter.get("name"), "country": exporter.get("country")},
+        "exporter_terms": name_terms(exporter.get("name")),  # ops search, by index
         "contact_emails": contact_emails,
         "issued_on": stored_day(issued_on),
         "valid_until": stored_day(valid_until),

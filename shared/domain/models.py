@@ -6,8 +6,9 @@ import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field
 
+from shared.domain import search_terms
 from shared.domain.lifecycle import StatusChange
 
 ApplicationKind = Literal["new", "renewal", "change"]
@@ -40,6 +41,12 @@ class Partner(Record):
     created_at: datetime
     revoked: bool = False
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def name_terms(self) -> list[str]:
+        """Stored with the partner so that ops search finds it by a word of its name."""
+        return search_terms.name_terms(self.name)
+
 
 class Exporter(BaseModel):
     name: str
@@ -60,6 +67,12 @@ class Application(Record):
     history: list[StatusChange] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def exporter_terms(self) -> list[str]:
+        """Stored with the application so that ops search finds it by a word of the name."""
+        return search_terms.name_terms(self.exporter.name)
 
 
 class DocumentRecord(Record):

@@ -182,7 +182,8 @@ async def status_event_with_email(
             "type": "registration.status_changed",
             "subject": registration_number,
             "time": now,
-            "event": {"id": event_id, "type": "registration.status_changed"},
+            # A CloudEvent has its time: the dashboard's event log shows it.
+            "event": {"id": event_id, "type": "registration.status_changed", "time": now},
             "status": "sent",
             "available_at": now,
             "attempts": 1,
