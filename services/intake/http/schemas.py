@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from services.intake.checks import IsoDate
 from shared.domain.models import ApplicationKind, Exporter, StatusChange
+
+# Characters that must not reach a stored name: control characters (a CR/LF in a name would
+# reach email subjects and CSV exports) and bidi overrides (they make a name read otherwise).
+_UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _plain_text(value: str) -> str:
+    value = unicodedata.normalize("NFC", value).strip()
+    if _UNSAFE_TEXT.search(value):
+        raise ValueError("must not contain control characters or bidi overrides")
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+PlainText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain_text)]
+
+
+class ExporterIn(BaseModel):
+    """The exporter as a partner sends it: names a person can read, an ISO country code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: PlainText
+    country: str = Field(pattern=r"^[A-Z]{2}$", examples=["NO", "DE"])
+    home_registration_number: PlainText | None = None
+    contact_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+
+    def as_exporter(self) -> Exporter:
+        return Exporter.model_validate(self.model_dump())
 
 
 class ApplicationCreate(BaseModel):
@@ -15,12 +48,12 @@ class ApplicationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    exporter: Exporter
-    category: str = Field(examples=["food.dairy", "scrap.metal"])
-    product: str | None = Field(default=None, examples=["milk_powder"])
+    exporter: ExporterIn
+    category: str = Field(max_length=100, examples=["food.dairy", "scrap.metal"])
+    product: str | None = Field(default=None, max_length=100, examples=["milk_powder"])
     kind: ApplicationKind
-    registration_number: str | None = None
-    registration_valid_until: date | None = None
+    registration_number: PlainText | None = None
+    registration_valid_until: IsoDate | None = None
 
     @model_validator(mode="after")
     def _renewal_names_its_registration(self) -> ApplicationCreate:
