@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.intake.http import decisions, health, partner_api, problems, registrations
 from services.intake.http.limits import UploadSizeLimit
+from services.intake.http.openapi import document_problems
 from services.intake.http.options import AnswerOptions
 from shared.infra.metrics import instrument_http
 from shared.infra.runtime import ServiceContext
@@ -25,4 +26,5 @@ def create_http_app(ctx: ServiceContext) -> FastAPI:
     instrument_http(app, "intake")  # request metrics and GET /metrics
     for module in (health, partner_api, decisions, registrations):
         app.include_router(module.router)
+    document_problems(app)
     return app

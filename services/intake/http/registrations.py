@@ -29,6 +29,7 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 @router.post(
     "/v1/registrations/import",
+    responses={413: {"description": f"The CSV is over {MAX_IMPORT_BYTES} bytes."}},
     openapi_extra={
         "requestBody": {
             "content": {
