@@ -11,17 +11,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Request
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.dashboard.auth import SESSION_ID
 from shared.infra.settings import Settings
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+MAX_FORM_BYTES = 64 * 1024
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Everything the dashboard loads is its own: scripts and styles from /static, charts as SVG
 # from /charts, the live feed from /events/stream. No frame may embed it (clickjacking).
@@ -82,24 +84,65 @@ class SecurityHeaders(BaseHTTPMiddleware):
         return response
 
 
-class CsrfGuard(BaseHTTPMiddleware):
+class CsrfGuard:
     """Refuses a state-changing request of a browser without this session's token, or one
-    that another site's page sent (its ``Origin`` names another host)."""
+    that another site's page sent (its ``Origin`` names another host).
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.method not in UNSAFE_METHODS or "authorization" in request.headers:
-            return await call_next(request)
+    Plain ASGI: the form is read here and its bytes handed on, so the route reads it again.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if "authorization" in request.headers:
+            await self.app(scope, receive, send)
+            return
         if not same_origin(request):
-            return PlainTextResponse("Cross-site request refused.", status_code=403)
+            await PlainTextResponse("Cross-site request refused.", 403)(scope, receive, send)
+            return
+        body = await _read_body(receive)
         expected = csrf_token(request)
         if expected:  # a session: the form or the htmx request must carry its token
-            sent = request.headers.get(CSRF_HEADER) or await _form_token(request)
-            if not sent or not hmac.compare_digest(sent, expected):
-                return PlainTextResponse(
-                    "The form is stale or not ours: reload the page and try again.",
-                    status_code=403,
-                )
-        return await call_next(request)
+            sent = request.headers.get(CSRF_HEADER) or _form_token(request, body)
+            if body is None or not sent or not hmac.compare_digest(sent, expected):
+                refusal = "The form is stale or not ours: reload the page and try again."
+                await PlainTextResponse(refusal, 403)(scope, receive, send)
+                return
+        await self.app(scope, _replay(body or b""), send)
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body, or None when it is larger than any dashboard form."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def same_origin(request: Request) -> bool:
@@ -109,9 +152,9 @@ def same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-async def _form_token(request: Request) -> str | None:
+def _form_token(request: Request, body: bytes | None) -> str | None:
     content_type = request.headers.get("content-type", "")
-    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        return None
-    value = (await request.form()).get(CSRF_FIELD)
-    return value if isinstance(value, str) else None
+    if body is None or not content_type.startswith("application/x-www-form-urlencoded"):
+        return None  # the dashboard's forms are urlencoded; anything else sends the header
+    values = parse_qs(body.decode("latin-1")).get(CSRF_FIELD)
+    return values[0] if values else None

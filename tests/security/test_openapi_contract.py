@@ -165,6 +165,8 @@ def test_links_from_a_created_application_are_followed(
 
     class Calls(machine):  # type: ignore[misc, valid-type]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"headers": credentials(case.operation, partner_key, settings.regwatch_ops_token)}
+            return {
+                "headers": credentials(case.operation, partner_key, settings.regwatch_ops_token)
+            }
 
     Calls.run(settings=hypothesis_settings(max_examples=15, deadline=None, stateful_step_count=6))

@@ -56,6 +56,11 @@ def document_problems(app: FastAPI) -> None:
             for path, item in schema["paths"].items():
                 for operation in item.values():
                     _document(operation, authenticated=path not in UNAUTHENTICATED)
+            # An upload without its file or document type is refused (``missing_field``):
+            # both are optional to FastAPI only so that the refusal is the intake's own.
+            for body in schemas.values():
+                if {"file", "document_type"} <= set(body.get("properties", {})):
+                    body["required"] = ["file", "document_type"]
             for unused in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(unused, None)
             app.openapi_schema = schema

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -29,7 +31,10 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 @router.post(
     "/v1/registrations/import",
-    responses={413: {"description": f"The CSV is over {MAX_IMPORT_BYTES} bytes."}},
+    responses={
+        413: {"description": f"The CSV is over {MAX_IMPORT_BYTES} bytes."},
+        422: {"description": "Not UTF-8 text, or the header row is missing or incomplete."},
+    },
     openapi_extra={
         "requestBody": {
             "content": {
@@ -52,6 +57,7 @@ async def import_csv(request: Request, actor: str = Depends(require_ops)) -> dic
     """
     ctx = service_context(request)
     text = await _csv_text(request)
+    _check_header_row(text)
     report = await import_registrations(
         ctx.client,
         ctx.db,
@@ -63,6 +69,17 @@ async def import_csv(request: Request, actor: str = Depends(require_ops)) -> dic
     for event_id in report.event_ids:
         await ctx.relay.publish(event_id)
     return report.as_dict()
+
+
+def _check_header_row(text: str) -> None:
+    """A file without the header row is not a list of registrations at all: 422, not a
+    report of one bad line."""
+    header = next(csv.reader(io.StringIO(text)), [])
+    missing = [c for c in CSV_COLUMNS if c not in {h.strip() for h in header}]
+    if missing:
+        message = f"the header row lacks {', '.join(missing)}; expected: {','.join(CSV_COLUMNS)}"
+        errors = [{"code": "bad_csv_header", "line": 1, "message": message}]
+        raise Problem(422, "bad_csv_header", f"Line 1: {message}.", errors=errors)
 
 
 async def _csv_text(request: Request) -> str:
