@@ -74,6 +74,8 @@ def _document(operation: dict[str, Any], *, authenticated: bool) -> None:
     if authenticated:
         for status, description in COMMON_ERRORS.items():
             responses.setdefault(status, {"description": description})
+    if "requestBody" in operation:
+        responses.setdefault("400", {"description": "The body cannot be parsed (JSON, form)."})
     for status, response in responses.items():
         if status.startswith(("4", "5")):
             response["content"] = {MEDIA_TYPE: {"schema": PROBLEM_REF}}

@@ -32,6 +32,7 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 @router.post(
     "/v1/registrations/import",
     responses={
+        400: {"description": "The multipart body cannot be parsed."},
         413: {"description": f"The CSV is over {MAX_IMPORT_BYTES} bytes."},
         422: {"description": "Not UTF-8 text, or the header row is missing or incomplete."},
     },
