@@ -74,7 +74,9 @@ def intake_schema(intake_url: str) -> Any:
     schema = schemathesis.openapi.from_dict(raw)
     schema.config.update(base_url=intake_url, suppress_health_check=list(HealthCheck))
     schema.config.generation.update(
-        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=25
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        max_examples=25,
+        allow_extra_parameters=False,  # unknown query parameters are ignored, as HTTP APIs do
     )
     return schema
 

@@ -114,7 +114,8 @@ async def list_registrations(
     within_days: int | None = Query(
         default=None, ge=0, le=3660, description="The window closes or the term ends by then."
     ),
-    offset: int = Query(default=0, ge=0),
+    # Bounded: a larger skip overflows MongoDB's 64-bit integers (a 500, found by fuzzing).
+    offset: int = Query(default=0, ge=0, le=10_000_000),
     limit: int = Query(default=views.DEFAULT_PAGE_SIZE, ge=1, le=500),
     _: str = Depends(require_ops),
 ) -> views.RegistrationPage:
