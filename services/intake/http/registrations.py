@@ -58,15 +58,18 @@ async def import_csv(request: Request, actor: str = Depends(require_ops)) -> dic
     """
     ctx = service_context(request)
     text = await _csv_text(request)
-    _check_header_row(text)
-    report = await import_registrations(
-        ctx.client,
-        ctx.db,
-        catalog=cached_catalog(ctx.settings.catalog_dir),
-        text=text,
-        now=ctx.clock.now(),
-        reminder_time=ctx.settings.reminder_local_time,
-    )
+    try:
+        _check_header_row(text)
+        report = await import_registrations(
+            ctx.client,
+            ctx.db,
+            catalog=cached_catalog(ctx.settings.catalog_dir),
+            text=text,
+            now=ctx.clock.now(),
+            reminder_time=ctx.settings.reminder_local_time,
+        )
+    except csv.Error as exc:  # e.g. a bare carriage return inside a field
+        raise Problem(422, "bad_csv", f"The CSV cannot be read: {exc}.") from None
     for event_id in report.event_ids:
         await ctx.relay.publish(event_id)
     return report.as_dict()
