@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake.http import decisions, health, partner_api, problems, registrations
+from services.intake.http import (
+    calendar,
+    decisions,
+    health,
+    partner_api,
+    problems,
+    registrations,
+)
 from services.intake.http.deps import presents_ops_token
 from services.intake.http.limits import UploadSizeLimit
 from services.intake.http.openapi import document_problems
@@ -25,7 +32,7 @@ def create_http_app(ctx: ServiceContext) -> FastAPI:
     app.add_middleware(UploadSizeLimit, max_bytes=ctx.settings.max_document_bytes)
     app.add_middleware(AnswerOptions)
     instrument_http(app, "intake", access=ctx.settings.metrics_access, is_ops=presents_ops_token)
-    for module in (health, partner_api, decisions, registrations):
+    for module in (health, partner_api, decisions, registrations, calendar):
         app.include_router(module.router)
     document_problems(app)
     return app

@@ -46,7 +46,7 @@ async def create_application(
             ctx,
             partner_id=partner.id,
             **body.model_dump(exclude={"exporter"}),
-            exporter=body.exporter.as_exporter(),
+            exporter=body.exporter,
         )
     except IntakeError as error:
         raise problem_for(error) from None

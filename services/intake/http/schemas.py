@@ -27,8 +27,9 @@ PlainText = Annotated[
 ]
 
 
-class ExporterIn(BaseModel):
-    """The exporter as a partner sends it: names a person can read, an ISO country code."""
+class ExporterIn(Exporter):
+    """The exporter as a partner sends it (HTTP or AMQP): names a person can read, an ISO
+    country code. A subclass, so that it is an ``Exporter`` wherever one is stored."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -36,9 +37,6 @@ class ExporterIn(BaseModel):
     country: str = Field(pattern=r"^[A-Z]{2}$", examples=["NO", "DE"])
     home_registration_number: PlainText | None = None
     contact_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
-
-    def as_exporter(self) -> Exporter:
-        return Exporter.model_validate(self.model_dump())
 
 
 class ApplicationCreate(BaseModel):
