@@ -5,6 +5,7 @@ to tests/artifacts/. Install the browser with scripts/install-browser.sh."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -190,3 +191,39 @@ async def test_replayed_dead_letter_is_processed(
     await expect(page.locator("#documents")).to_contain_text("replayed.pdf")
     await expect_validation_shown(page, db, application_id)
     await shot(page, "replayed-application")
+
+
+async def test_a_forged_form_from_another_page_is_refused_and_changes_nothing(
+    page: Page, settings: Settings, db: AsyncDatabase, dashboard: tuple[Dashboard, str]
+) -> None:
+    """The logged-in browser submits a form another page planted: refused, nothing discarded;
+    the dashboard's own form (with its CSRF token) still works, under its strict CSP."""
+    application_id = await make_application(db, await guest_partner(db))
+    message = submission(sample_pdf(str(uuid.uuid4())), application_id=application_id)
+    await intake_dead_letter(settings.amqp_url, message)
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content-Security" in m.text else None
+    )
+
+    await page.goto("/dead-letters")
+    row = page.locator(f"#dead-letters tr:has-text('{message.message_id}')")
+    await expect(row).to_have_count(1)
+    attacker = await page.context.new_page()
+    await attacker.set_content(
+        f'<form method="post" action="{dashboard[1]}/dead-letters/all/discard">'
+        '<button id="go">win a prize</button></form>'
+    )
+    async with attacker.expect_navigation() as navigation:
+        await attacker.click("#go")
+    forged = await navigation.value
+    assert forged is not None and forged.status == 403
+    await attacker.close()
+
+    await page.reload()
+    await expect(row).to_have_count(1)  # nothing was discarded
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await row.locator("form[data-confirm] button").click()
+    await expect(page.locator("#done")).to_have_text("discard: 1 message(s)")
+    await expect(row).to_have_count(0)
+    assert violations == [], violations

@@ -28,10 +28,15 @@ class AnswerOptions:
         await Response(status_code=204, headers={"Allow": allow})(scope, receive, send)
 
 
+CANDIDATES = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def allowed_methods(scope: Scope) -> set[str]:
-    methods: set[str] = set()
-    for route in scope["app"].router.routes:
-        match, _ = route.matches(scope)
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return methods
+    """Each method some route fully matches for this path (routers may be nested, so each
+    method is tried rather than read from the routes)."""
+    routes = scope["app"].router.routes
+    return {
+        method
+        for method in CANDIDATES
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
+    }
