@@ -90,7 +90,8 @@ async def test_options_lists_the_allowed_methods(client: httpx.AsyncClient) -> N
     assert set(response.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
     assert (await client.options("/v1/nothing-here")).status_code == 404
     refused = await client.delete("/v1/applications")
-    assert refused.status_code == 405 and "GET" in refused.headers["allow"]
+    assert refused.status_code == 405
+    assert set(refused.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
 
 
 @pytest.mark.parametrize(
