@@ -42,7 +42,7 @@ async def test_two_relays_publish_each_pending_entry_once(
     ]
     async with EventTap(settings.amqp_url, "notification.sent") as tap:
         published = await asyncio.gather(*(relay.drain() for relay in relays))
-        await tap.wait_for("notification.sent", count=30, timeout=20)
+        await tap.wait_for("notification.sent", count=30, timeout=60)
         await asyncio.sleep(0.5)
     for relay in relays:
         await relay.stop()
