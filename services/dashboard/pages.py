@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from typing import get_args
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from services.dashboard import charts, queries
 from services.dashboard.api import act, ops_overview
-from services.dashboard.auth import SESSION_KEY, authenticate, require_ops_page
+from services.dashboard.auth import authenticate, end_session, require_ops_page, start_session
 from services.dashboard.context import Dashboard, dashboard, templates
 from services.dashboard.dead_letters import DeadLetterNotFound, readable_headers, recent_actions
 from services.dashboard.payload import describe_payload, first_page_picture
@@ -31,8 +31,14 @@ router = APIRouter(include_in_schema=False)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only paths of this site: an open redirect would help phishing.
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    # Only paths of this site: an open redirect would help phishing. Browsers read a
+    # backslash as a slash ("/\\evil.example" is "//evil.example") and drop tabs and newlines.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -52,13 +58,13 @@ async def login(
     if actor is None:
         context = {"next": next, "error": "Those credentials do not open the dashboard."}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
-    request.session[SESSION_KEY] = actor
+    await start_session(request, actor)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> RedirectResponse:
-    request.session.clear()
+    await end_session(request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -188,9 +194,10 @@ async def document_content(
         while chunk := await stream.readchunk():
             yield chunk
 
-    # A PDF with active content (scripts, embedded files) is never opened in the browser.
-    active = any(flag.startswith("pdf_") for flag in document.get("flags", []))
-    disposition = "attachment" if download or active else "inline"
+    # A PDF is never opened on the dashboard's origin: the browser's viewer ignores a
+    # sandbox, and a polyglot could be read as something else. Images open sandboxed.
+    is_pdf = document["content_type"] == "application/pdf"
+    disposition = "attachment" if download or is_pdf else "inline"
     filename = quote(document["filename"])
     return StreamingResponse(
         chunks(),
@@ -199,14 +206,9 @@ async def document_content(
             "Content-Disposition": f"{disposition}; filename*=UTF-8''{filename}",
             "Content-Length": str(document["size"]),
             # The bytes come from partners: never let the browser guess another type, and
-            # run nothing they might carry (Chromium's PDF viewer refuses a sandbox, and a
-            # PDF runs no script of ours anyway).
+            # run nothing they might carry.
             "X-Content-Type-Options": "nosniff",
-            **(
-                {}
-                if document["content_type"] == "application/pdf"
-                else {"Content-Security-Policy": "sandbox"}
-            ),
+            "Content-Security-Policy": "sandbox",
         },
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -12,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from services.notifier.notices import Notice, day
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 TEMPLATES = Path(__file__).parent / "templates"
 
 environment = Environment(
@@ -32,6 +34,12 @@ def render(notice: Notice, calendar_url: str | None = None) -> tuple[str, str]:
     text = environment.get_template(f"{notice.template}.txt.j2").render(**context)
     html = environment.get_template(f"{notice.template}.html.j2").render(**context)
     return text, html
+
+
+def header_safe(value: str) -> str:
+    """One line for a header: a CR/LF from a partner's data would end the header (or refuse
+    the whole email), and other control characters have no place in it."""
+    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def message_id(event_id: str, recipient: str) -> str:
@@ -55,7 +63,7 @@ def compose(
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = notice.subject
+    message["Subject"] = header_safe(notice.subject)
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id(event_id, recipient)
     message["X-Regwatch-Event-Id"] = event_id

@@ -95,9 +95,15 @@ class Settings(BaseSettings):
     # the session cookie is signed with dashboard_session_secret (derived from the token if empty).
     dashboard_users: str = ""
     dashboard_session_secret: str = ""
-    dashboard_secure_cookie: bool = False
+    # The session cookie's Secure flag; unset: Secure unless the dashboard is on loopback.
+    dashboard_secure_cookie: bool | None = None
+    # The dashboard's /docs and /openapi.json: behind log-in, open to anyone, or not served.
+    dashboard_docs: Literal["login", "open", "off"] = "login"
     # Prometheus exporter of a process without HTTP (0 = off); HTTP services serve /metrics.
     metrics_port: int = 0
+    # /metrics of the HTTP services: for ops only (ops token, or a dashboard session), open
+    # to anyone, or off (then scrape METRICS_PORT, a listener of its own).
+    metrics_access: Literal["login", "open", "off"] = "login"
     # Count MongoDB commands per process (regwatch_mongodb_commands_total in /metrics): the
     # benchmark's round trips per document. Off by default: a listener on every command.
     mongodb_command_counting: bool = False

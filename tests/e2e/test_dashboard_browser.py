@@ -419,3 +419,39 @@ async def test_every_page_passes_axe_and_keyboard_reaches_the_content(
     await expect(page.locator("a.skip")).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(page.locator("#main")).to_be_focused()
+
+
+async def test_a_forged_form_from_another_page_is_refused_and_changes_nothing(
+    page: Page, settings: Settings, db: AsyncDatabase, dashboard: tuple[Dashboard, str]
+) -> None:
+    """The logged-in browser submits a form another page planted: refused, nothing discarded;
+    the dashboard's own form (with its CSRF token) still works, under its strict CSP."""
+    application_id = await make_application(db, await guest_partner(db))
+    message = submission(sample_pdf(str(uuid.uuid4())), application_id=application_id)
+    await intake_dead_letter(settings.amqp_url, message)
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content-Security" in m.text else None
+    )
+
+    await page.goto("/dead-letters")
+    row = page.locator(f"#dead-letters tr:has-text('{message.message_id}')")
+    await expect(row).to_have_count(1)
+    attacker = await page.context.new_page()
+    await attacker.set_content(
+        f'<form method="post" action="{dashboard[1]}/dead-letters/all/discard">'
+        '<button id="go">win a prize</button></form>'
+    )
+    async with attacker.expect_navigation() as navigation:
+        await attacker.click("#go")
+    forged = await navigation.value
+    assert forged is not None and forged.status == 403
+    await attacker.close()
+
+    await page.reload()
+    await expect(row).to_have_count(1)  # nothing was discarded
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await row.locator("form[data-confirm] button").click()
+    await expect(page.locator("#done")).to_have_text("discard: 1 message(s)")
+    await expect(row).to_have_count(0)
+    assert violations == [], violations

@@ -182,8 +182,12 @@ async def status_event_with_email(
             "type": "registration.status_changed",
             "subject": registration_number,
             "time": now,
-            # A CloudEvent has its time: the dashboard's event log shows it.
-            "event": {"id": event_id, "type": "registration.status_changed", "time": now},
+            # A CloudEvent carries its time; the dashboard's event views read it.
+            "event": {
+                "id": event_id,
+                "type": "registration.status_changed",
+                "time": now.isoformat(),
+            },
             "status": "sent",
             "available_at": now,
             "attempts": 1,
