@@ -340,6 +340,7 @@ async def test_dead_letter_details_show_the_error_origin_headers_and_first_page(
     await shot(page, "dead-letter-details")
     assert await serious_violations(page) == []
 
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))  # "for good?"
     await page.get_by_role("button", name="Discard").click()
     await expect(page.locator("#done")).to_have_text("discard: 1 message(s)")
     await expect(page.locator(f"#dead-letters tr:has-text('{message_id}')")).to_have_count(0)
