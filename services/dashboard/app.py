@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.dashboard import api, pages, stream
+from services.dashboard import api, pages, stream, webhooks
 from services.dashboard.auth import LoginRequired, session_secret
 from services.dashboard.context import STATIC_DIR, Dashboard
 from services.dashboard.dead_letters import DeadLetterDesk
@@ -54,7 +54,8 @@ def create_app(board: Dashboard) -> FastAPI:
     )
     instrument_http(app, SERVICE)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (api.health, api.router, stream.router, pages.router):
+    routers = (api.health, api.router, stream.router, pages.router, webhooks.api, webhooks.pages)
+    for router in routers:
         app.include_router(router)
 
     @app.exception_handler(LoginRequired)

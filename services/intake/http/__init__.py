@@ -11,6 +11,7 @@ from services.intake.http import (
     partner_api,
     problems,
     registrations,
+    webhooks,
 )
 from services.intake.http.limits import UploadSizeLimit
 from shared.infra.metrics import instrument_http
@@ -28,6 +29,7 @@ def create_http_app(ctx: ServiceContext) -> FastAPI:
     problems.install(app)
     app.add_middleware(UploadSizeLimit, max_bytes=ctx.settings.max_document_bytes)
     instrument_http(app, "intake")  # request metrics and GET /metrics
-    for module in (health, partner_api, decisions, registrations, calendar):
+    for module in (health, partner_api, decisions, registrations, calendar, webhooks):
         app.include_router(module.router)
+    webhooks.describe_deliveries(app)
     return app
