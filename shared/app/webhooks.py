@@ -10,7 +10,7 @@ slow endpoint but the one worker sending to it.
 - A failed attempt is tried again after a doubling wait with jitter, until the retry
   period from the first attempt has passed (then the delivery has ``failed``).
 - After ``disable_after`` consecutive failed attempts the endpoint is disabled, with the
-  reason; its waiting deliveries are ``held``. A successful attempt (an ops redelivery) on a
+  reason; its waiting deliveries, and those of later events, are ``held``. A successful attempt (an ops redelivery) on a
   disabled endpoint enables it again and releases what was held.
 """
 
@@ -162,15 +162,13 @@ async def remove_partner_endpoints(db: AsyncDatabase, *, partner_id: str) -> int
 async def enqueue_deliveries(
     db: AsyncDatabase, *, partner_id: str, event: dict[str, Any], now: datetime, period: timedelta
 ) -> int:
-    """One delivery of ``event`` per active endpoint of the partner that wants it.
+    """One delivery of ``event`` per endpoint of the partner that wants it; ``held`` for a
+    disabled endpoint, so that enabling it again within the retry period sends it.
 
     Idempotent: the delivery id is endpoint and event, so a redelivered message adds none.
     """
-    endpoints = (
-        await db[ENDPOINTS]
-        .find({"partner_id": partner_id, "status": "active"}, {"events": 1})
-        .to_list()
-    )
+    found = db[ENDPOINTS].find({"partner_id": partner_id}, {"events": 1, "status": 1})
+    endpoints = await found.to_list()
     body = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
     deliveries = [
         {
@@ -180,7 +178,7 @@ async def enqueue_deliveries(
             "event_id": event["id"],
             "event_type": event["type"],
             "body": body,  # signed as stored: the same bytes on every attempt
-            "status": "pending",
+            "status": "pending" if endpoint["status"] == "active" else "held",
             "next_attempt_at": now,
             "expires_at": now + period,
             "attempt_count": 0,
