@@ -6,6 +6,9 @@ partner sees why, ops are alarmed and redeliver."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -252,3 +255,36 @@ async def test_a_url_into_the_operators_network_is_refused(
         assert gone.status_code == 204
         assert (await api.get("/v1/webhooks")).json() == []
         assert (await api.delete(f"/v1/webhooks/{created.json()['id']}")).status_code == 404
+
+
+async def test_ops_add_list_and_remove_a_partners_endpoint_from_the_cli(
+    onboard: Any, settings: Settings, db: AsyncDatabase
+) -> None:
+    partner = await onboard("Webhook partner of ops")
+    env = {
+        **os.environ,
+        "MONGODB_URL": settings.mongodb_url,
+        "MONGODB_DB": settings.mongodb_db,
+        "WEBHOOK_ALLOW_LOOPBACK": "true",
+        "COLUMNS": "300",
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        code = "from services.cli.webhooks import app; app()"
+        return subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=60
+        )
+
+    url = "http://127.0.0.1:9/ops-hook"
+    added = await asyncio.to_thread(cli, "add", partner.partner_id, url, "--event", "deadline.*")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().splitlines()[-1].startswith("whsec_")
+    stored = await db["webhook_endpoints"].find_one({"partner_id": partner.partner_id})
+    assert stored is not None and stored["events"] == ["deadline.*"]
+    listed = await asyncio.to_thread(cli, "list", "--partner", partner.partner_id)
+    assert stored["_id"] in listed.stdout and "active" in listed.stdout
+    refused = await asyncio.to_thread(cli, "add", partner.partner_id, "https://10.0.0.5/x")
+    assert refused.returncode == 1 and "public addresses" in refused.stdout
+    removed = await asyncio.to_thread(cli, "remove", stored["_id"])
+    again = await asyncio.to_thread(cli, "remove", stored["_id"])
+    assert removed.returncode == 0 and again.returncode == 1
