@@ -66,9 +66,20 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         ]
         if refused or not addresses:
             raise AddressRefused(f"{host} resolves to {', '.join(refused)}: not a public address")
-        return await self._inner.connect_tcp(
-            addresses[0], port, timeout, local_address=local_address, socket_options=socket_options
-        )
+        failure: Exception | None = None
+        for address in addresses:  # as a browser would: the next address if one is down
+            try:
+                return await self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None

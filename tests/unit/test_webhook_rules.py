@@ -3,6 +3,7 @@ and the Standard Webhooks signature a receiver verifies with the same package.""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime
 
@@ -18,7 +19,7 @@ from shared.domain.webhooks import (
     event_matches,
     retry_delay,
 )
-from shared.infra.webhook_http import signed_headers
+from shared.infra.webhook_http import AttemptOutcome, send_webhook, signed_headers, webhook_client
 
 
 def test_no_patterns_means_every_event_and_a_star_is_one_word() -> None:
@@ -105,3 +106,25 @@ def test_a_receiver_verifies_the_signature_with_standardwebhooks() -> None:
     assert Webhook(secret).verify(body, headers)["id"] == "evt_1"
     with pytest.raises(Exception, match="signature"):
         Webhook(generate_secret()).verify(body, headers)
+
+
+def test_a_connection_to_a_refused_address_is_never_opened() -> None:
+    """Checked when connecting, not only at registration: a name that later resolves into the
+    operator's network (DNS rebinding) gets nothing."""
+
+    async def attempt() -> AttemptOutcome:
+        client = webhook_client(allow_loopback=False, connect_seconds=2, read_seconds=2)
+        async with client:
+            return await send_webhook(
+                client,
+                url="https://localhost:9/hook",
+                secret=generate_secret(),
+                webhook_id="evt_1",
+                body="{}",
+                content_type="application/cloudevents+json",
+                total_seconds=5,
+            )
+
+    outcome = asyncio.run(attempt())
+    assert outcome.status_code is None and not outcome.succeeded
+    assert outcome.error is not None and "not a public address" in outcome.error
