@@ -22,6 +22,7 @@ from services.dashboard.dead_letters import (
 from services.dashboard.events import EventLine
 from services.dashboard.payload import PayloadPreview, describe_payload
 from services.dashboard.queues import QueueReport, queue_report
+from services.dashboard.webhooks import webhook_alarms
 from shared.app import deadline_calendar, search
 from shared.app import registration_views as registrations
 from shared.domain.calendar import authority_date
@@ -37,9 +38,11 @@ class OpsOverview(BaseModel):
 
 async def ops_overview(board: Dashboard) -> OpsOverview:
     ctx = board.ctx
+    queues = await queue_report(ctx.settings, board.connection)
+    queues.alarms.extend(await webhook_alarms(board))  # a partner no longer hears from us
     return OpsOverview(
         overview=await queries.overview(db=ctx.db, now=ctx.clock.now()),
-        queues=await queue_report(ctx.settings, board.connection),
+        queues=queues,
     )
 
 

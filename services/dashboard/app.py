@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.dashboard import api, pages, stream
+from services.dashboard import api, pages, stream, webhooks
 from services.dashboard.auth import (
     SESSION_HOURS,
     SESSIONS,
@@ -84,7 +84,8 @@ def create_app(board: Dashboard) -> FastAPI:
     if settings.dashboard_docs == "login":
         _docs_behind_login(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (api.health, api.router, stream.router, pages.router):
+    routers = (api.health, api.router, stream.router, pages.router, webhooks.api, webhooks.pages)
+    for router in routers:
         app.include_router(router)
 
     @app.exception_handler(LoginRequired)

@@ -41,6 +41,9 @@ DESCRIPTION = (
     "`partner.<your RabbitMQ user>.<anything>`, and may consume (not declare or delete) "
     "`partner.<your RabbitMQ user>.events`, where regwatch puts every event about your "
     "documents, applications, registrations and deadlines. "
+    "The same events can be pushed to your HTTPS endpoints instead, signed per the Standard "
+    "Webhooks specification (POST /v1/webhooks; the request is under `webhooks` in the "
+    "intake's OpenAPI document). "
     "See docs/partner-contract.md for every property, header and error code."
 )
 

@@ -123,6 +123,15 @@ INDEXES: dict[str, list[IndexModel]] = {
         # The dashboard lists ops' replays and discards, newest first.
         IndexModel([("at", DESCENDING)]),
     ],
+    "webhook_endpoints": [
+        IndexModel([("partner_id", ASCENDING), ("status", ASCENDING)]),
+    ],
+    "webhook_deliveries": [
+        # Workers claim due deliveries; disabling or deleting an endpoint touches its own.
+        IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
+        IndexModel([("endpoint_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("updated_at", DESCENDING)]),
+    ],
 }
 
 

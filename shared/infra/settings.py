@@ -86,6 +86,19 @@ class Settings(BaseSettings):
     reader_time_limit_seconds: float = 60.0  # reading time per document; beyond, the same
     reader_text_cap: int = 20_000  # characters of text kept per document
     reader_ocr_languages: str = "eng+chi_sim"  # Tesseract models used for scans and images
+    # Webhooks: http:// to loopback allowed (make run, the tests; never in production);
+    # retries double from the base up to the max, with jitter, for the retry period; an
+    # endpoint is disabled after so many consecutive failed attempts.
+    webhook_allow_loopback: bool = False
+    webhook_retry_hours: float = 24.0
+    webhook_retry_base_seconds: float = 30.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_disable_after_failures: int = 20
+    webhook_connect_timeout_seconds: float = 5.0
+    webhook_read_timeout_seconds: float = 10.0
+    webhook_concurrency: int = 16  # requests in flight per replica, at most one per endpoint
+    webhook_poll_seconds: float = 1.0
+    webhook_lease_seconds: float = 120.0
     log_level: str = "INFO"
     run_dir: str = ".run"
     # The requirements catalog directory; unset: the catalog/ shipped beside the code.

@@ -11,6 +11,7 @@ from services.intake.http import (
     partner_api,
     problems,
     registrations,
+    webhooks,
 )
 from services.intake.http.deps import presents_ops_token
 from services.intake.http.limits import UploadSizeLimit
@@ -32,7 +33,8 @@ def create_http_app(ctx: ServiceContext) -> FastAPI:
     app.add_middleware(UploadSizeLimit, max_bytes=ctx.settings.max_document_bytes)
     app.add_middleware(AnswerOptions)
     instrument_http(app, "intake", access=ctx.settings.metrics_access, is_ops=presents_ops_token)
-    for module in (health, partner_api, decisions, registrations, calendar):
+    for module in (health, partner_api, decisions, registrations, calendar, webhooks):
         app.include_router(module.router)
     document_problems(app)
+    webhooks.describe_deliveries(app)
     return app
