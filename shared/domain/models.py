@@ -6,11 +6,15 @@ import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from shared.domain.lifecycle import StatusChange
 
 ApplicationKind = Literal["new", "renewal", "change"]
+# The languages an exporter's contacts get their emails in; a contact without one: English.
+ContactLanguage = Literal["en", "zh"]
+CONTACT_LANGUAGES: tuple[str, ...] = ("en", "zh")
+DEFAULT_LANGUAGE = "en"
 
 
 def new_id(prefix: str) -> str:
@@ -46,6 +50,18 @@ class Exporter(BaseModel):
     country: str
     home_registration_number: str | None = None
     contact_emails: list[EmailStr] = Field(default_factory=list)
+    # Per contact email; a contact not named here reads English. A map beside the list keeps
+    # every partner that sends plain ``contact_emails`` working unchanged.
+    contact_languages: dict[EmailStr, ContactLanguage] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _languages_of_contacts(self) -> Exporter:
+        strangers = sorted(set(self.contact_languages) - set(self.contact_emails))
+        if strangers:
+            raise ValueError(
+                f"contact_languages names {', '.join(strangers)}, not in contact_emails"
+            )
+        return self
 
 
 class Application(Record):
