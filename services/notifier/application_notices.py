@@ -87,7 +87,9 @@ def certificate_issued(s: ApplicationChange) -> Notice:
             number=s.registration_number,
         )
         if s.registration_number
-        else lazy("Certificate issued: {exporter}, registration number to follow", exporter=s.exporter)
+        else lazy(
+            "Certificate issued: {exporter}, registration number to follow", exporter=s.exporter
+        )
     )
     return _notice(s, "certificate_issued", subject)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from services.notifier.i18n import Days, Term, Text, lazy
+from services.notifier.i18n import N_, Days, Term, Text, lazy
 from services.notifier.notices import (
     ANY_EXPORTER,
     WINDOW_TITLES,
@@ -99,11 +99,16 @@ def renewal_due(d: DeadlineEvent) -> Notice:
 
 def expiry_due(d: DeadlineEvent) -> Notice:
     valid_until = _valid_until(d) or _due_on(d)  # the expiry watch ends with the term
-    subject = lazy(
-        "Registration expires in {days}: {exporter}, registration {number} (on {day})"
+    message = (
+        N_("Registration expires in {days}: {exporter}, registration {number} (on {day})")
         if d.renewable
-        else "Registration expires in {days} and cannot be renewed: {exporter},"
-        " registration {number} (on {day})",
+        else N_(
+            "Registration expires in {days} and cannot be renewed: {exporter},"
+            " registration {number} (on {day})"
+        )
+    )
+    subject = lazy(
+        message,
         days=Days(n=d.days_left),
         exporter=_exporter(d),
         number=_number(d),
@@ -164,12 +169,17 @@ def expired(d: DeadlineEvent) -> Notice:
 
 
 def processing_overdue(d: DeadlineEvent) -> Notice:
-    subject = lazy(
-        "Processing overdue: registration {reference} of {exporter} has had no decision"
-        " since {day}"
+    message = (
+        N_(
+            "Processing overdue: registration {reference} of {exporter} has had no decision since {day}"
+        )
         if d.registration_number
-        else "Processing overdue: application {reference} of {exporter} has had no decision"
-        " since {day}",
+        else N_(
+            "Processing overdue: application {reference} of {exporter} has had no decision since {day}"
+        )
+    )
+    subject = lazy(
+        message,
         reference=d.registration_number or _application(d),
         exporter=_exporter(d),
         day=_due_on(d),

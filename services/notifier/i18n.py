@@ -113,8 +113,11 @@ class Text(BaseModel):
     args: dict[str, Any] = {}
 
     def render(self, language: str = DEFAULT_LANGUAGE) -> str:
+        translated = translations(language).gettext(self.message)
+        if not self.args:  # a sentence without fields may hold braces of its own
+            return translated
         values = {key: _value(arg, language) for key, arg in self.args.items()}
-        return translations(language).gettext(self.message).format(**values)
+        return translated.format(**values)
 
     def __str__(self) -> str:
         return self.render(DEFAULT_LANGUAGE)

@@ -8,8 +8,9 @@ as a date here (late evening UTC is already the next day in Beijing).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from services.notifier.i18n import N_, Term, Text
 from shared.domain.deadlines import last_day
@@ -29,6 +30,8 @@ WINDOW_TITLES = {
     "processing": N_("Processing"),
 }
 ANY_EXPORTER = N_("your company")
+# The statuses a notice names in its text ("now recorded as ..."), spaced as shown.
+STATUSES = (N_("failed"), N_("not accepted"), N_("refused"))
 
 
 class IncompleteEvent(ValueError):
@@ -57,6 +60,11 @@ class Notice(BaseModel):
     not_renewable_from: date | None = None
     recipients: list[str] = Field(default_factory=list)
     languages: dict[str, str] = Field(default_factory=dict)  # recipient -> language, else English
+
+    @field_validator("subject", mode="before")
+    @classmethod
+    def _plain_subject(cls, value: Any) -> Any:
+        return Text(message=value) if isinstance(value, str) else value
 
     def language_for(self, recipient: str) -> str:
         return self.languages.get(recipient, DEFAULT_LANGUAGE)

@@ -40,8 +40,7 @@ def _notice(c: RegistrationStatusChanged, template: str, subject: Text, **fields
 def renewal_rejected(c: RegistrationStatusChanged) -> Notice:
     closes_on = required(c.window_closes_on, "window_closes_on", f"{EVENT} ({c.trigger})")
     subject = lazy(
-        "Renewal not accepted, the window is open until {day}: {exporter},"
-        " registration {number}",
+        "Renewal not accepted, the window is open until {day}: {exporter}, registration {number}",
         day=closes_on,
         exporter=_exporter(c),
         number=c.registration_number,

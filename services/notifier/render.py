@@ -6,9 +6,8 @@ import hashlib
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from pathlib import Path
-
 from functools import lru_cache, partial
+from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -37,6 +36,7 @@ def environment(language: str) -> Environment:
     env.filters["name"] = partial(i18n.name, language=language)
     env.filters["term"] = partial(i18n.term, language=language)
     env.globals["language"] = language
+    env.globals["colon"] = "：" if language == "zh" else ": "  # after a label, as each writes it
     return env
 
 

@@ -384,7 +384,10 @@ def test_window_request_gives_its_last_beijing_day_and_the_items_asked_for() -> 
         items=["Chinese translation of the business licence"],
     )
     assert notice is not None
-    assert str(notice.subject) == "Additional materials requested for application app_1 (Fjord Dairy AS)"
+    assert (
+        str(notice.subject)
+        == "Additional materials requested for application app_1 (Fjord Dairy AS)"
+    )
     text = text_of(notice)
     assert "  - Chinese translation of the business licence" in text and "older item" not in text
     assert "Please reply by 31 May 2027." in text
