@@ -87,11 +87,11 @@ def compose(
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = subject(notice, language)
-    message["Content-Language"] = "zh-Hans" if language == "zh" else language
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id(event_id, recipient)
     message["X-Regwatch-Event-Id"] = event_id
     message["X-Regwatch-Event-Type"] = event_type
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    message["Content-Language"] = "zh-Hans" if language == "zh" else language  # after set_content
     return message

@@ -52,7 +52,12 @@ class Exporter(BaseModel):
     contact_emails: list[EmailStr] = Field(default_factory=list)
     # Per contact email; a contact not named here reads English. A map beside the list keeps
     # every partner that sends plain ``contact_emails`` working unchanged.
-    contact_languages: dict[EmailStr, ContactLanguage] = Field(default_factory=dict)
+    contact_languages: dict[EmailStr, ContactLanguage] = Field(
+        default_factory=dict,
+        description="The language each contact gets its emails in (en or zh), by email; "
+        "every key is one of contact_emails; a contact not named here reads English.",
+        examples=[{"li.wei@exporter.example": "zh"}],
+    )
 
     @model_validator(mode="after")
     def _languages_of_contacts(self) -> Exporter:
