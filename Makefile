@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv system-deps run test test-faults test-scenarios cluster-up cluster-down lint infra-up infra-down demo bench compose-up compose-down constraints clean
+.PHONY: help venv system-deps translations run test test-faults test-scenarios cluster-up cluster-down lint infra-up infra-down demo bench compose-up compose-down constraints clean
 
 help:
 	@echo "make run        start RabbitMQ, MongoDB, an SMTP sink and every service (Ctrl-C stops all)"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-faults  fault injection, then every scenario timeline (make test-scenarios)"
 	@echo "make demo       submit the seed documents to a running system and show what happened"
 	@echo "make lint       ruff and mypy"
+	@echo "make translations  refresh the email catalogs (services/notifier/translations) and compile them"
 	@echo "make bench      run every benchmark under bench/ and write bench/RESULTS.md"
 	@echo "make infra-up / infra-down   local servers without Docker"
 	@echo "make cluster-up / cluster-down  a three-node RabbitMQ cluster on this machine"
@@ -84,6 +85,17 @@ demo: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+# The emails' gettext catalogs: extract the messages (templates, subjects, catalog names),
+# merge them into each language's .po (translate the empty msgstr there; an untranslated one
+# reads English) and compile the .mo files, which are committed so a fresh install needs no step.
+I18N := services/notifier/translations
+translations: venv
+	$(BIN)/python -m babel.messages.frontend -q extract -F services/notifier/babel.cfg \
+		-k lazy -k N_ --add-comments=category --sort-output --omit-header -o $(I18N)/messages.pot .
+	$(BIN)/python -m babel.messages.frontend -q update -D messages -i $(I18N)/messages.pot \
+		-d $(I18N) --no-fuzzy-matching --ignore-obsolete -w 100
+	$(BIN)/python -m babel.messages.frontend compile -D messages -d $(I18N) --statistics
 
 asyncapi: venv  # the partner AMQP contract, generated from the intake's code
 	$(BIN)/python -m services.intake.asyncapi > docs/asyncapi.yaml
