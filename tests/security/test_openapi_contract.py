@@ -37,6 +37,7 @@ INEXPRESSIBLE_RULES = (
     "body: Value error",  # a rule across fields (a renewal needs the registration it renews)
     "than or equal to datetime.date",  # JSON Schema bounds numbers, not dates
     "Expected UploadFile",  # a multipart part without a file name is not a file
+    "not in contact_emails",  # a language's key must be one of the contacts (across fields)
 )
 EXAMPLES = 10  # per operation and mode: enough to find the classic mistakes in seconds
 # Links FastAPI cannot express: what a created application's id opens next.
