@@ -15,11 +15,11 @@ from services.intake import app as intake_app
 from services.intake.http import create_http_app
 from services.reader import app as reader_app
 from services.reader.extract import ReadLimits, extract
-from shared.app.partners import issue_api_key
+from shared.app.partners import issue_api_key, new_partner, save_partner
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from tests import servers
-from tests.factories import make_application, make_partner
+from tests.factories import make_application
 from tests.security import hostile_files as hostile
 from tests.support import EventTap, sample_pdf
 
@@ -90,7 +90,9 @@ async def services(
 async def test_the_reader_reads_every_stored_hostile_file_and_then_a_plain_one(
     services: dict[str, ServiceContext], reading_settings: Settings, db: AsyncDatabase
 ) -> None:
-    partner_id = await make_partner(db, name="Hostile reader partner")
+    partner = new_partner(name="Hostile reader partner", now=services["intake"].clock.now())
+    await save_partner(db, partner=partner)
+    partner_id = partner.id
     application_id = await make_application(db, partner_id)
     key = await issue_api_key(db, partner_id=partner_id, now=services["intake"].clock.now())
     transport = httpx.ASGITransport(app=create_http_app(services["intake"]))
