@@ -22,6 +22,9 @@ class IntakeError(Exception):
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Bidi embeddings, overrides, isolates and marks reorder what a reader sees (invoice_fdp.exe
+# shown as invoice_exe.pdf); line and paragraph separators break lines like CR/LF.
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 MAX_FILENAME_CHARS = 200
 
 
@@ -38,10 +41,11 @@ class Filename:
 
 
 def sanitize_filename(original: str) -> Filename:
-    """Drop path parts, control characters and leading dots; keep the original for display."""
+    """Drop path parts, control and bidi characters and leading dots; keep the original for
+    display."""
     name = unicodedata.normalize("NFC", original)
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("", name).strip().lstrip(".").strip()
+    name = _BIDI.sub("", _UNSAFE.sub("", name)).strip().lstrip(".").strip()
     if not name:
         raise IntakeError(
             "bad_filename",
@@ -71,7 +75,6 @@ def _no_control_characters(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
-_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 # Metadata strings are shown to ops and compared with the catalog: short, single-line text.
 MetaText = Annotated[str, Field(max_length=200), AfterValidator(_no_control_characters)]
 

@@ -1,7 +1,8 @@
 """Text and pixels out of a document's bytes: the PDF text layer, else Tesseract OCR.
 
-Bounded: at most ``page_cap`` pages and ``time_limit`` seconds per document; what was not
-read is said in ``limits``. A file that cannot be opened is ``unreadable`` with the reason.
+Bounded: at most ``page_cap`` pages and ``time_limit`` seconds per document, and no page
+whose content stream is beyond ``MAX_PAGE_CONTENT_BYTES`` (the limit is checked between
+pages, so one page's work is what can overrun it); what was not read is said in ``limits``. A file that cannot be opened is ``unreadable`` with the reason.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from PIL import Image, UnidentifiedImageError
 from pypdf import PageObject, PdfReader
 from pypdf.errors import PyPdfError
+from pypdf.generic import ArrayObject
 
 from services.reader.ocr import OcrTimeout, ocr_text
 from services.reader.photos import photo_facts
@@ -23,6 +25,9 @@ log = logging.getLogger("regwatch.reader")
 
 MIN_TEXT_LAYER = 20  # characters: a page with fewer has no text layer worth the name
 IMAGES_PER_PAGE = 3  # a scanned page is one image; a few more are logos and stamps
+# A dense page of text is tens of KiB of content; megabytes are drawings or a bomb whose
+# text extraction alone would take minutes and gigabytes.
+MAX_PAGE_CONTENT_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,12 @@ def _read_pdf(data: bytes, limits: ReadLimits, deadline: float) -> Extraction:
                 f"time limit: {limits.time_limit:.0f} s reached after {number - 1} pages"
             )
             break
+        if not _content_within_bounds(page):
+            found.limits.append(
+                f"page {number}: content over {MAX_PAGE_CONTENT_BYTES} bytes, not read"
+            )
+            found.pages.append("")
+            continue
         try:
             text = page.extract_text() or ""
         except Exception as exc:  # pypdf raises many kinds on damaged content streams
@@ -81,6 +92,26 @@ def _read_pdf(data: bytes, limits: ReadLimits, deadline: float) -> Extraction:
     if len(pages) > limits.page_cap:
         found.limits.append(f"page cap: {limits.page_cap} of {len(pages)} pages read")
     return found
+
+
+def _content_within_bounds(page: PageObject) -> bool:
+    """Whether the page's decoded content streams stay within the limit (pypdf bounds each
+    decompression; a page naming one stream many times stops at the limit)."""
+    try:
+        contents = page.get("/Contents")
+        if contents is None:  # a blank page
+            return True
+        contents = contents.get_object()
+        streams = contents if isinstance(contents, ArrayObject) else [contents]
+        total = 0
+        for stream in streams:
+            total += len(stream.get_object().get_data())
+            if total > MAX_PAGE_CONTENT_BYTES:
+                return False
+    except Exception as exc:  # a stream pypdf refuses to decode (bomb, damage) is not read
+        log.warning("page content unreadable: %s", exc)
+        return False
+    return True
 
 
 def _ocr_page_images(
