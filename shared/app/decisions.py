@@ -122,7 +122,7 @@ def regime_of(catalog: Catalog, application: dict[str, Any], now: datetime) -> R
     facts = ApplicationFacts.from_record(application, now)
     if facts.category not in catalog.categories:
         return None
-    return catalog.regime_for(facts.category, facts.kind, facts.regime_date())
+    return catalog.regime_for(facts.category, facts.regime_date())
 
 
 async def record_transition(
