@@ -219,9 +219,8 @@ async def imported_registration(ctx: ServiceContext, *, valid_until: date) -> st
         ctx.db,
         catalog=cached_catalog(ctx.settings.catalog_dir),
         text=",".join(CSV_COLUMNS) + "\n" + row + "\n",
-        now=ctx.clock.now(),
+        clock=ctx.clock,
+        relay=ctx.relay,
     )
     assert report.imported == 1, report.errors
-    for event_id in report.event_ids:
-        await ctx.relay.publish(event_id)
     return num

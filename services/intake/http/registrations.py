@@ -56,11 +56,10 @@ async def import_csv(request: Request, actor: str = Depends(require_ops)) -> dic
         ctx.db,
         catalog=cached_catalog(ctx.settings.catalog_dir),
         text=text,
-        now=ctx.clock.now(),
+        clock=ctx.clock,
+        relay=ctx.relay,
         reminder_time=ctx.settings.reminder_local_time,
     )
-    for event_id in report.event_ids:
-        await ctx.relay.publish(event_id)
     return report.as_dict()
 
 
