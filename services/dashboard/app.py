@@ -52,7 +52,7 @@ def create_app(board: Dashboard) -> FastAPI:
         same_site="lax",  # no cross-site POSTs: the replay and discard forms are safe
         https_only=settings.dashboard_secure_cookie,
     )
-    instrument_http(app, SERVICE)
+    instrument_http(app, board.ctx.service)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (api.health, api.router, stream.router, pages.router):
         app.include_router(router)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.notifier.notices import ANY_EXPORTER, WINDOWS, Notice, unique
-from shared.domain.deadlines import last_day
+from services.notifier.notices import ANY_EXPORTER, Notice, unique
+from shared.domain.deadlines import WINDOW_NAMES, last_day
 from shared.domain.events import ApplicationStatusChanged
 from shared.domain.models import Application
 
@@ -60,7 +60,7 @@ def _notice(s: ApplicationChange, template: str, subject: str, **fields: Any) ->
 
 
 def window_requested(s: ApplicationChange) -> Notice:
-    window = WINDOWS[s.change.to_status.removesuffix("_requested")]
+    window = WINDOW_NAMES[s.change.to_status.removesuffix("_requested")]
     subject = (
         f"{window.capitalize()} requested for application {s.change.application_id} ({s.exporter})"
     )

@@ -11,7 +11,6 @@ from typing import Any
 
 from services.notifier.notices import (
     ANY_EXPORTER,
-    WINDOWS,
     Notice,
     day,
     days,
@@ -19,7 +18,7 @@ from services.notifier.notices import (
     required,
     unique,
 )
-from shared.domain.deadlines import last_day
+from shared.domain.deadlines import WINDOW_NAMES, last_day
 from shared.domain.events import DeadlineEvent
 
 # Told to ops, not to the exporter: the authority is late, not the exporter.
@@ -53,7 +52,7 @@ def _notice(d: DeadlineEvent, template: str, subject: str, **fields: Any) -> Not
         "product": d.product,
         "application_id": d.application_id,
         "registration_number": d.registration_number,
-        "window": WINDOWS.get(d.kind, d.kind),
+        "window": WINDOW_NAMES.get(d.kind, d.kind),
         "due_on": _due_on(d),
         "days_left": d.days_left,
         "valid_until": _valid_until(d),
@@ -108,7 +107,7 @@ def expiry_due(d: DeadlineEvent) -> Notice:
 
 
 def window_due(d: DeadlineEvent) -> Notice:
-    window = WINDOWS.get(d.kind, d.kind)
+    window = WINDOW_NAMES.get(d.kind, d.kind)
     subject = (
         f"{window.capitalize()} due in {days(d.days_left)}: {_exporter(d)},"
         f" application {_application(d)} (by {day(_due_on(d))})"
@@ -123,7 +122,7 @@ def missed(d: DeadlineEvent) -> Notice:
             f"Deadline missed: the renewal window for registration {_number(d)} closed on {due_on}"
         )
         return _notice(d, "renewal_missed", subject, registration_number=_number(d))
-    window = WINDOWS.get(d.kind, d.kind)
+    window = WINDOW_NAMES.get(d.kind, d.kind)
     subject = (
         f"Deadline missed: the {window} window for application {_application(d)} closed on {due_on}"
     )

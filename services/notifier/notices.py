@@ -13,12 +13,6 @@ from pydantic import BaseModel, Field
 
 from shared.domain.deadlines import last_day
 
-WINDOWS = {
-    "additional_materials": "additional materials",
-    "rectification": "rectification",
-    "renewal": "renewal",
-    "processing": "processing",
-}
 ANY_EXPORTER = "your company"
 
 

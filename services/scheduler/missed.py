@@ -14,17 +14,18 @@ from datetime import datetime
 from shared.app.decisions import record_transition
 from shared.app.registration_lifecycle import aggregate, close_all, move
 from shared.domain.catalog import cached_catalog
-from shared.domain.deadlines import Deadline
-from shared.domain.lifecycle import IllegalTransition, missed_trigger, transition
+from shared.domain.deadlines import WINDOW_NAMES, Deadline
+from shared.domain.lifecycle import (
+    MISSABLE_WINDOWS,
+    IllegalTransition,
+    missed_trigger,
+    transition,
+)
 from shared.infra.runtime import ServiceContext
 from shared.infra.unit_of_work import UnitOfWork
 
 log = logging.getLogger("regwatch.scheduler")
 ACTOR = "scheduler"  # who moves what a reminder point moves (the notifier keeps quiet on it)
-WINDOW_NAMES = {
-    "additional_materials": "additional materials",
-    "rectification": "rectification",
-}
 # The registration move each structural point makes.
 REGISTRATION_TRIGGERS = {
     ("renewal", "opens"): "window_opened",
@@ -37,7 +38,7 @@ async def missed_window(
     ctx: ServiceContext, uow: UnitOfWork, deadline: Deadline, *, now: datetime, cause: str
 ) -> str | None:
     """Move the application whose window closed unmet; its new status, or None."""
-    if deadline.kind not in WINDOW_NAMES or not deadline.application_id:
+    if deadline.kind not in MISSABLE_WINDOWS or not deadline.application_id:
         return None
     application = await uow.db["applications"].find_one(
         {"_id": deadline.application_id}, session=uow.session

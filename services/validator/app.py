@@ -19,6 +19,7 @@ from shared.infra.runtime import ServiceContext, StartupError, open_context
 from shared.infra.settings import Settings
 from shared.infra.topology import VALIDATOR_EVENTS
 
+SERVICE = "validator"
 log = logging.getLogger("regwatch.validator")
 
 
@@ -59,7 +60,7 @@ def register(ctx: ServiceContext, catalog: Catalog) -> None:
 
 async def start(settings: Settings) -> ServiceContext:
     catalog = catalog_for(settings)
-    ctx = await open_context("validator", settings)
+    ctx = await open_context(SERVICE, settings)
     register(ctx, catalog)
     await ctx.start_consuming()
     return ctx
