@@ -18,4 +18,5 @@ def test_procfile_starts_every_service() -> None:
     }
     assert set(commands) == services
     for name, command in commands.items():
-        assert command == f"python -m services.{name}"
+        # exec: the service itself gets the stop signal and its exit status (0) is reported.
+        assert command == f"exec python -m services.{name}"
