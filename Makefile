@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv run test test-faults lint infra-up infra-down demo bench compose-up compose-down constraints clean
+.PHONY: help venv run test test-faults test-scenarios lint infra-up infra-down demo bench compose-up compose-down constraints clean
 
 help:
 	@echo "make run        start RabbitMQ, MongoDB, an SMTP sink and every service (Ctrl-C stops all)"
-	@echo "make test       run the whole test suite against real servers"
+	@echo "make test       run the test suite against real servers (one short scenario timeline)"
+	@echo "make test-faults  fault injection, then every scenario timeline (make test-scenarios)"
 	@echo "make demo       submit the seed documents to a running system and show what happened"
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      run every benchmark under bench/ and write bench/RESULTS.md"
@@ -44,11 +45,15 @@ run: infra-up
 	( $(BIN)/regwatch doctor --brief --wait 90 | sed 's/^/doctor    | /' || true ) & \
 	exec $(BIN)/honcho -f Procfile start
 
-test: venv
-	$(BIN)/python -m pytest -q
+test: venv  # the long scenario timelines run in test-faults; the short one runs here
+	$(BIN)/python -m pytest -q -m "not scenarios"
 
 test-faults: venv
 	$(BIN)/python -m pytest -q tests/faults
+	$(MAKE) test-scenarios
+
+test-scenarios: venv  # every registration timeline, services restarted per step (minutes)
+	$(BIN)/python -m pytest -q tests/scenarios
 
 lint: venv
 	$(BIN)/ruff check .

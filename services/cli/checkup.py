@@ -27,6 +27,7 @@ from shared.infra.runtime import redact
 from shared.infra.settings import Settings
 from shared.infra.topology import (
     DEAD_LETTER_QUEUE_NAME,
+    INTAKE_APPLICATIONS,
     INTAKE_DOCUMENTS,
     NOTIFIER_EVENTS,
     VALIDATOR_EVENTS,
@@ -38,6 +39,7 @@ START_SERVERS = "start the local servers with `make infra-up`, or correct"
 # Which service consumes each queue: the fix for a queue nobody reads.
 CONSUMERS = {
     INTAKE_DOCUMENTS.name: "intake",
+    INTAKE_APPLICATIONS.name: "intake",
     VALIDATOR_EVENTS.name: "validator",
     NOTIFIER_EVENTS.name: "notifier",
 }

@@ -6,6 +6,7 @@ import typer
 
 from services.cli import (
     applications,
+    calendar,
     catalog,
     deadlines,
     demo,
@@ -25,6 +26,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(registrations.app, name="registrations")
 app.add_typer(deadlines.app, name="deadlines")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(calendar.app, name="calendar")
 app.command("status")(status.status)
 app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)

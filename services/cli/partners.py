@@ -1,4 +1,5 @@
-"""``regwatch partners``: take partners on (API key + RabbitMQ user), list and revoke them."""
+"""``regwatch partners``: take partners on (API key, RabbitMQ user, events queue), list and
+revoke them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 from rich.table import Table
 
-from services.intake.onboarding import PartnerCredentials, offboard_partner, onboard_partner
+from services.intake.onboarding import (
+    PartnerCredentials,
+    ensure_events_queue,
+    offboard_partner,
+    onboard_partner,
+)
 from services.intake.rabbit_users import RabbitUsersError
 from shared.app.partners import UnknownPartner, list_partners
 from shared.domain.clock import clock_from
@@ -47,7 +53,8 @@ def add(
     name: str = typer.Argument(..., help="The partner's name, e.g. 'Nordic Export Agents'."),
     as_json: bool = typer.Option(False, "--json", help="Print the credentials as JSON."),
 ) -> None:
-    """Create a partner with an API key and a RabbitMQ user; credentials are shown once."""
+    """Create a partner with an API key, a RabbitMQ user and its events queue
+    ``partner.<amqp_user>.events``; credentials are shown once."""
 
     async def work(database: AsyncDatabase, settings: Settings) -> PartnerCredentials:
         now = clock_from(settings.regwatch_now).now()
@@ -88,7 +95,7 @@ def list_() -> None:
 
 @app.command("revoke")
 def revoke(partner_id: str = typer.Argument(..., help="The partner's id (ptn_...).")) -> None:
-    """Revoke a partner's API keys and delete its RabbitMQ user."""
+    """Revoke a partner's API keys, delete its RabbitMQ user and its events queue."""
 
     async def work(database: AsyncDatabase, settings: Settings) -> str:
         now = clock_from(settings.regwatch_now).now()
@@ -98,4 +105,17 @@ def revoke(partner_id: str = typer.Argument(..., help="The partner's id (ptn_...
         return partner.name
 
     name = _run(work)
-    console.print(f"Partner {partner_id} ({name}) revoked: API keys and RabbitMQ user removed.")
+    console.print(
+        f"Partner {partner_id} ({name}) revoked: API keys, RabbitMQ user and events queue removed."
+    )
+
+
+@app.command("events-queue")
+def events_queue(partner_id: str = typer.Argument(..., help="The partner's id (ptn_...).")) -> None:
+    """(Re)create an active partner's events queue and its permission to read it (for
+    partners taken on before events queues existed; idempotent)."""
+
+    async def work(database: AsyncDatabase, settings: Settings) -> str:
+        return await ensure_events_queue(db=database, settings=settings, partner_id=partner_id)
+
+    console.print(f"Events queue {_run(work)} is bound to partner {partner_id}.")

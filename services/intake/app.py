@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import uvicorn
 
-from services.intake import amqp
+from services.intake import amqp, amqp_applications
 from services.intake.document_types import catalog_of
 from services.intake.http import create_http_app
 from services.intake.lookups import Lookups
@@ -19,7 +19,7 @@ from services.intake.orphans import run_orphan_sweeps
 from shared.infra.runtime import ServiceContext, open_context
 from shared.infra.serving import Server, serve_until_cancelled
 from shared.infra.settings import Settings
-from shared.infra.topology import INTAKE_DOCUMENTS
+from shared.infra.topology import INTAKE_APPLICATIONS, INTAKE_DOCUMENTS
 
 SERVICE = "intake"
 log = logging.getLogger("regwatch.intake")
@@ -49,6 +49,7 @@ async def start(settings: Settings) -> IntakeContext:
         lookups=Lookups(base.db, ttl_seconds=settings.intake_lookup_cache_seconds),
     )
     amqp.register(ctx.broker, ctx)
+    amqp_applications.register(ctx.broker, ctx)
     await ctx.broker.start()
     ctx.relay.start()
     sweeps = run_orphan_sweeps(
@@ -70,8 +71,9 @@ async def main(settings: Settings) -> None:
         log_config=None,
     )
     log.info(
-        "ready: consuming %s, HTTP API on http://%s:%d",
+        "ready: consuming %s and %s, HTTP API on http://%s:%d",
         INTAKE_DOCUMENTS.name,
+        INTAKE_APPLICATIONS.name,
         settings.http_host,
         settings.intake_http_port,
     )

@@ -23,8 +23,13 @@ async def create_application(
     kind: str,
     registration_number: str | None,
     registration_valid_until: Any,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
-    """Record a new application in status ``submitted``; raises IntakeError if refused."""
+    """Record a new application in status ``submitted``; raises IntakeError if refused.
+
+    With ``idempotency_key`` (an AMQP message id) a second create with the same key raises
+    ``DuplicateKeyError`` (unique index): ``application_by_key`` then finds the first.
+    """
     catalog = catalog_of(ctx.settings)
     check_category(catalog, category)
     check_product(catalog, category, product)
@@ -52,8 +57,19 @@ async def create_application(
         document["registration_valid_until"] = datetime.combine(
             application.registration_valid_until, time.min, tzinfo=UTC
         )
+    if idempotency_key is not None:
+        document["idempotency_key"] = idempotency_key
     await ctx.db["applications"].insert_one(document)
     return document
+
+
+async def application_by_key(
+    ctx: ServiceContext, *, partner_id: str, idempotency_key: str
+) -> dict[str, Any] | None:
+    """The partner's application created with ``idempotency_key``, if any."""
+    return await ctx.db["applications"].find_one(
+        {"partner_id": partner_id, "idempotency_key": idempotency_key}
+    )
 
 
 async def own_application(

@@ -1,4 +1,5 @@
-"""Taking partners on and off: partner record, API key and RabbitMQ user together."""
+"""Taking partners on and off: partner record, API key, RabbitMQ user and events queue
+together."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.rabbit_users import RabbitUsers
-from shared.app.partners import issue_api_key, new_partner, revoke_partner, save_partner
+from shared.app.partners import (
+    UnknownPartner,
+    active_partner,
+    issue_api_key,
+    new_partner,
+    revoke_partner,
+    save_partner,
+)
 from shared.domain.models import Partner
 from shared.infra.settings import Settings
 
@@ -20,20 +28,24 @@ class PartnerCredentials(BaseModel):
     api_key: str
     amqp_user: str
     amqp_password: str
+    events_queue: str
 
 
 async def onboard_partner(
     *, db: AsyncDatabase, settings: Settings, name: str, now: datetime
 ) -> PartnerCredentials:
-    """Create the partner, its API key and its RabbitMQ user (removed again on failure)."""
+    """Create the partner, its API key, its RabbitMQ user and its events queue (removed
+    again on failure)."""
     partner = new_partner(name=name, now=now)
     assert partner.amqp_user is not None
     async with RabbitUsers(settings) as users:
         password = await users.create_partner_user(partner.amqp_user)
         try:
+            events_queue = await create_events_queue(users, settings, partner)
             await save_partner(db, partner=partner)
             api_key = await issue_api_key(db, partner_id=partner.id, now=now)
         except BaseException:
+            await users.delete_events_queue(partner.amqp_user)
             await users.delete_user(partner.amqp_user)
             raise
     return PartnerCredentials(
@@ -41,15 +53,40 @@ async def onboard_partner(
         api_key=api_key,
         amqp_user=partner.amqp_user,
         amqp_password=password,
+        events_queue=events_queue,
     )
+
+
+async def create_events_queue(users: RabbitUsers, settings: Settings, partner: Partner) -> str:
+    """Declare and bind ``partner``'s events queue (idempotent); its name."""
+    assert partner.amqp_user is not None
+    return await users.create_events_queue(
+        amqp_user=partner.amqp_user,
+        partner_id=partner.id,
+        max_length=settings.partner_events_max_length,
+        delivery_limit=settings.delivery_limit,
+    )
+
+
+async def ensure_events_queue(*, db: AsyncDatabase, settings: Settings, partner_id: str) -> str:
+    """Give an active partner taken on before events queues existed its queue and the
+    permission to read it; raises UnknownPartner."""
+    partner = await active_partner(db, {"_id": partner_id})
+    if partner is None or partner.amqp_user is None:
+        raise UnknownPartner(f"There is no active partner {partner_id} with a RabbitMQ user.")
+    async with RabbitUsers(settings) as users:
+        await users.set_partner_permissions(partner.amqp_user)
+        return await create_events_queue(users, settings, partner)
 
 
 async def offboard_partner(
     *, db: AsyncDatabase, settings: Settings, partner_id: str, now: datetime
 ) -> Partner:
-    """Revoke the partner and its keys and delete its RabbitMQ user; raises UnknownPartner."""
+    """Revoke the partner and its keys, delete its RabbitMQ user and its events queue;
+    raises UnknownPartner."""
     partner = await revoke_partner(db, partner_id=partner_id, now=now)
     if partner.amqp_user:
         async with RabbitUsers(settings) as users:
             await users.delete_user(partner.amqp_user)
+            await users.delete_events_queue(partner.amqp_user)
     return partner

@@ -1,9 +1,12 @@
 """Partners' RabbitMQ users, through the RabbitMQ management HTTP API.
 
-A partner's user may do exactly three things on the vhost of ``AMQP_URL``:
+A partner's user may do exactly four things on the vhost of ``AMQP_URL``:
 - publish to the exchange ``regwatch.intake`` (write),
 - declare, consume and delete its own reply queues ``partner.<user>.<anything>``
   (configure, read),
+- consume and acknowledge its events queue ``partner.<user>.events`` (read), which regwatch
+  declares and binds when the partner is taken on; the partner can neither delete nor
+  redeclare it (no configure),
 - nothing else: it cannot publish to ``regwatch.events``, read any regwatch queue, bind
   queues (binding needs write on the queue) or declare exchanges.
 Replies reach the partner through the default exchange, which the intake service (not the
@@ -20,7 +23,16 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from shared.infra.settings import Settings
-from shared.infra.topology import INTAKE_EXCHANGE
+from shared.infra.topology import (
+    DEAD_LETTER_EXCHANGE,
+    EVENTS_EXCHANGE,
+    INTAKE_EXCHANGE,
+    PARTNER_EVENT_KEYS,
+    PARTNER_EVENTS_EXCHANGE,
+    partner_binding_arguments,
+    partner_events_queue_arguments,
+    partner_events_queue_name,
+)
 
 
 class RabbitUsersError(Exception):
@@ -40,10 +52,13 @@ def reply_queue_prefix(amqp_user: str) -> str:
 
 
 def partner_permissions(amqp_user: str) -> Permissions:
-    """The least a partner's user needs: publish submissions, own its reply queues."""
-    own_queues = f"^{re.escape(reply_queue_prefix(amqp_user))}.+$"
+    """The least a partner's user needs: publish submissions, own its reply queues, read
+    its events queue (which it may not configure, i.e. delete or redeclare)."""
+    prefix = re.escape(reply_queue_prefix(amqp_user))
     return Permissions(
-        configure=own_queues, write=f"^{re.escape(INTAKE_EXCHANGE.name)}$", read=own_queues
+        configure=f"^{prefix}(?!events$).+$",
+        write=f"^{re.escape(INTAKE_EXCHANGE.name)}$",
+        read=f"^{prefix}.+$",
     )
 
 
@@ -75,17 +90,66 @@ class RabbitUsers:
         password = secrets.token_urlsafe(24)
         user = quote(amqp_user, safe="")
         await self._request("PUT", f"users/{user}", {"password": password, "tags": ""})
+        await self.set_partner_permissions(amqp_user)
+        return password
+
+    async def set_partner_permissions(self, amqp_user: str) -> None:
+        """Give ``amqp_user`` exactly the partner permissions on the vhost."""
         permissions = partner_permissions(amqp_user)
         await self._request(
             "PUT",
-            f"permissions/{quote(self._vhost, safe='')}/{user}",
+            f"permissions/{quote(self._vhost, safe='')}/{quote(amqp_user, safe='')}",
             {
                 "configure": permissions.configure,
                 "write": permissions.write,
                 "read": permissions.read,
             },
         )
-        return password
+
+    async def create_events_queue(
+        self, *, amqp_user: str, partner_id: str, max_length: int, delivery_limit: int
+    ) -> str:
+        """Declare the partner's events queue and bind it on its partner id (idempotent).
+
+        The exchanges are declared too (as the services declare them), so a partner taken on
+        before any service has started still gets its events.
+        """
+        vhost = quote(self._vhost, safe="")
+        exchanges = (EVENTS_EXCHANGE, PARTNER_EVENTS_EXCHANGE, DEAD_LETTER_EXCHANGE)
+        for exchange in exchanges:
+            await self._request(
+                "PUT",
+                f"exchanges/{vhost}/{quote(exchange.name, safe='')}",
+                {"type": exchange.type.value, "durable": True},
+            )
+        for key in PARTNER_EVENT_KEYS:
+            await self._request(
+                "POST",
+                f"bindings/{vhost}/e/{EVENTS_EXCHANGE.name}/e/{PARTNER_EVENTS_EXCHANGE.name}",
+                {"routing_key": key},
+            )
+        name = partner_events_queue_name(amqp_user)
+        arguments = partner_events_queue_arguments(
+            max_length=max_length, delivery_limit=delivery_limit
+        )
+        await self._request(
+            "PUT",
+            f"queues/{vhost}/{quote(name, safe='')}",
+            {"durable": True, "auto_delete": False, "arguments": arguments},
+        )
+        await self._request(
+            "POST",
+            f"bindings/{vhost}/e/{PARTNER_EVENTS_EXCHANGE.name}/q/{quote(name, safe='')}",
+            {"routing_key": "", "arguments": partner_binding_arguments(partner_id)},
+        )
+        return name
+
+    async def delete_events_queue(self, amqp_user: str) -> None:
+        """Delete the partner's events queue and whatever events still wait in it."""
+        name = quote(partner_events_queue_name(amqp_user), safe="")
+        await self._request(
+            "DELETE", f"queues/{quote(self._vhost, safe='')}/{name}", allow_missing=True
+        )
 
     async def delete_user(self, amqp_user: str) -> None:
         """Delete ``amqp_user`` (its open connections are closed by the broker)."""

@@ -23,6 +23,7 @@ from services.notifier.notices import IncompleteEvent, Notice
 from services.notifier.registration_notices import registration_notice
 from services.notifier.render import compose
 from services.notifier.smtp import RecipientRefused, SmtpUnavailable, connection, send
+from shared.app.calendar_links import calendar_path, calendar_token
 from shared.domain.deadlines import days_left
 from shared.domain.events import (
     ApplicationStatusChanged,
@@ -140,6 +141,7 @@ async def _send_pending(
                     event_id=event.id,
                     event_type=event.type,
                     date=ctx.clock.now(),
+                    calendar_url=await calendar_url_for(ctx, recipient),
                 )
                 common = {
                     "event_id": event.id,
@@ -161,6 +163,14 @@ async def _send_pending(
             raise
         return f"{type(exc).__name__}: {exc}"
     return None
+
+
+async def calendar_url_for(ctx: ServiceContext, recipient: str) -> str | None:
+    """The contact's own calendar link for the footer (ops have no deadlines of their own)."""
+    if recipient in (ctx.settings.ops_email, deliveries.NO_RECIPIENT):
+        return None
+    token = await calendar_token(ctx.db, recipient, ctx.clock.now())
+    return ctx.settings.public_base_url.rstrip("/") + calendar_path(token)
 
 
 async def _give_up(

@@ -25,9 +25,10 @@ environment = Environment(
 environment.filters["day"] = day
 
 
-def render(notice: Notice) -> tuple[str, str]:
-    """The plain-text and HTML bodies of ``notice``."""
-    context = notice.model_dump()
+def render(notice: Notice, calendar_url: str | None = None) -> tuple[str, str]:
+    """The plain-text and HTML bodies of ``notice``; the footer links the recipient's
+    calendar feed when ``calendar_url`` is given."""
+    context = {**notice.model_dump(), "calendar_url": calendar_url}
     text = environment.get_template(f"{notice.template}.txt.j2").render(**context)
     html = environment.get_template(f"{notice.template}.html.j2").render(**context)
     return text, html
@@ -47,9 +48,10 @@ def compose(
     event_id: str,
     event_type: str,
     date: datetime,
+    calendar_url: str | None = None,
 ) -> EmailMessage:
-    """One email of ``notice`` to one recipient."""
-    text, html = render(notice)
+    """One email of ``notice`` to one recipient (``calendar_url``: the recipient's feed)."""
+    text, html = render(notice, calendar_url)
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient

@@ -18,8 +18,10 @@ log = logging.getLogger("regwatch.scheduler")
 async def sweep_processing(ctx: ServiceContext, *, processing_days: int) -> int:
     """Open the processing deadline of every application with the authority too long.
 
-    Reads through the ``(status, created_at)`` index of applications; the deadline id is
-    derived from the application, so a deadline the lifecycle already opened stays as is.
+    Reads through the ``(status, created_at)`` index of applications (a filing is never
+    before the creation); counts from the filing (``submitted_at``: a renewal that waited for
+    its window was filed on the opening day). The deadline id is derived from the
+    application, so a deadline the lifecycle already opened stays as is.
     The tick then emits its ``due`` point as ``deadline.processing_overdue``.
     """
     now = ctx.clock.now()
@@ -27,12 +29,15 @@ async def sweep_processing(ctx: ServiceContext, *, processing_days: int) -> int:
     opened = 0
     cursor = ctx.db["applications"].find(
         {"status": {"$in": list(WITH_THE_AUTHORITY)}, "created_at": {"$lte": cutoff}},
-        {"created_at": 1},
+        {"created_at": 1, "submitted_at": 1},
     )
     async for application in cursor:
+        submitted = application.get("submitted_at") or application["created_at"]
+        if submitted > cutoff:
+            continue  # filed later than it was created: not overdue yet
         deadline = processing_deadline(
             application_id=application["_id"],
-            submitted_at=application["created_at"],
+            submitted_at=submitted,
             opened_at=now,
             processing_days=processing_days,
         )

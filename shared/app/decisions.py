@@ -170,7 +170,7 @@ async def record_transition(
     deadline = await _open_window(
         uow,
         catalog,
-        application,
+        {**application, **extra},
         move,
         now,
         notified_on or authority_date(now),
@@ -247,7 +247,8 @@ async def _open_window(
     if kind == "processing":
         deadline = processing_deadline(
             application_id=application["_id"],
-            submitted_at=application.get("created_at") or now,
+            # With the authority since the filing (a renewal that waited: the opening day).
+            submitted_at=application.get("submitted_at") or application.get("created_at") or now,
             opened_at=now,
             processing_days=days,
             source=windows.source_for(kind),

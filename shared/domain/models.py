@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -24,7 +24,14 @@ class Record(BaseModel):
     id: str = Field(alias="_id")
 
     def to_mongo(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True)
+        """The document to store: calendar days become UTC midnights (BSON has no date)."""
+        return {k: _bson_day(v) for k, v in self.model_dump(by_alias=True).items()}
+
+
+def _bson_day(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time.min, UTC)
+    return value
 
 
 class Partner(Record):

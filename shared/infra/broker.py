@@ -14,6 +14,8 @@ from shared.infra.topology import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
     INTAKE_EXCHANGE,
+    PARTNER_EVENT_KEYS,
+    PARTNER_EVENTS_EXCHANGE,
     dead_letter_queue,
     quorum_queue,
 )
@@ -38,6 +40,9 @@ async def declare_topology(broker: RabbitBroker, settings: Settings) -> None:
     events = await broker.declare_exchange(EVENTS_EXCHANGE)
     intake = await broker.declare_exchange(INTAKE_EXCHANGE)
     dlx = await broker.declare_exchange(DEAD_LETTER_EXCHANGE)
+    partner_events = await broker.declare_exchange(PARTNER_EVENTS_EXCHANGE)
+    for key in PARTNER_EVENT_KEYS:  # partners' queues are bound to it when they are taken on
+        await partner_events.bind(events, routing_key=key)
     dlq = await broker.declare_queue(dead_letter_queue())
     await dlq.bind(dlx, routing_key="")
     exchanges = {EVENTS_EXCHANGE.name: events, INTAKE_EXCHANGE.name: intake}

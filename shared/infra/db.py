@@ -29,9 +29,17 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "applications": [
         IndexModel([("partner_id", ASCENDING), ("created_at", DESCENDING)]),
+        # application.create over AMQP: one application per partner message id.
+        IndexModel(
+            [("partner_id", ASCENDING), ("idempotency_key", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"idempotency_key": {"$type": "string"}},
+        ),
         IndexModel([("status", ASCENDING), ("category", ASCENDING)]),
         # The scheduler's daily sweep: applications with the authority since before a date.
         IndexModel([("status", ASCENDING), ("created_at", ASCENDING)]),
+        # An exporter contact's calendar feed.
+        IndexModel([("exporter.contact_emails", ASCENDING)]),
     ],
     "documents": [
         # Idempotency: one document per partner message id, one per application + content.
@@ -57,6 +65,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     "deadlines": [
         IndexModel([("subject", ASCENDING), ("kind", ASCENDING), ("status", ASCENDING)]),
         IndexModel([("status", ASCENDING), ("due_at", ASCENDING)]),
+        # Calendar feeds: the deadlines of given applications and registrations.
+        IndexModel([("application_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("registration_id", ASCENDING), ("status", ASCENDING)]),
     ],
     "reminders": [
         # A tick reads only due pending reminders, through this index.
@@ -77,6 +88,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("number", ASCENDING)], unique=True),
         IndexModel([("valid_until", ASCENDING)]),
         IndexModel([("application_id", ASCENDING)], sparse=True),
+        # Calendar feeds: a partner's registrations, a contact's.
+        IndexModel([("terms.application_id", ASCENDING)]),
+        IndexModel([("contact_emails", ASCENDING)]),
+    ],
+    "calendar_links": [
+        # A contact's calendar link (_id: the email address) is found by its token.
+        IndexModel([("token", ASCENDING)], unique=True),
     ],
     "decisions": [
         # A decision is applied once, by its id (_id); listed per application.

@@ -26,6 +26,7 @@ from pymongo.asynchronous.mongo_client import AsyncMongoClient
 from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
 from shared.infra.activity import ACTIVITY
+from shared.infra.partner_routing import PartnerRouting
 from shared.infra.publisher import Publisher
 from shared.infra.topology import EVENTS_EXCHANGE
 
@@ -59,7 +60,11 @@ async def in_transaction(
 
 
 class OutboxRelay:
-    """Publishes outbox entries to ``regwatch.events`` and marks them sent."""
+    """Publishes outbox entries to ``regwatch.events`` and marks them sent.
+
+    Events about a partner's applications, documents and registrations carry its id in the
+    ``regwatch-partner`` header, on which RabbitMQ routes them to the partner's queue.
+    """
 
     def __init__(
         self,
@@ -76,6 +81,7 @@ class OutboxRelay:
         self._lease = timedelta(seconds=lease_seconds)
         self._poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
+        self._partners = PartnerRouting(db)
 
     async def drain(self) -> int:
         """Publish every available pending entry; returns how many were published."""
@@ -155,6 +161,8 @@ class OutboxRelay:
 
     async def _send(self, entry: dict[str, Any]) -> None:
         event = entry["event"]
+        # The partner header routes the one publish to the partner's queue as well.
+        headers = await self._partners.headers(event)
         await self._publisher.publish(
             json.dumps(event).encode(),
             exchange=EVENTS_EXCHANGE.name,
@@ -162,6 +170,7 @@ class OutboxRelay:
             message_id=event["id"],
             correlation_id=event.get("correlationid") or event["id"],
             content_type=CLOUDEVENTS_CONTENT_TYPE,
+            headers=headers or None,
         )
         ACTIVITY.event_published(event["type"])
         await self._outbox.update_one(

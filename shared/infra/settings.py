@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     intake_http_port: int = 8000
     dashboard_port: int = 8001
     http_host: str = "127.0.0.1"
+    # The intake HTTP API as exporters' contacts reach it: their calendar links start so.
+    public_base_url: str = "http://127.0.0.1:8000"
 
     regwatch_ops_token: str = Field(default="change-me-ops-token", alias="REGWATCH_OPS_TOKEN")
     regwatch_now: datetime | None = Field(default=None, alias="REGWATCH_NOW")
@@ -52,6 +54,9 @@ class Settings(BaseSettings):
     # (a revoked partner is refused at most this long after revocation; 0 = every time).
     intake_lookup_cache_seconds: float = 5.0
     delivery_limit: int = 5
+    # Each partner's events queue keeps at most this many events; beyond, the oldest go to
+    # the dead-letter queue (applies to queues created after a change).
+    partner_events_max_length: int = 10_000
     prefetch_count: int = 32
     outbox_poll_seconds: float = 1.0
     outbox_lease_seconds: float = 30.0

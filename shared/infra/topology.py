@@ -1,7 +1,11 @@
 """The RabbitMQ topology, declared in one place.
 
-- ``regwatch.intake`` (direct): partner submissions, routing key ``document.submit``.
+- ``regwatch.intake`` (direct): partner submissions, routing keys ``document.submit`` and
+  ``application.create``.
 - ``regwatch.events`` (topic): every event, routing key = event type.
+- ``regwatch.partner-events`` (headers), bound from ``regwatch.events`` for the event types
+  partners hear about: each partner's queue ``partner.<amqp_user>.events`` is bound on the
+  header ``regwatch-partner`` = its partner id, which the outbox relay sets.
 - ``regwatch.dlx`` (fanout) -> ``regwatch.dead_letters`` (quorum): every dead letter.
 - One durable quorum queue per consumer, dead-lettering to ``regwatch.dlx`` after
   ``delivery_limit`` deliveries (at-least-once dead-lettering, so nothing is dropped).
@@ -16,9 +20,26 @@ from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQue
 INTAKE_EXCHANGE = RabbitExchange("regwatch.intake", type=ExchangeType.DIRECT, durable=True)
 EVENTS_EXCHANGE = RabbitExchange("regwatch.events", type=ExchangeType.TOPIC, durable=True)
 DEAD_LETTER_EXCHANGE = RabbitExchange("regwatch.dlx", type=ExchangeType.FANOUT, durable=True)
+PARTNER_EVENTS_EXCHANGE = RabbitExchange(
+    "regwatch.partner-events", type=ExchangeType.HEADERS, durable=True
+)
 
 SUBMIT_ROUTING_KEY = "document.submit"
+CREATE_APPLICATION_ROUTING_KEY = "application.create"
 DEAD_LETTER_QUEUE_NAME = "regwatch.dead_letters"
+
+# Headers exchanges ignore headers starting with "x-" under x-match all/any: hence no prefix.
+PARTNER_HEADER = "regwatch-partner"
+# What a partner hears about its applications, documents and registrations (topic patterns).
+PARTNER_EVENT_KEYS = (
+    "document.received",
+    "document.rejected",
+    "application.validated",
+    "application.status_changed",
+    "registration.status_changed",
+    "registration.expired",
+    "deadline.*",
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,9 @@ class ConsumerQueue:
 INTAKE_DOCUMENTS = ConsumerQueue(
     "regwatch.intake.documents", INTAKE_EXCHANGE, (SUBMIT_ROUTING_KEY,)
 )
+INTAKE_APPLICATIONS = ConsumerQueue(
+    "regwatch.intake.applications", INTAKE_EXCHANGE, (CREATE_APPLICATION_ROUTING_KEY,)
+)
 VALIDATOR_EVENTS = ConsumerQueue(
     "regwatch.validator.events",
     EVENTS_EXCHANGE,
@@ -44,7 +68,7 @@ NOTIFIER_EVENTS = ConsumerQueue(
     ("deadline.*", "registration.*", "application.status_changed"),
 )
 
-CONSUMER_QUEUES = (INTAKE_DOCUMENTS, VALIDATOR_EVENTS, NOTIFIER_EVENTS)
+CONSUMER_QUEUES = (INTAKE_DOCUMENTS, INTAKE_APPLICATIONS, VALIDATOR_EVENTS, NOTIFIER_EVENTS)
 
 
 def quorum_queue(name: str, routing_key: str | None = None, *, delivery_limit: int) -> RabbitQueue:
@@ -66,3 +90,42 @@ def quorum_queue(name: str, routing_key: str | None = None, *, delivery_limit: i
 def dead_letter_queue() -> RabbitQueue:
     """The one queue that keeps every dead letter until ops replay or discard it."""
     return RabbitQueue(DEAD_LETTER_QUEUE_NAME, durable=True, queue_type=QueueType.QUORUM)
+
+
+def partner_events_queue_name(amqp_user: str) -> str:
+    """The events queue of the partner whose RabbitMQ user is ``amqp_user``."""
+    return f"partner.{amqp_user}.events"
+
+
+def partner_events_queue_arguments(*, max_length: int, delivery_limit: int) -> dict[str, object]:
+    """Arguments of a partner's events queue: durable quorum, bounded.
+
+    An absent partner must not fill the broker: beyond ``max_length`` the oldest event is
+    dead-lettered (``drop-head``). ``reject-publish`` would nack the relay's publish and
+    hold back the event for every other consumer too. Quorum queues dead-letter dropped
+    heads at most once, so this queue keeps the default strategy.
+    """
+    return {
+        "x-queue-type": "quorum",
+        "x-max-length": max_length,
+        "x-overflow": "drop-head",
+        "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+        "x-delivery-limit": delivery_limit,
+    }
+
+
+def partner_binding_arguments(partner_id: str) -> dict[str, str]:
+    """The binding of a partner's events queue: only events carrying its partner id."""
+    return {"x-match": "all", PARTNER_HEADER: partner_id}
+
+
+def is_partner_event(event_type: str) -> bool:
+    """Whether ``event_type`` matches ``PARTNER_EVENT_KEYS`` (``*`` is one word, as in AMQP)."""
+    words = event_type.split(".")
+    for key in PARTNER_EVENT_KEYS:
+        pattern = key.split(".")
+        if len(pattern) == len(words) and all(
+            p in ("*", w) for p, w in zip(pattern, words, strict=True)
+        ):
+            return True
+    return False

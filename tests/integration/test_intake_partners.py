@@ -308,7 +308,13 @@ async def test_cli_adds_lists_and_revokes_a_partner(
     added = await asyncio.to_thread(run_cli, settings, "add", name, "--json")
     assert added.returncode == 0, added.stderr
     credentials = json.loads(added.stdout)
-    assert set(credentials) == {"partner_id", "api_key", "amqp_user", "amqp_password"}
+    assert set(credentials) == {
+        "partner_id",
+        "api_key",
+        "amqp_user",
+        "amqp_password",
+        "events_queue",
+    }
     key = await db["api_keys"].find_one({"partner_id": credentials["partner_id"]})
     assert key is not None and credentials["api_key"] not in json.dumps(key, default=str)
     connection = await aio_pika.connect(

@@ -190,3 +190,10 @@ def test_reminders_fire_at_the_configured_time_of_day_in_beijing() -> None:
     deadline = renewal().model_copy(update={"reminder_time": "15:30"})
     t90 = next(p for p in reminder_points(deadline) if p.point == "T-90d")
     assert t90.fire_at == datetime(2031, 4, 1, 7, 30, tzinfo=UTC)  # 15:30 in Beijing
+
+
+def test_a_deadline_stores_its_calendar_days_as_bson_can() -> None:
+    deadline = renewal().model_copy(update={"not_renewable_from": date(2021, 1, 1)})
+    stored = deadline.to_mongo()
+    assert stored["not_renewable_from"] == datetime(2021, 1, 1, tzinfo=UTC)
+    assert Deadline.model_validate(stored).not_renewable_from == date(2021, 1, 1)

@@ -36,3 +36,14 @@ def test_submit_channel_describes_the_partner_contract() -> None:
     reply = document["components"]["schemas"]["SubmitReply"]
     assert set(reply["properties"]) == {"status", "document_id", "errors"}
     assert "document.received" in document["channels"]
+
+
+def test_create_channel_and_events_queue_are_in_the_partner_contract() -> None:
+    document = yaml.safe_load(generated())
+    create = document["channels"]["application.create"]
+    assert create["bindings"]["amqp"]["queue"]["name"] == "regwatch.intake.applications"
+    assert "message_id" in create["description"] and "reply_to" in create["description"]
+    reply = document["components"]["schemas"]["CreateReply"]
+    assert set(reply["properties"]) == {"status", "application_id", "errors"}
+    addresses = [c["address"] for c in document["channels"].values()]
+    assert addresses.count("partner.{amqp_user}.events") == 6

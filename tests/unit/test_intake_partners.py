@@ -47,3 +47,11 @@ def test_vhost_is_read_from_the_amqp_url() -> None:
     assert vhost_of("amqp://u:p@127.0.0.1:5672") == "/"
     assert vhost_of("amqp://u:p@127.0.0.1:5672/%2F") == "/"
     assert vhost_of("amqp://u:p@127.0.0.1:5672/regwatch-test-1") == "regwatch-test-1"
+
+
+def test_partner_may_read_but_not_configure_its_events_queue() -> None:
+    permissions = partner_permissions("ptn_a")
+    assert re.compile(permissions.read).match("partner.ptn_a.events")
+    assert not re.compile(permissions.configure).match("partner.ptn_a.events")
+    assert re.compile(permissions.configure).match("partner.ptn_a.events-replies")
+    assert not re.compile(permissions.read).match("partner.ptn_b.events")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake.http import decisions, health, partner_api, problems, registrations
+from services.intake.http import (
+    calendar,
+    decisions,
+    health,
+    partner_api,
+    problems,
+    registrations,
+)
 from services.intake.http.limits import UploadSizeLimit
 from shared.infra.metrics import instrument_http
 from shared.infra.runtime import ServiceContext
@@ -21,6 +28,6 @@ def create_http_app(ctx: ServiceContext) -> FastAPI:
     problems.install(app)
     app.add_middleware(UploadSizeLimit, max_bytes=ctx.settings.max_document_bytes)
     instrument_http(app, "intake")  # request metrics and GET /metrics
-    for module in (health, partner_api, decisions, registrations):
+    for module in (health, partner_api, decisions, registrations, calendar):
         app.include_router(module.router)
     return app

@@ -1,0 +1,34 @@
+"""Fixtures of the integration tests that take real partners on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import pytest_asyncio
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.intake.onboarding import PartnerCredentials, onboard_partner
+from services.intake.rabbit_users import RabbitUsers
+from shared.infra.settings import Settings
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def onboard(
+    settings: Settings, db: AsyncDatabase
+) -> AsyncIterator[Callable[..., Awaitable[PartnerCredentials]]]:
+    """Take partners on for real; their users and queues are deleted after the module."""
+    created: list[str] = []
+
+    async def take_on(name: str, settings_: Settings = settings) -> PartnerCredentials:
+        credentials = await onboard_partner(
+            db=db, settings=settings_, name=name, now=datetime.now(UTC)
+        )
+        created.append(credentials.amqp_user)
+        return credentials
+
+    yield take_on
+    async with RabbitUsers(settings) as users:
+        for amqp_user in created:
+            await users.delete_user(amqp_user)
+            await users.delete_events_queue(amqp_user)
