@@ -182,7 +182,14 @@ async def status_event_with_email(
             "type": "registration.status_changed",
             "subject": registration_number,
             "time": now,
-            "event": {"id": event_id, "type": "registration.status_changed"},
+            # The envelope as the dashboard's event log reads it (no payload needed here).
+            "event": {
+                "id": event_id,
+                "type": "registration.status_changed",
+                "time": now.isoformat(),
+                "subject": registration_number,
+                "data": {},
+            },
             "status": "sent",
             "available_at": now,
             "attempts": 1,
