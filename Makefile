@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv run test test-faults test-scenarios lint infra-up infra-down demo bench compose-up compose-down constraints clean
+.PHONY: help venv run test test-faults test-scenarios cluster-up cluster-down lint infra-up infra-down demo bench compose-up compose-down constraints clean
 
 help:
 	@echo "make run        start RabbitMQ, MongoDB, an SMTP sink and every service (Ctrl-C stops all)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      run every benchmark under bench/ and write bench/RESULTS.md"
 	@echo "make infra-up / infra-down   local servers without Docker"
+	@echo "make cluster-up / cluster-down  a three-node RabbitMQ cluster on this machine"
 	@echo "make compose-up              the production-like stack with Docker Compose"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -45,15 +46,21 @@ run: infra-up
 	( $(BIN)/regwatch doctor --brief --wait 90 | sed 's/^/doctor    | /' || true ) & \
 	exec $(BIN)/honcho -f Procfile start
 
-test: venv  # the long scenario timelines run in test-faults; the short one runs here
-	$(BIN)/python -m pytest -q -m "not scenarios"
+test: venv  # long scenario timelines and the heavy fault scenarios run in test-faults
+	$(BIN)/python -m pytest -q -m "not scenarios and not heavy"
 
-test-faults: venv
-	$(BIN)/python -m pytest -q tests/faults
+test-faults: venv  # every fault test, heavy ones included, ending with the scenario table
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
 	$(MAKE) test-scenarios
 
 test-scenarios: venv  # every registration timeline, services restarted per step (minutes)
 	$(BIN)/python -m pytest -q tests/scenarios
+
+cluster-up: venv  # three RabbitMQ nodes on 127.0.0.1:5681-5683
+	$(BIN)/python -m devtools.rabbit_cluster up
+
+cluster-down:
+	$(BIN)/python -m devtools.rabbit_cluster down
 
 lint: venv
 	$(BIN)/ruff check .

@@ -15,12 +15,15 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
+from shared.infra.broker import connect_failover
+
 log = logging.getLogger("regwatch.publisher")
 
 
 class Publisher:
-    def __init__(self, amqp_url: str, *, name: str) -> None:
-        self._url = amqp_url
+    def __init__(self, amqp_url: str | list[str], *, name: str) -> None:
+        # Several addresses: the nodes of a cluster, tried in turn (``connect_failover``).
+        self._urls = [amqp_url] if isinstance(amqp_url, str) else amqp_url
         self._name = name
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
@@ -29,11 +32,7 @@ class Publisher:
     async def _open_channel(self) -> AbstractChannel:
         async with self._lock:
             if self._connection is None or self._connection.is_closed:
-                self._connection = await aio_pika.connect_robust(
-                    self._url,
-                    client_properties={"connection_name": f"{self._name}-publisher"},
-                    reconnect_interval=2,
-                )
+                self._connection = await connect_failover(self._urls, name=self._name)
             if self._channel is None or self._channel.is_closed:
                 self._channel = await self._connection.channel(publisher_confirms=True)
             return self._channel

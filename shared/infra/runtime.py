@@ -22,7 +22,7 @@ from shared.domain.catalog import CatalogError, cached_catalog
 from shared.domain.clock import Clock, clock_from
 from shared.infra import db as mongo
 from shared.infra.activity import report_activity
-from shared.infra.broker import declare_topology, make_broker
+from shared.infra.broker import connection_name, declare_topology, make_broker
 from shared.infra.logs import configure_logging
 from shared.infra.metrics import start_exporter
 from shared.infra.outbox import OutboxRelay
@@ -66,24 +66,34 @@ async def check_mongodb(settings: Settings) -> None:
 
 
 async def check_rabbitmq(settings: Settings) -> None:
-    """Open and close one AMQP connection; raise StartupError with one line on failure."""
+    """Open and close one AMQP connection; raise StartupError with one line on failure.
+
+    With several broker addresses (a cluster), one node that answers is enough: the
+    service fails over to the others later.
+    """
     # The driver logs its own error first; the one line below says it all.
     quiet = logging.getLogger("aiormq.connection")
     previous, quiet.disabled = quiet.disabled, True
+    failure = StartupError("no broker address (AMQP_URL)")
     try:
-        connection = await asyncio.wait_for(aio_pika.connect(settings.amqp_url), timeout=10)
-    except ProbableAuthenticationError:
-        raise StartupError(
-            f"RabbitMQ at {redact(settings.amqp_url)} refused the credentials (AMQP_URL)"
-        ) from None
-    except (AMQPConnectionError, OSError, TimeoutError) as exc:
-        reason = str(exc).split("\n")[0] or type(exc).__name__
-        raise StartupError(
-            f"cannot reach RabbitMQ at {redact(settings.amqp_url)} (AMQP_URL): {reason}"
-        ) from None
+        for url in settings.broker_urls:
+            try:
+                connection = await asyncio.wait_for(aio_pika.connect(url), timeout=10)
+            except ProbableAuthenticationError:
+                raise StartupError(
+                    f"RabbitMQ at {redact(url)} refused the credentials (AMQP_URL)"
+                ) from None
+            except (AMQPConnectionError, OSError, TimeoutError) as exc:
+                reason = str(exc).split("\n")[0] or type(exc).__name__
+                failure = StartupError(
+                    f"cannot reach RabbitMQ at {redact(url)} (AMQP_URL): {reason}"
+                )
+                continue
+            await connection.close()
+            return
     finally:
         quiet.disabled = previous
-    await connection.close()
+    raise failure
 
 
 @dataclass
@@ -148,7 +158,7 @@ async def open_context(
     await declare_topology(broker, settings)
     relay = OutboxRelay(
         database,
-        Publisher(settings.amqp_url, name=f"regwatch-{service}"),
+        Publisher(settings.broker_urls, name=connection_name(service, "publisher")),
         clock,
         lease_seconds=settings.outbox_lease_seconds,
         poll_seconds=settings.outbox_poll_seconds,
@@ -163,7 +173,7 @@ def starting_line(service: str, settings: Settings) -> str:
         f"REGWATCH_NOW {settings.regwatch_now.isoformat()}" if settings.regwatch_now else "system"
     )
     return (
-        f"starting regwatch-{service}: broker {redact(settings.amqp_url)}, "
+        f"starting regwatch-{service}: broker {', '.join(map(redact, settings.broker_urls))}, "
         f"MongoDB {redact(settings.mongodb_url)} db {settings.mongodb_db}, SMTP {smtp}, "
         f"catalog {settings.catalog_dir or 'built-in'}, clock {clock}, "
         f"log level {settings.log_level.upper()}"

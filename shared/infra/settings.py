@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,7 +18,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
+    # One broker address, or several separated by commas (the nodes of a cluster, also
+    # accepted as AMQP_URLS): a service connects to the first that answers and fails over to
+    # the next when its node goes away. ``amqp_url`` is then the first, for vhost and user.
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    amqp_urls: str = ""
     rabbitmq_management_url: str = "http://127.0.0.1:15672"
     rabbitmq_management_user: str = "guest"
     rabbitmq_management_password: str = "guest"
@@ -88,6 +92,20 @@ class Settings(BaseSettings):
     # Count MongoDB commands per process (regwatch_mongodb_commands_total in /metrics): the
     # benchmark's round trips per document. Off by default: a listener on every command.
     mongodb_command_counting: bool = False
+
+    @model_validator(mode="after")
+    def _split_broker_addresses(self) -> Settings:
+        listed = self.amqp_urls or self.amqp_url  # AMQP_URLS wins over AMQP_URL
+        urls = list(dict.fromkeys(u.strip() for u in listed.split(",") if u.strip()))
+        if len(urls) > 1 or self.amqp_urls:
+            self.amqp_urls = ",".join(urls)
+            self.amqp_url = urls[0]
+        return self
+
+    @property
+    def broker_urls(self) -> list[str]:
+        """Every broker address, in the order a service tries them."""
+        return self.amqp_urls.split(",") if self.amqp_urls else [self.amqp_url]
 
     @field_validator("regwatch_now")
     @classmethod

@@ -87,6 +87,19 @@ def quorum_queue(name: str, routing_key: str | None = None, *, delivery_limit: i
     )
 
 
+# The dead-letter queue has no dead-letter path of its own, so a delivery limit there would
+# drop letters; RabbitMQ 4 gives every quorum queue a limit of 20 unless a policy says
+# otherwise. This policy makes the limit explicit and out of reach (1,000,000 deliveries,
+# a value RabbitMQ 3.x accepts too), applied by ``make cluster-up`` (devtools.rabbit_cluster).
+DEAD_LETTER_POLICY_NAME = "regwatch-dead-letters"
+DEAD_LETTER_POLICY = {
+    "pattern": r"^regwatch\.dead_letters$",
+    "definition": {"delivery-limit": 1_000_000},
+    "apply-to": "queues",
+    "priority": 10,
+}
+
+
 def dead_letter_queue() -> RabbitQueue:
     """The one queue that keeps every dead letter until ops replay or discard it."""
     return RabbitQueue(DEAD_LETTER_QUEUE_NAME, durable=True, queue_type=QueueType.QUORUM)

@@ -63,3 +63,13 @@ async def fault_db(fault_settings: Settings) -> AsyncIterator[AsyncDatabase]:
         await client.drop_database(fault_settings.mongodb_db)
     finally:
         await client.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """``make test-faults`` ends with the table of scenarios, faults and duplicates."""
+    from tests.faults.report import ROWS, table
+
+    if ROWS:
+        terminalreporter.section("fault scenarios")
+        for line in table(ROWS):
+            terminalreporter.write_line(line)

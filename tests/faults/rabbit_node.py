@@ -3,12 +3,15 @@ restarted without touching the machine's main broker (or other test sessions).""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from devtools.local_infra import free_port
 from tests.servers import management_request
@@ -28,6 +31,8 @@ class RabbitNode:
             f"management.tcp.port = {self.management_port}\n"
             "management.tcp.ip = 127.0.0.1\n"
             "loopback_users = none\n"
+            # Fresh per-channel figures for the checks that a fault met work in flight.
+            "collect_statistics_interval = 250\n"
         )
         (self.base / "enabled_plugins").write_text("[rabbitmq_management].\n")
         cookie = self.base / ".erlang.cookie"
@@ -81,6 +86,27 @@ class RabbitNode:
             except OSError:
                 time.sleep(0.3)
         raise AssertionError("the fault suite's RabbitMQ management API did not answer")
+
+    def ctl_json(self, *args: str) -> Any:
+        """A rabbitmqctl listing as JSON (live figures, unlike the management API's)."""
+        result = subprocess.run(
+            [str(SBIN / "rabbitmqctl"), "-n", self.name, "-q", "--formatter", "json", *args],
+            env=self._env(),
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return json.loads(result.stdout or "[]")
+
+    def kill(self) -> None:
+        """SIGKILL the node's Erlang VM: no clean shutdown, the data directory as it is."""
+        pid = int((self.base / "pid").read_text().strip())
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.1)
+        (self.base / "pid").unlink()  # a stale pid file would fool `rabbitmqctl wait`
 
     def stop_app(self) -> None:
         self.ctl("stop_app")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -33,6 +35,13 @@ class MongoNode:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL the server mid-write; ``start`` brings it back on the same data."""
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the server and any child of it
+            self.process.wait(timeout=10)
         self.process = None
 
     def destroy(self) -> None:

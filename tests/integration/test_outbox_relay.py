@@ -44,7 +44,7 @@ async def test_two_relays_publish_each_pending_entry_once(
         entries = [outbox_entry(sent_event(subject, now), now) for _ in range(30)]
         await db["outbox"].insert_many(entries)
         published = await asyncio.gather(*(relay.drain() for relay in relays))
-        await tap.wait_for("notification.sent", count=30, timeout=20)
+        await tap.wait_for("notification.sent", count=30, timeout=60)
         await asyncio.sleep(0.5)
     for relay in relays:
         await relay.stop()

@@ -1,0 +1,201 @@
+"""One stream through every service: replicas started, documents and due reminders fed,
+faults injected with work checked to be in flight, then everything waited out and counted."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from devtools.local_infra import free_port
+from devtools.smtp_sink import read_maildir, start_sink
+from shared.infra.settings import Settings
+from shared.infra.topology import INTAKE_DOCUMENTS, NOTIFIER_EVENTS, VALIDATOR_EVENTS
+from tests.factories import make_application, make_partner
+from tests.faults.replicas import (
+    BrokerView,
+    PartnerFleet,
+    ReplicaSet,
+    Tally,
+    due_reminders,
+    leased_claims,
+    tally,
+)
+from tests.faults.stream import declare_tap, drain_tap
+from tests.processes import wait_for_consumers
+from tests.support import wait_until
+
+QUEUE_OF = {
+    "intake": INTAKE_DOCUMENTS.name,
+    "validator": VALIDATOR_EVENTS.name,
+    "notifier": NOTIFIER_EVENTS.name,
+}
+
+
+@dataclass
+class Stream:
+    settings: Settings
+    db: AsyncDatabase
+    view: BrokerView
+    replicas: ReplicaSet
+    fleet: PartnerFleet
+    maildir: Path
+    sink: Any
+    partner_id: str
+    applications: list[str]
+    emails: list[str] = field(default_factory=list)
+    in_flight: list[int] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
+
+    @classmethod
+    async def start(
+        cls,
+        settings: Settings,
+        db: AsyncDatabase,
+        counts: dict[str, int],
+        ctl_json: Callable[..., Any],
+        *,
+        management_url: str | None = None,
+        applications: int = 20,
+    ) -> Stream:
+        maildir = Path(tempfile.mkdtemp(prefix="regwatch-replica-mail-"))
+        port = free_port()
+        sink = start_sink("127.0.0.1", port, maildir)
+        settings = settings.model_copy(update={"smtp_port": port})
+        await declare_tap(settings.amqp_url)
+        replicas = ReplicaSet(
+            settings,
+            counts,
+            scheduler_tick_seconds=1,
+            scheduler_lease_seconds=4,
+            smtp_timeout_seconds=2,
+            smtp_retry_base_seconds=0.5,
+            smtp_retry_max_seconds=2,
+        )
+        partner = await db["partners"].find_one({"amqp_user": "guest"})
+        partner_id = partner["_id"] if partner else await make_partner(db, amqp_user="guest")
+        apps = [
+            await make_application(db, partner_id, category="scrap.metal", kind="renewal")
+            for _ in range(applications)
+        ]
+        stream = cls(
+            settings,
+            db,
+            BrokerView(ctl_json, management_url),
+            replicas,
+            PartnerFleet(settings.broker_urls),
+            maildir,
+            sink,
+            partner_id,
+            apps,
+        )
+        await stream.wait_consuming()
+        return stream
+
+    async def wait_consuming(self, timeout: float = 120) -> None:
+        """Every replica's consumer attached (asked of the broker), every scheduler ready."""
+        for service, queue in QUEUE_OF.items():
+            count = len(self.replicas.of(service))
+            if count:
+                await asyncio.to_thread(
+                    wait_for_consumers, self.settings.amqp_url, queue, count, timeout
+                )
+        for replica in self.replicas.of("scheduler"):
+            await wait_until(
+                lambda r=replica: r.scheduler_name() is not None,  # type: ignore[misc]
+                timeout=timeout,
+                interval=0.2,
+                message=lambda r=replica: r.process.output()[-2000:],  # type: ignore[misc]
+            )
+
+    def documents(self, count: int) -> list[tuple[str, int]]:
+        return [(self.applications[i % len(self.applications)], i) for i in range(count)]
+
+    async def add_reminders(self, count: int) -> None:
+        self.emails += await due_reminders(self.db, self.partner_id, count, uuid.uuid4().hex[:6])
+
+    async def kill_busy_replica(self, service: str, timeout: float = 60) -> None:
+        """SIGKILL a replica of ``service`` that holds work right now, then restart it.
+
+        Consumers: the broker lists unacknowledged deliveries on its consumer connection.
+        Schedulers: the database holds reminders claimed by it under a live lease.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            alive = [r for r in self.replicas.of(service) if r.process.alive()]
+            random.shuffle(alive)
+            if service == "scheduler":
+                for replica in alive:
+                    name = replica.scheduler_name()
+                    if name and (held := await leased_claims(self.db, name)):
+                        replica.kill()
+                        break
+                else:
+                    await asyncio.sleep(0.02)
+                    continue
+            else:
+                by_pid = await asyncio.to_thread(self.view.unacked_by_pid)
+                busy = [r for r in alive if by_pid.get(r.pid, 0) > 0]
+                if not busy:
+                    await asyncio.sleep(0.1)
+                    continue
+                replica = busy[0]
+                held = by_pid[replica.pid]
+                replica.kill()
+            self.faults.append(f"SIGKILL {service}")
+            self.in_flight.append(held)
+            replica.restart()
+            return
+        raise AssertionError(f"no {service} replica held work within {timeout} s")
+
+    async def settle(self, timeout: float = 240) -> None:
+        """Wait until every confirmed document is stored, every event relayed, every queue
+        drained and every due reminder mailed."""
+
+        async def done() -> bool:
+            stored = await self.db["documents"].count_documents({})
+            pending = await self.db["outbox"].count_documents({"status": "pending"})
+            if stored < len(self.fleet.confirmed) or pending:
+                return False
+            mailed = {str(m["To"]) for m in read_maildir(self.maildir)}
+            if not mailed.issuperset(self.emails):
+                return False
+            return await asyncio.to_thread(self.view.in_flight) == 0
+
+        await wait_until(done, timeout=timeout, interval=1.0, message=self.describe)
+
+    def describe(self) -> str:
+        return f"dead replicas: {self.replicas.dead()}; confirmed {len(self.fleet.confirmed)}"
+
+    async def count(self) -> Tally:
+        events = await drain_tap(self.settings.amqp_url)
+        return await tally(
+            self.db, self.fleet.confirmed, self.emails, events, read_maildir(self.maildir)
+        )
+
+    async def work_by_replica(self) -> dict[str, list[int]]:
+        """What each replica did: messages handled, or reminders claimed (schedulers)."""
+        work: dict[str, list[int]] = {}
+        for replica in self.replicas.replicas:
+            if replica.service == "scheduler":
+                done = 0
+                for name in replica.names():
+                    done += await self.db["reminders"].count_documents(
+                        {"claimed_by": {"$regex": f"^{name}:"}}
+                    )
+            else:
+                done = replica.total_work()
+            work.setdefault(replica.service, []).append(done)
+        return work
+
+    def close(self) -> None:
+        self.replicas.stop()
+        self.sink.stop()

@@ -1,0 +1,100 @@
+"""Several processes of every service at once, with hundreds of documents and due
+reminders in flight: each replica takes part, and SIGKILLs of busy replicas lose nothing and
+make nothing happen twice for a user. Long: ``make test-faults`` runs these, ``make test``
+does not (marker ``heavy``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.infra.settings import Settings
+from tests.faults.rabbit_node import RabbitNode
+from tests.faults.report import ROWS, ScenarioRow
+from tests.faults.scenario import Stream
+
+pytestmark = [pytest.mark.faults, pytest.mark.heavy, pytest.mark.timeout(900)]
+REPLICAS = {"intake": 3, "validator": 2, "notifier": 2, "scheduler": 3}
+DOCUMENTS = 300
+REMINDERS = 30  # per wave, two contacts each
+KILL_ROUNDS = 2
+
+
+@pytest.mark.asyncio
+async def test_replicas_of_every_service_share_the_work_and_do_everything_once(
+    fault_settings: Settings, fault_db: AsyncDatabase, rabbit_node: RabbitNode
+) -> None:
+    stream = await Stream.start(
+        fault_settings,
+        fault_db,
+        REPLICAS,
+        rabbit_node.ctl_json,
+        management_url=rabbit_node.management_url,
+    )
+    try:
+        await stream.add_reminders(REMINDERS)
+        await stream.fleet.send(stream.documents(DOCUMENTS))
+        await stream.add_reminders(REMINDERS)
+        await stream.settle()
+        counted = await stream.count()
+        work = await stream.work_by_replica()
+        ROWS.append(
+            ScenarioRow(
+                "replicas 3/2/2/3, no fault",
+                DOCUMENTS + len(stream.emails),
+                lost=len(counted.lost),
+                user_duplicates=len(counted.user_duplicates),
+                absorbed_duplicates=counted.absorbed,
+                notes=f"work per replica {work}",
+            )
+        )
+        assert counted.lost == [] and counted.user_duplicates == []
+        assert all(n > 0 for done in work.values() for n in done), work
+    finally:
+        if "sending" in locals():  # a failed check must not leave partners reconnecting
+            locals()["sending"].cancel()
+        stream.close()
+
+
+@pytest.mark.asyncio
+async def test_sigkilled_busy_replicas_lose_nothing_and_duplicate_nothing_a_user_sees(
+    fault_settings: Settings, fault_db: AsyncDatabase, rabbit_node: RabbitNode
+) -> None:
+    stream = await Stream.start(
+        fault_settings,
+        fault_db,
+        REPLICAS,
+        rabbit_node.ctl_json,
+        management_url=rabbit_node.management_url,
+    )
+    try:
+        sending = asyncio.create_task(stream.fleet.send(stream.documents(DOCUMENTS)))
+        for _round in range(KILL_ROUNDS):
+            await stream.kill_busy_replica("intake")
+            await stream.kill_busy_replica("validator")
+            await stream.add_reminders(REMINDERS)
+            await stream.kill_busy_replica("scheduler")
+            await stream.kill_busy_replica("notifier")
+        await sending
+        await stream.settle()
+        counted = await stream.count()
+        ROWS.append(
+            ScenarioRow(
+                "replicas, SIGKILL busy replicas",
+                DOCUMENTS + len(stream.emails),
+                faults=stream.faults,
+                in_flight=stream.in_flight,
+                lost=len(counted.lost),
+                user_duplicates=len(counted.user_duplicates),
+                absorbed_duplicates=counted.absorbed + stream.fleet.resends,
+            )
+        )
+        assert counted.lost == [], counted.lost[:10]
+        assert counted.user_duplicates == [], counted.user_duplicates[:10]
+        assert all(n > 0 for n in stream.in_flight)
+    finally:
+        if "sending" in locals():  # a failed check must not leave partners reconnecting
+            locals()["sending"].cancel()
+        stream.close()
