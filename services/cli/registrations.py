@@ -76,7 +76,7 @@ async def _import(settings: Settings, catalog: Catalog, text: str) -> ImportRepo
                 db,
                 catalog=catalog,
                 text=text,
-                now=clock_from(settings.regwatch_now).now(),
+                clock=clock_from(settings.regwatch_now),
                 progress=advance,
                 reminder_time=settings.reminder_local_time,
             )

@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
@@ -28,8 +28,10 @@ from shared.infra.metrics import start_exporter
 from shared.infra.outbox import OutboxRelay
 from shared.infra.publisher import Publisher
 from shared.infra.settings import Settings, get_settings
+from shared.infra.unit_of_work import Work, run_unit_of_work
 
 log = logging.getLogger("regwatch.runtime")
+T = TypeVar("T")
 
 
 class StartupError(Exception):
@@ -105,6 +107,12 @@ class ServiceContext:
     db: AsyncDatabase
     broker: RabbitBroker
     relay: OutboxRelay
+
+    async def unit_of_work(self, work: Work[T]) -> T:
+        """Run ``work`` in one transaction with the events it stages, published after commit."""
+        return await run_unit_of_work(
+            self.client, self.db, work, clock=self.clock, relay=self.relay
+        )
 
     async def close(self) -> None:
         await self.relay.stop()
