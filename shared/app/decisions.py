@@ -24,10 +24,10 @@ from shared.domain.evaluation.inputs import ApplicationFacts
 from shared.domain.events import (
     ApplicationDecision,
     ApplicationStatusChanged,
-    DecisionKind,
     new_event,
 )
 from shared.domain.lifecycle import (
+    DecisionKind,
     IllegalTransition,
     StatusChange,
     Transition,

@@ -24,8 +24,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from shared.app.registration_lifecycle import (
     RegistrationRefused,
@@ -44,6 +42,7 @@ from shared.domain.models import DEFAULT_LANGUAGE, ContactLanguage, new_id
 from shared.domain.registration import RegistrationDecisionKind, Term
 from shared.domain.search_terms import name_terms
 from shared.infra.deadline_store import reopen_deadline
+from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.outbox import OutboxRelay
 from shared.infra.runtime import ServiceContext
 from shared.infra.unit_of_work import UnitOfWork, run_unit_of_work
@@ -330,8 +329,8 @@ def check_row(catalog: Catalog, raw: dict[str, str]) -> ImportRow:
 
 
 async def import_registrations(
-    client: AsyncMongoClient,
-    db: AsyncDatabase,
+    client: MongoClient,
+    db: Database,
     *,
     catalog: Catalog,
     text: str,

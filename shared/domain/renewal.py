@@ -81,8 +81,8 @@ def renewal_documents(catalog: Catalog, regime: Regime, category: str) -> list[s
     for rule in catalog.rules_for(regime.id, category, "renewal"):
         if rule.kind not in ("required_document", "coverage"):
             continue
-        known = catalog.document_types.get(rule.document_type)  # type: ignore[union-attr]
-        name = known.name if known else rule.document_type  # type: ignore[union-attr]
+        known = catalog.document_types.get(rule.document_type)
+        name = known.name if known else rule.document_type
         if name not in names:
             names.append(name)
     return names

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.clock import Clock
+from shared.infra.mongo_types import Database
 
 
 async def first_delivery(
-    db: AsyncDatabase,
+    db: Database,
     consumer: str,
     event_id: str,
     clock: Clock,

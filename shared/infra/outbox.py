@@ -20,12 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
 from shared.infra.activity import ACTIVITY
+from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.partner_routing import PartnerRouting
 from shared.infra.publisher import Publisher
 from shared.infra.topology import EVENTS_EXCHANGE
@@ -52,7 +51,7 @@ def outbox_entry(event: CloudEvent, now: Any) -> dict[str, Any]:
 
 
 async def in_transaction(
-    client: AsyncMongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]
+    client: MongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]
 ) -> T:
     """Run ``work`` in one transaction, retried on transient errors by the driver."""
     async with client.start_session() as session:
@@ -68,7 +67,7 @@ class OutboxRelay:
 
     def __init__(
         self,
-        db: AsyncDatabase,
+        db: Database,
         publisher: Publisher,
         clock: Clock,
         *,

@@ -14,8 +14,6 @@ from urllib.parse import urlsplit, urlunsplit
 import aio_pika
 from aio_pika.exceptions import AMQPConnectionError, ProbableAuthenticationError
 from faststream.rabbit import RabbitBroker
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 
 from shared.domain.catalog import CatalogError, cached_catalog
@@ -25,6 +23,7 @@ from shared.infra.activity import report_activity
 from shared.infra.broker import connection_name, declare_topology, make_broker
 from shared.infra.logs import configure_logging
 from shared.infra.metrics import start_exporter
+from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.outbox import OutboxRelay
 from shared.infra.publisher import Publisher
 from shared.infra.settings import Settings, get_settings
@@ -49,7 +48,7 @@ def redact(url: str) -> str:
 
 async def check_mongodb(settings: Settings) -> None:
     """Ping MongoDB; raise StartupError with one specific line if it does not answer."""
-    client: AsyncMongoClient = mongo.connect(settings)
+    client: MongoClient = mongo.connect(settings)
     try:
         await client[settings.mongodb_db].command("ping")
     except OperationFailure as exc:
@@ -103,8 +102,8 @@ class ServiceContext:
     service: str
     settings: Settings
     clock: Clock
-    client: AsyncMongoClient
-    db: AsyncDatabase
+    client: MongoClient
+    db: Database
     broker: RabbitBroker
     relay: OutboxRelay
 

@@ -15,11 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
+from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.outbox import OutboxRelay, in_transaction, outbox_entry
 
 T = TypeVar("T")
@@ -28,7 +27,7 @@ T = TypeVar("T")
 class UnitOfWork:
     """The session one transaction writes with, and the events it stages."""
 
-    def __init__(self, db: AsyncDatabase, session: AsyncClientSession) -> None:
+    def __init__(self, db: Database, session: AsyncClientSession) -> None:
         self.db = db
         self.session = session
         self._events: list[CloudEvent] = []
@@ -47,8 +46,8 @@ Work = Callable[[UnitOfWork], Awaitable[T]]
 
 
 async def run_unit_of_work(
-    client: AsyncMongoClient,
-    db: AsyncDatabase,
+    client: MongoClient,
+    db: Database,
     work: Work[T],
     *,
     clock: Clock,
