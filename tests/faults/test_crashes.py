@@ -38,7 +38,7 @@ async def test_broker_and_database_sigkilled_mid_stream_lose_and_duplicate_nothi
     )
     try:
         await stream.add_reminders(REMINDERS)
-        sending = asyncio.create_task(stream.fleet.send(stream.documents(DOCUMENTS)))
+        stream.send_in_background(DOCUMENTS)
 
         def stored_at_least(count: int) -> object:
             async def check() -> bool:
@@ -47,7 +47,8 @@ async def test_broker_and_database_sigkilled_mid_stream_lose_and_duplicate_nothi
             return check
 
         await wait_until(stored_at_least(DOCUMENTS // 5), timeout=120, interval=0.3)
-        stream.in_flight.append(await asyncio.to_thread(stream.view.in_flight))
+        # Killed while consumers hold deliveries: they come back from the queues' logs.
+        stream.in_flight.append(await stream.wait_for_held_work())
         await asyncio.to_thread(rabbit_node.kill)
         stream.faults.append("SIGKILL broker")
         await asyncio.to_thread(rabbit_node.start)
@@ -55,12 +56,13 @@ async def test_broker_and_database_sigkilled_mid_stream_lose_and_duplicate_nothi
 
         await wait_until(stored_at_least(DOCUMENTS // 2), timeout=180, interval=0.3)
         await stream.add_reminders(REMINDERS)
-        stream.in_flight.append(await asyncio.to_thread(stream.view.in_flight))
+        # Killed while handlers are between their delivery and their ack, mid-write.
+        stream.in_flight.append(await stream.wait_for_held_work())
         await asyncio.to_thread(mongo_node.kill)
         stream.faults.append("SIGKILL database")
         await asyncio.to_thread(mongo_node.start)
 
-        await sending
+        await stream.sent()
         await stream.settle()
         counted = await stream.count()
         ROWS.append(
@@ -71,13 +73,11 @@ async def test_broker_and_database_sigkilled_mid_stream_lose_and_duplicate_nothi
                 in_flight=stream.in_flight,
                 lost=len(counted.lost),
                 user_duplicates=len(counted.user_duplicates),
-                absorbed_duplicates=counted.absorbed + stream.fleet.resends,
+                absorbed_duplicates=counted.absorbed,
+                resends=stream.fleet.resends,
             )
         )
         assert counted.lost == [], counted.lost[:10]
         assert counted.user_duplicates == [], counted.user_duplicates[:10]
-        assert all(n > 0 for n in stream.in_flight)
     finally:
-        if "sending" in locals():  # a failed check must not leave partners reconnecting
-            locals()["sending"].cancel()
-        stream.close()
+        await stream.close()
