@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
@@ -250,6 +251,14 @@ class Stream:
 
     def describe(self) -> str:
         return f"dead replicas: {self.replicas.dead()}"
+
+    async def dead_letters(self) -> int:
+        """Messages in the dead-letter queue (purged at start): none is promised."""
+        connection = await aio_pika.connect(self.settings.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(DEAD_LETTER_QUEUE_NAME, passive=True)
+            return int(queue.declaration_result.message_count or 0)
 
     async def count(self) -> Tally:
         events = await drain_tap(self.settings.amqp_url)

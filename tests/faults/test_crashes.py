@@ -62,6 +62,7 @@ async def test_broker_or_database_sigkilled_mid_stream_loses_and_duplicates_noth
         await stream.sent()
         await stream.settle()
         counted = await stream.count()
+        dead_letters = await stream.dead_letters()
         ROWS.append(
             ScenarioRow(
                 f"replicas 2/2/2/2, SIGKILL {server}",
@@ -72,9 +73,11 @@ async def test_broker_or_database_sigkilled_mid_stream_loses_and_duplicates_noth
                 user_duplicates=len(counted.user_duplicates),
                 absorbed_duplicates=counted.absorbed,
                 resends=stream.fleet.resends,
+                notes=f"dead letters {dead_letters}",
             )
         )
         assert counted.lost == [], counted.lost[:10]
         assert counted.user_duplicates == [], counted.user_duplicates[:10]
+        assert dead_letters == 0
     finally:
         await stream.close()

@@ -37,6 +37,7 @@ async def test_replicas_of_every_service_share_the_work_and_do_everything_once(
         await stream.add_reminders(REMINDERS)
         await stream.settle()
         counted = await stream.count()
+        dead_letters = await stream.dead_letters()
         work = await stream.work_by_replica()
         ROWS.append(
             ScenarioRow(
@@ -45,10 +46,10 @@ async def test_replicas_of_every_service_share_the_work_and_do_everything_once(
                 lost=len(counted.lost),
                 user_duplicates=len(counted.user_duplicates),
                 absorbed_duplicates=counted.absorbed,
-                notes=f"work per replica {work}",
+                notes=f"work per replica {work}; dead letters {dead_letters}",
             )
         )
-        assert counted.lost == [] and counted.user_duplicates == []
+        assert counted.lost == [] and counted.user_duplicates == [] and dead_letters == 0
         assert all(n > 0 for done in work.values() for n in done), work
     finally:
         await stream.close()
@@ -76,6 +77,7 @@ async def test_sigkilled_busy_replicas_lose_nothing_and_duplicate_nothing_a_user
         await stream.sent()
         await stream.settle()
         counted = await stream.count()
+        dead_letters = await stream.dead_letters()
         ROWS.append(
             ScenarioRow(
                 "replicas, SIGKILL busy replicas",
@@ -86,10 +88,12 @@ async def test_sigkilled_busy_replicas_lose_nothing_and_duplicate_nothing_a_user
                 user_duplicates=len(counted.user_duplicates),
                 absorbed_duplicates=counted.absorbed,
                 resends=stream.fleet.resends,
+                notes=f"dead letters {dead_letters}",
             )
         )
         assert counted.lost == [], counted.lost[:10]
         assert counted.user_duplicates == [], counted.user_duplicates[:10]
+        assert dead_letters == 0
         assert all(n > 0 for n in stream.in_flight)
     finally:
         await stream.close()
