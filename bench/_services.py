@@ -107,7 +107,9 @@ async def service(name: str, settings: Settings) -> AsyncIterator[Service]:
     """``python -m services.<name>`` with command counting, until its metrics answer."""
     port = free_port()
     if name == "intake":
-        extra, metrics_url = {"INTAKE_HTTP_PORT": str(port)}, f"http://127.0.0.1:{port}/metrics"
+        # The benchmark scrapes /metrics without credentials (METRICS_ACCESS is login by default).
+        extra = {"INTAKE_HTTP_PORT": str(port), "METRICS_ACCESS": "open"}
+        metrics_url = f"http://127.0.0.1:{port}/metrics"
     else:
         extra, metrics_url = {"METRICS_PORT": str(port)}, f"http://127.0.0.1:{port}/"
     with tempfile.TemporaryFile() as log:

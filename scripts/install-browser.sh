@@ -19,9 +19,9 @@ fi
 if [ ! -x "$PYTHON" ]; then
     # No virtualenv yet: `make venv` installs Playwright with the dev extras of pyproject.toml.
     echo "[browser] $PYTHON not there yet: Playwright comes with the project's dev extras"
-elif ! "$PYTHON" -c "import playwright" 2>/dev/null; then
-    echo "[browser] installing Playwright for Python (driver only, no browser download)"
-    "$PYTHON" -m pip install -q "playwright>=1.49"
+elif ! "$PYTHON" -c "import playwright, axe_playwright_python" 2>/dev/null; then
+    echo "[browser] installing Playwright for Python (driver only, no browser download) and axe-core"
+    "$PYTHON" -m pip install -q "playwright>=1.49" "axe-playwright-python>=0.1.8"
 else
     echo "[browser] Playwright for Python already installed"
 fi

@@ -50,7 +50,11 @@ def settings(rabbitmq: dict[str, str], mongodb_url: str, smtp: dict[str, Any]) -
         smtp_port=smtp["port"],
         outbox_poll_seconds=0.2,
         delivery_limit=3,
+        webhook_allow_loopback=True,  # receivers in the tests listen on 127.0.0.1
         REGWATCH_OPS_TOKEN="test-ops-token",
+        # The reader has its own tests (tests/integration/test_reader.py); elsewhere the
+        # validator checks metadata only and never waits for document facts.
+        reader_enabled=False,
     )
 
 

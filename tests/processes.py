@@ -28,6 +28,8 @@ def service_env(settings: Settings, **overrides: Any) -> dict[str, str]:
         "OUTBOX_POLL_SECONDS": str(settings.outbox_poll_seconds),
         "DELIVERY_LIMIT": str(settings.delivery_limit),
         "LOG_LEVEL": "INFO",
+        # As in the session's settings: without a reader process the validator must not wait.
+        "READER_ENABLED": str(settings.reader_enabled).lower(),
     }
     env.pop("REGWATCH_NOW", None)
     env.update({k.upper(): str(v) for k, v in overrides.items()})

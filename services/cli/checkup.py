@@ -30,6 +30,7 @@ from shared.infra.topology import (
     INTAKE_APPLICATIONS,
     INTAKE_DOCUMENTS,
     NOTIFIER_EVENTS,
+    READER_DOCUMENTS,
     VALIDATOR_EVENTS,
 )
 
@@ -42,6 +43,7 @@ CONSUMERS = {
     INTAKE_APPLICATIONS.name: "intake",
     VALIDATOR_EVENTS.name: "validator",
     NOTIFIER_EVENTS.name: "notifier",
+    READER_DOCUMENTS.name: "reader",
 }
 
 

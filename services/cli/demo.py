@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import random
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 import aio_pika
 import httpx
 import typer
-from PIL import Image
+from PIL import Image, ImageDraw
 from pymongo.asynchronous.database import AsyncDatabase
 from pypdf import PdfWriter
 from rich.console import Console
@@ -63,7 +64,14 @@ def pdf(title: str) -> bytes:
 
 
 def photo(index: int, fmt: str = "JPEG") -> bytes:
-    image = Image.new("RGB", (64, 48), ((index * 53) % 256, 120, (uuid.uuid4().int % 256)))
+    """A distinct, sharp picture per index (the reader counts distinct photos, not files)."""
+    rng = random.Random(f"{index}-{uuid.uuid4()}")
+    image = Image.new("RGB", (256, 192), ((index * 53) % 256, 120, rng.randrange(256)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(20):
+        x, y = rng.randrange(256), rng.randrange(192)
+        box = (x, y, x + rng.randrange(16, 128), y + rng.randrange(16, 96))
+        draw.rectangle(box, fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
     buffer = io.BytesIO()
     image.save(buffer, format=fmt)
     return buffer.getvalue()
@@ -205,7 +213,16 @@ async def create_application(
         product=body.get("product"),
         kind=body["kind"],
         registration_number=body.get("registration_number"),
-        history=[StatusChange(from_status=None, to_status="submitted", actor=partner_id, at=now)],
+        history=[
+            StatusChange(
+                from_status=None,
+                to_status="submitted",
+                actor=partner_id,
+                at=now,
+                trigger="created",
+                channel="mongodb",
+            )
+        ],
         created_at=now,
         updated_at=now,
     )

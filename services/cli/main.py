@@ -15,6 +15,7 @@ from services.cli import (
     partners,
     registrations,
     status,
+    webhooks,
 )
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.add_typer(registrations.app, name="registrations")
 app.add_typer(deadlines.app, name="deadlines")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(calendar.app, name="calendar")
+app.add_typer(webhooks.app, name="webhooks")
 app.command("status")(status.status)
 app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)

@@ -44,7 +44,8 @@ def import_file(
     """Import registrations from CSV (header row required); bad rows are reported by line.
 
     Columns: registration_number,exporter_name,country,category,product,issued_on,
-    valid_until,contact_emails (ISO dates, emails separated by ';'). Importing the same
+    valid_until,contact_emails (ISO dates, emails separated by ';'), and optionally languages
+    (en or zh per contact email, in the same order, separated by ';'). Importing the same
     file twice changes nothing.
     """
     settings = Settings()

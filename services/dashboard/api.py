@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
@@ -12,12 +14,18 @@ from services.dashboard.dead_letters import (
     DeadLetter,
     DeadLetterAction,
     DeadLetterNotFound,
+    HeaderLine,
     ReplayRefused,
+    readable_headers,
     recent_actions,
 )
 from services.dashboard.events import EventLine
+from services.dashboard.payload import PayloadPreview, describe_payload
 from services.dashboard.queues import QueueReport, queue_report
+from services.dashboard.webhooks import webhook_alarms
+from shared.app import deadline_calendar, search
 from shared.app import registration_views as registrations
+from shared.domain.calendar import authority_date
 
 router = APIRouter(prefix="/api", tags=["ops"])
 health = APIRouter()
@@ -30,9 +38,11 @@ class OpsOverview(BaseModel):
 
 async def ops_overview(board: Dashboard) -> OpsOverview:
     ctx = board.ctx
+    queues = await queue_report(ctx.settings, board.connection)
+    queues.alarms.extend(await webhook_alarms(board))  # a partner no longer hears from us
     return OpsOverview(
         overview=await queries.overview(db=ctx.db, now=ctx.clock.now()),
-        queues=await queue_report(ctx.settings, board.connection),
+        queues=queues,
     )
 
 
@@ -75,13 +85,41 @@ async def api_events(
 async def api_applications(
     status: str | None = None,
     category: str | None = None,
+    partner: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
     board: Dashboard = Depends(dashboard),
     _: str = Depends(require_ops_api),
 ) -> list[queries.ApplicationSummary]:
     return await queries.list_applications(
-        db=board.ctx.db, status=status, category=category, limit=limit
+        db=board.ctx.db, status=status, category=category, partner_id=partner, limit=limit
     )
+
+
+@router.get("/deadlines")
+async def api_deadlines(
+    month: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    _: str = Depends(require_ops_api),
+) -> deadline_calendar.DeadlineMonth:
+    """The deadlines whose last day (Beijing) falls in ``month`` (YYYY-MM; default: now)."""
+    now = board.ctx.clock.now()
+    try:
+        first = deadline_calendar.parse_month(month, authority_date(now))
+    except deadline_calendar.UnknownMonth as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    return await deadline_calendar.deadline_month(
+        db=board.ctx.db, now=now, month=first, status=status, kind=kind
+    )
+
+
+@router.get("/search")
+async def api_search(
+    q: str = "", board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_api)
+) -> search.SearchResults:
+    """Applications, registrations, documents and partners that ``q`` names, by kind."""
+    return await search.search(db=board.ctx.db, query=q)
 
 
 @router.get("/applications/{application_id}")
@@ -151,6 +189,27 @@ async def act(
         raise HTTPException(status_code=404, detail=str(exc)) from None
     except ReplayRefused as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
+
+
+class DeadLetterDetail(BaseModel):
+    letter: DeadLetter
+    headers: list[HeaderLine]
+    payload: PayloadPreview
+
+
+@router.get("/dead-letters/{dead_letter_id}")
+async def api_dead_letter(
+    dead_letter_id: str, board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_api)
+) -> DeadLetterDetail:
+    try:
+        letter, body = await board.desk.letter(dead_letter_id)
+    except DeadLetterNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return DeadLetterDetail(
+        letter=letter,
+        headers=readable_headers(letter.headers),
+        payload=await asyncio.to_thread(describe_payload, body, letter.content_type),
+    )
 
 
 @router.post("/dead-letters/replay-all")

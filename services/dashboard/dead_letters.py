@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -47,6 +49,10 @@ class DeadLetter(BaseModel):
     message_id: str | None
     queue: str | None  # the queue the message died in, where a replay sends it
     reason: str | None
+    error_type: str | None = None  # "ValueError" of a consumer's "ValueError: ..." reason
+    error_message: str | None = None  # the rest of that reason, or what a broker reason means
+    routing_key: str | None = None  # the key it was first published with
+    publisher: str | None = None  # the RabbitMQ user that published it
     exchange: str | None
     routing_keys: list[str]
     deaths: int
@@ -98,6 +104,29 @@ def preview(body: bytes, content_type: str | None) -> str:
     return f"[{content_type or 'binary'}, {len(body)} bytes] base64: {head}..."
 
 
+# What RabbitMQ's own dead-letter reasons mean, for a person choosing replay or discard.
+BROKER_REASONS = {
+    "rejected": "a consumer refused it at once (it can never be handled as it is)",
+    "delivery_limit": "consumers failed on it at every delivery allowed (x-delivery-limit)",
+    "expired": "it waited longer than its time to live",
+    "maxlen": "its queue was full",
+}
+# "ValueError: bad date" (shared.infra.consuming writes type and message so).
+ERROR_REASON = re.compile(r"^(?P<type>[A-Za-z_][\w.]*): (?P<message>.*)$", re.DOTALL)
+
+
+def split_reason(reason: str | None) -> tuple[str | None, str | None]:
+    """(exception type, message) of a consumer's reason, or (None, meaning) of a broker's."""
+    if not reason:
+        return None, None
+    if reason in BROKER_REASONS:
+        return None, BROKER_REASONS[reason]
+    matched = ERROR_REASON.match(reason)
+    if matched:
+        return matched["type"], matched["message"]
+    return None, reason
+
+
 def describe(message: AbstractIncomingMessage) -> DeadLetter:
     headers = _text(dict(message.headers or {}))
     deaths = headers.get("x-death") or [{}]
@@ -106,13 +135,21 @@ def describe(message: AbstractIncomingMessage) -> DeadLetter:
     digest = hashlib.sha256(
         f"{queue}\0{message.message_id or ''}\0".encode() + message.body
     ).hexdigest()
+    reason = headers.get("x-first-death-reason") or first.get("reason")
+    error_type, error_message = split_reason(reason)
+    routing_keys = [str(k) for k in first.get("routing-keys", [])]
     return DeadLetter(
         id=digest[:20],
         message_id=message.message_id,
         queue=queue,
-        reason=headers.get("x-first-death-reason") or first.get("reason"),
+        reason=reason,
+        error_type=error_type,
+        error_message=error_message,
+        # A consumer's own dead-lettering keeps the original key; the broker's lists it.
+        routing_key=(routing_keys[0] if routing_keys else None) or message.routing_key or None,
+        publisher=headers.get("x-regwatch-user-id") or message.user_id,
         exchange=headers.get("x-first-death-exchange") or first.get("exchange"),
-        routing_keys=[str(k) for k in first.get("routing-keys", [])],
+        routing_keys=routing_keys,
         deaths=sum(int(d.get("count", 1)) for d in deaths if isinstance(d, dict)),
         died_at=first.get("time"),
         content_type=message.content_type,
@@ -173,6 +210,19 @@ class DeadLetterDesk:
                 # queue's delivery limit (20 by default since RabbitMQ 4.0) is not spent
                 # by ops looking at the dead letters.
                 await channel.close()
+
+    async def letter(self, dead_letter_id: str) -> tuple[DeadLetter, bytes]:
+        """One dead letter and its body, left in the queue; raises DeadLetterNotFound."""
+        async with self._lock:
+            channel = await self._connection.channel()
+            try:
+                for message in await self._take(channel, 1000):
+                    letter = describe(message)
+                    if letter.id == dead_letter_id:
+                        return letter, message.body
+                raise DeadLetterNotFound(dead_letter_id)
+            finally:
+                await channel.close()  # every taken message goes back, as in letters()
 
     async def replay(
         self, *, ids: list[str] | None, actor: str, limit: int = 1000
@@ -253,3 +303,46 @@ class DeadLetterDesk:
 async def recent_actions(*, db: AsyncDatabase, limit: int = 50) -> list[DeadLetterAction]:
     cursor = db["dead_letter_actions"].find({}).sort("at", -1).limit(limit)
     return [DeadLetterAction.model_validate({**doc, "id": doc["_id"]}) async for doc in cursor]
+
+
+class HeaderLine(BaseModel):
+    name: str
+    value: str  # as text; tables, lists and JSON strings pretty-printed
+    meaning: str | None = None
+
+
+HEADER_MEANINGS = {
+    "x-first-death-queue": "the queue it died in (a replay goes there)",
+    "x-first-death-exchange": "the exchange it had been published to",
+    "x-first-death-reason": "why it died",
+    "x-death": "RabbitMQ's record of each death",
+    "x-regwatch-user-id": "the RabbitMQ user that published it",
+    "x-application-id": "the application it belongs to",
+    "x-document-type": "the document type the partner declared",
+    "x-filename": "the file name the partner gave",
+    "x-document-meta": "the partner's metadata of the document",
+}
+
+
+def _readable(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return (
+            json.dumps(parsed, indent=2, ensure_ascii=False)
+            if isinstance(parsed, dict | list)
+            else value
+        )
+    if isinstance(value, dict | list):
+        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return "" if value is None else str(value)
+
+
+def readable_headers(headers: dict[str, Any]) -> list[HeaderLine]:
+    """The headers (already decoded by ``describe``), by name, each with what it means."""
+    return [
+        HeaderLine(name=name, value=_readable(value), meaning=HEADER_MEANINGS.get(name))
+        for name, value in sorted(headers.items())
+    ]

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import asyncio
+from typing import get_args
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from services.dashboard import charts, queries
 from services.dashboard.api import act, ops_overview
-from services.dashboard.auth import SESSION_KEY, authenticate, require_ops_page
+from services.dashboard.auth import authenticate, end_session, require_ops_page, start_session
 from services.dashboard.context import Dashboard, dashboard, templates
-from services.dashboard.dead_letters import recent_actions
+from services.dashboard.dead_letters import DeadLetterNotFound, readable_headers, recent_actions
+from services.dashboard.payload import describe_payload, first_page_picture
+from shared.app import deadline_calendar, search
 from shared.app import registration_views as registrations
 from shared.app.registrations import UnknownRegistration, decide_registration
+from shared.domain.calendar import authority_date
+from shared.domain.deadlines import DeadlineKind, DeadlineStatus
 from shared.domain.registration import (
     REGISTRATION_STATES,
     IllegalRegistrationMove,
@@ -25,8 +31,14 @@ router = APIRouter(include_in_schema=False)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only paths of this site: an open redirect would help phishing.
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    # Only paths of this site: an open redirect would help phishing. Browsers read a
+    # backslash as a slash ("/\\evil.example" is "//evil.example") and drop tabs and newlines.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -46,13 +58,13 @@ async def login(
     if actor is None:
         context = {"next": next, "error": "Those credentials do not open the dashboard."}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
-    request.session[SESSION_KEY] = actor
+    await start_session(request, actor)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> RedirectResponse:
-    request.session.clear()
+    await end_session(request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -115,14 +127,36 @@ async def applications_page(
     request: Request,
     status: str | None = None,
     category: str | None = None,
+    partner: str | None = None,
     board: Dashboard = Depends(dashboard),
     actor: str = Depends(require_ops_page),
 ) -> HTMLResponse:
     rows = await queries.list_applications(
-        db=board.ctx.db, status=status or None, category=category or None
+        db=board.ctx.db,
+        status=status or None,
+        category=category or None,
+        partner_id=partner or None,
     )
-    context = {"actor": actor, "rows": rows, "status": status or "", "category": category or ""}
+    context = {
+        "actor": actor,
+        "rows": rows,
+        "status": status or "",
+        "category": category or "",
+        "partner": partner or "",
+    }
     return templates.TemplateResponse(request, "applications.html", context)
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search_page(
+    request: Request,
+    q: str = "",
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    results = await search.search(db=board.ctx.db, query=q)
+    context = {"actor": actor, "results": results, "q": results.query}
+    return templates.TemplateResponse(request, "search.html", context)
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
@@ -160,9 +194,10 @@ async def document_content(
         while chunk := await stream.readchunk():
             yield chunk
 
-    # A PDF with active content (scripts, embedded files) is never opened in the browser.
-    active = any(flag.startswith("pdf_") for flag in document.get("flags", []))
-    disposition = "attachment" if download or active else "inline"
+    # A PDF is never opened on the dashboard's origin: the browser's viewer ignores a
+    # sandbox, and a polyglot could be read as something else. Images open sandboxed.
+    is_pdf = document["content_type"] == "application/pdf"
+    disposition = "attachment" if download or is_pdf else "inline"
     filename = quote(document["filename"])
     return StreamingResponse(
         chunks(),
@@ -171,14 +206,9 @@ async def document_content(
             "Content-Disposition": f"{disposition}; filename*=UTF-8''{filename}",
             "Content-Length": str(document["size"]),
             # The bytes come from partners: never let the browser guess another type, and
-            # run nothing they might carry (Chromium's PDF viewer refuses a sandbox, and a
-            # PDF runs no script of ours anyway).
+            # run nothing they might carry.
             "X-Content-Type-Options": "nosniff",
-            **(
-                {}
-                if document["content_type"] == "application/pdf"
-                else {"Content-Security-Policy": "sandbox"}
-            ),
+            "Content-Security-Policy": "sandbox",
         },
     )
 
@@ -265,6 +295,65 @@ async def registration_decision(
     )
 
 
+async def _deadline_month(
+    board: Dashboard, month: str | None, status: str | None, kind: str | None
+) -> tuple[deadline_calendar.DeadlineMonth, str | None]:
+    now = board.ctx.clock.now()
+    error = None
+    try:
+        first = deadline_calendar.parse_month(month, authority_date(now))
+    except deadline_calendar.UnknownMonth as exc:
+        first, error = authority_date(now).replace(day=1), str(exc)
+    shown = await deadline_calendar.deadline_month(
+        db=board.ctx.db, now=now, month=first, status=status or None, kind=kind or None
+    )
+    return shown, error
+
+
+@router.get("/deadlines", response_class=HTMLResponse)
+async def deadlines_page(
+    request: Request,
+    month: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    """A month of deadlines on the authority's days, as a calendar and a list beside it."""
+    shown, error = await _deadline_month(board, month, status, kind)
+    filters = {"month": shown.month.strftime("%Y-%m"), "status": status or "", "kind": kind or ""}
+    context = {
+        "actor": actor,
+        "m": shown,
+        "error": error,
+        "filters": filters,
+        "query": urlencode(filters),
+        "statuses": get_args(DeadlineStatus),
+        "kinds": get_args(DeadlineKind),
+    }
+    return templates.TemplateResponse(request, "deadlines.html", context)
+
+
+@router.get("/deadlines.csv")
+async def deadlines_csv(
+    month: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    board: Dashboard = Depends(dashboard),
+    _: str = Depends(require_ops_page),
+) -> Response:
+    """The deadlines the calendar shows for the same month and filters, as CSV."""
+    shown, error = await _deadline_month(board, month, status, kind)
+    if error:
+        raise HTTPException(status_code=400, detail=error)
+    name = f"regwatch-deadlines-{shown.month.strftime('%Y-%m')}.csv"
+    return Response(
+        deadline_calendar.month_csv(shown),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @router.get("/dead-letters", response_class=HTMLResponse)
 async def dead_letters_page(
     request: Request,
@@ -279,6 +368,46 @@ async def dead_letters_page(
         "done": done,
     }
     return templates.TemplateResponse(request, "dead_letters.html", context)
+
+
+@router.get("/dead-letters/{dead_letter_id}", response_class=HTMLResponse)
+async def dead_letter_page(
+    request: Request,
+    dead_letter_id: str,
+    board: Dashboard = Depends(dashboard),
+    actor: str = Depends(require_ops_page),
+) -> HTMLResponse:
+    """One dead letter: the error, where it came from, its headers and its payload."""
+    try:
+        letter, body = await board.desk.letter(dead_letter_id)
+    except DeadLetterNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    context = {
+        "actor": actor,
+        "l": letter,
+        "headers": readable_headers(letter.headers),
+        "payload": await asyncio.to_thread(describe_payload, body, letter.content_type),
+    }
+    return templates.TemplateResponse(request, "dead_letter.html", context)
+
+
+@router.get("/dead-letters/{dead_letter_id}/picture.png")
+async def dead_letter_picture(
+    dead_letter_id: str, board: Dashboard = Depends(dashboard), _: str = Depends(require_ops_page)
+) -> Response:
+    """The payload's picture (a PDF's first page image), re-encoded as PNG by Pillow."""
+    try:
+        _letter, body = await board.desk.letter(dead_letter_id)
+    except DeadLetterNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    picture = await asyncio.to_thread(first_page_picture, body)
+    if picture is None:
+        raise HTTPException(status_code=404, detail="The payload shows no picture.")
+    return Response(
+        picture,
+        media_type="image/png",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+    )
 
 
 @router.post("/dead-letters/{target}/{action}")

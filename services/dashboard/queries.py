@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.dashboard.events import EventLine, event_line
 from shared.domain.calendar import day_of
+from shared.domain.reading import ReadingFacts
 
 DEADLINE_HORIZONS_DAYS = (7, 30, 90)
 
@@ -156,10 +157,13 @@ async def list_applications(
     db: AsyncDatabase,
     status: str | None = None,
     category: str | None = None,
+    partner_id: str | None = None,
     limit: int = 100,
 ) -> list[ApplicationSummary]:
     """Applications, most recently changed first, optionally filtered."""
     query: dict[str, Any] = {}
+    if partner_id:
+        query["partner_id"] = partner_id
     if status:
         query["status"] = status
     if category:
@@ -179,6 +183,7 @@ class DocumentView(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     flags: list[str] = Field(default_factory=list)
     received_at: datetime
+    facts: ReadingFacts | None = None  # what the reader found; None while being read
 
 
 class RuleView(BaseModel):
@@ -230,10 +235,34 @@ class StatusChangeView(BaseModel):
     actor: str
     reason: str | None = None
     at: datetime
+    trigger: str | None = None
+    channel: str | None = None  # creation: http, amqp, mongodb (the demo); None: not recorded
+
+
+def application_history(application: dict[str, Any]) -> list[StatusChangeView]:
+    """The status history, starting with the creation (who, when, over which channel).
+
+    Applications created before the intake recorded its creation (or written straight into
+    MongoDB) get that first line from ``created_at`` and the partner, channel unknown.
+    """
+    history = [StatusChangeView.model_validate(h) for h in application.get("history", [])]
+    if history and history[0].from_status is None:
+        history[0].trigger = history[0].trigger or "created"
+        return history
+    created = StatusChangeView(
+        from_status=None,
+        to_status=(history[0].from_status if history else None)
+        or str(application.get("status", "submitted")),
+        actor=str(application.get("partner_id", "?")),
+        at=application["created_at"],
+        trigger="created",
+    )
+    return [created, *history]
 
 
 class ApplicationDetail(BaseModel):
     application: ApplicationSummary
+    partner_name: str | None = None
     exporter: dict[str, Any]
     registration_valid_until: Any = None
     history: list[StatusChangeView]
@@ -347,12 +376,20 @@ async def application_detail(*, db: AsyncDatabase, application_id: str) -> Appli
         .to_list()
     )
     events = await application_events(db=db, application=application)
+    facts = {
+        f["_id"]: f async for f in db["document_facts"].find({"application_id": application_id})
+    }
+    partner = await db["partners"].find_one({"_id": application.get("partner_id")}, {"name": 1})
     return ApplicationDetail(
         application=_summary(application),
+        partner_name=partner.get("name") if partner else None,
         exporter=dict(application.get("exporter") or {}),
         registration_valid_until=application.get("registration_valid_until"),
-        history=[StatusChangeView.model_validate(h) for h in application.get("history", [])],
-        documents=[DocumentView.model_validate({**d, "id": d["_id"]}) for d in documents],
+        history=application_history(application),
+        documents=[
+            DocumentView.model_validate({**d, "id": d["_id"], "facts": facts.get(d["_id"])})
+            for d in documents
+        ],
         validation=await latest_validation(db=db, application_id=application_id),
         deadlines=await application_deadlines(db=db, application=application),
         deliveries=await application_deliveries(db=db, event_ids=[e["id"] for e in events]),

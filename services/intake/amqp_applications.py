@@ -94,6 +94,7 @@ async def handle_create(ctx: ServiceContext, message: AbstractIncomingMessage) -
                 **request.model_dump(exclude={"exporter"}),
                 exporter=request.exporter,
                 idempotency_key=key,
+                channel="amqp",
             )
         except DuplicateKeyError:  # a redelivery raced the first delivery
             first = await store.application_by_key(ctx, partner_id=partner_id, idempotency_key=key)

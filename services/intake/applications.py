@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, Literal
 
 from pymongo import DESCENDING
 
@@ -24,6 +24,7 @@ async def create_application(
     registration_number: str | None,
     registration_valid_until: Any,
     idempotency_key: str | None = None,
+    channel: Literal["http", "amqp"] = "http",
 ) -> dict[str, Any]:
     """Record a new application in status ``submitted``; raises IntakeError if refused.
 
@@ -45,7 +46,14 @@ async def create_application(
             "registration_number": registration_number,
             "registration_valid_until": registration_valid_until,
             "history": [
-                StatusChange(from_status=None, to_status="submitted", actor=partner_id, at=now)
+                StatusChange(
+                    from_status=None,
+                    to_status="submitted",
+                    actor=partner_id,
+                    at=now,
+                    trigger="created",
+                    channel=channel,  # the history tells how the application came in
+                )
             ],
             "created_at": now,
             "updated_at": now,
@@ -123,6 +131,15 @@ async def documents_of(ctx: ServiceContext, application_id: str) -> list[dict[st
     """The application's documents in the order they arrived."""
     cursor = ctx.db["documents"].find({"application_id": application_id}).sort("received_at", 1)
     return await cursor.to_list()
+
+
+async def documents_being_read(ctx: ServiceContext, documents: list[dict[str, Any]]) -> int:
+    """How many of ``documents`` the reader has not recorded facts for yet (0: reader off)."""
+    if not ctx.settings.reader_enabled or not documents:
+        return 0
+    ids = [d["_id"] for d in documents]
+    read = await ctx.db["document_facts"].count_documents({"_id": {"$in": ids}})
+    return len(ids) - read
 
 
 async def latest_validation(ctx: ServiceContext, application_id: str) -> dict[str, Any] | None:

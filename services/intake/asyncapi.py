@@ -19,6 +19,7 @@ from shared.domain.events import (
     ApplicationValidated,
     CloudEvent,
     DeadlineEvent,
+    DocumentRead,
     DocumentReceived,
     DocumentRejected,
     ErrorItem,
@@ -40,6 +41,9 @@ DESCRIPTION = (
     "`partner.<your RabbitMQ user>.<anything>`, and may consume (not declare or delete) "
     "`partner.<your RabbitMQ user>.events`, where regwatch puts every event about your "
     "documents, applications, registrations and deadlines. "
+    "The same events can be pushed to your HTTPS endpoints instead, signed per the Standard "
+    "Webhooks specification (POST /v1/webhooks; the request is under `webhooks` in the "
+    "intake's OpenAPI document). "
     "See docs/partner-contract.md for every property, header and error code."
 )
 
@@ -62,6 +66,12 @@ class DocumentRejectedEvent(CloudEvent):
     """CloudEvents envelope of ``document.rejected``."""
 
     data: DocumentRejected  # type: ignore[assignment]
+
+
+class DocumentReadEvent(CloudEvent):
+    """CloudEvents envelope of ``document.read``."""
+
+    data: DocumentRead  # type: ignore[assignment]
 
 
 class ApplicationValidatedEvent(CloudEvent):
@@ -91,6 +101,7 @@ class DeadlineReminderEvent(CloudEvent):
 PARTNER_EVENTS = (
     ("document.received", DocumentReceivedEvent),
     ("document.rejected", DocumentRejectedEvent),
+    ("document.read", DocumentReadEvent),
     ("application.validated", ApplicationValidatedEvent),
     ("application.status_changed", ApplicationStatusChangedEvent),
     ("registration.status_changed", RegistrationStatusChangedEvent),

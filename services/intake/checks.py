@@ -7,9 +7,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 
 class IntakeError(Exception):
@@ -22,6 +22,9 @@ class IntakeError(Exception):
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Bidi embeddings, overrides, isolates and marks reorder what a reader sees (invoice_fdp.exe
+# shown as invoice_exe.pdf); line and paragraph separators break lines like CR/LF.
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 MAX_FILENAME_CHARS = 200
 
 
@@ -38,10 +41,11 @@ class Filename:
 
 
 def sanitize_filename(original: str) -> Filename:
-    """Drop path parts, control characters and leading dots; keep the original for display."""
+    """Drop path parts, control and bidi characters and leading dots; keep the original for
+    display."""
     name = unicodedata.normalize("NFC", original)
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("", name).strip().lstrip(".").strip()
+    name = _BIDI.sub("", _UNSAFE.sub("", name)).strip().lstrip(".").strip()
     if not name:
         raise IntakeError(
             "bad_filename",
@@ -65,19 +69,46 @@ def check_document_type_form(document_type: str) -> None:
         )
 
 
+def _no_control_characters(value: str) -> str:
+    if _UNSAFE.search(value) or _BIDI.search(value):
+        raise ValueError("must not contain control characters or bidi overrides")
+    return unicodedata.normalize("NFC", value)
+
+
+# Metadata strings are shown to ops and compared with the catalog: short, single-line text.
+MetaText = Annotated[str, Field(max_length=200), AfterValidator(_no_control_characters)]
+
+
+def _iso_date_only(value: Any) -> Any:
+    # pydantic reads a number as seconds since 1970: ``0`` would be a date in 1970.
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO date such as 2030-12-31, not a number")
+    return value
+
+
+# Dates as ISO strings only, within years a registration document can carry.
+IsoDate = Annotated[
+    date, BeforeValidator(_iso_date_only), Field(ge=date(1900, 1, 1), le=date(2200, 12, 31))
+]
+
+
 class DocumentMetadata(BaseModel):
     """Metadata a partner may send with a document (``x-document-meta`` / ``metadata``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    issue_date: date | None = None
-    expiry_date: date | None = None
-    language: str | None = None
-    year: int | None = None
-    material: str | None = None
-    translation_of: str | None = None
+    issue_date: IsoDate | None = None
+    expiry_date: IsoDate | None = None
+    language: MetaText | None = None
+    # Bounded: an unbounded integer overflows BSON's 64 bits when the document is stored.
+    year: int | None = Field(default=None, ge=1900, le=2200)
+    material: MetaText | None = None
+    translation_of: MetaText | None = None
     notarized: bool | None = None
     colour: bool | None = None
+
+
+MAX_METADATA_CHARS = 8192
 
 
 def parse_metadata(raw: Any, *, field: str = "x-document-meta") -> dict[str, Any]:
@@ -86,10 +117,14 @@ def parse_metadata(raw: Any, *, field: str = "x-document-meta") -> dict[str, Any
         return {}
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
+    if isinstance(raw, str) and len(raw) > MAX_METADATA_CHARS:
+        raise IntakeError("bad_metadata", f"{field} is over {MAX_METADATA_CHARS} characters.")
     try:
         value = json.loads(raw) if isinstance(raw, str) else raw
     except json.JSONDecodeError as exc:
         raise IntakeError("bad_metadata", f"{field} is not valid JSON: {exc.msg}.") from None
+    except (RecursionError, ValueError):  # nesting too deep, an integer of 4300+ digits
+        raise IntakeError("bad_metadata", f"{field} is not a plain JSON object.") from None
     if not isinstance(value, dict):
         raise IntakeError("bad_metadata", f"{field} must be a JSON object.")
     try:

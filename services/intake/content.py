@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import warnings
+import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from PIL import Image
 from pypdf import PdfReader
+from pypdf.errors import LimitReachedError
 
 from services.intake.checks import IntakeError
 from services.intake.pdf_active import active_content
@@ -69,6 +72,7 @@ def inspect_content(
     source.seek(0)
     content_type = check_type(source.read(1024), declared)
     source.seek(0)
+    check_not_polyglot(source, content_type)
     flags = check_readable(source, content_type, max_pixels=max_pixels)
     facts = ContentFacts(content_type, size, sha256_of(source), tuple(flags))
     source.seek(0)
@@ -79,6 +83,8 @@ def check_type(head: bytes, declared: str) -> str:
     """The detected type; it must be allowed and agree with the declared one."""
     detected = sniff_content_type(head)
     declared_type = declared.split(";")[0].strip().lower()
+    if detected not in (None, "application/pdf") and b"%PDF-" in head:
+        raise _polyglot(f"{detected} and a PDF")
     if detected is None or detected not in ALLOWED_CONTENT_TYPES:
         allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
         what = detected or "of an unrecognised format"
@@ -106,19 +112,68 @@ def check_readable(source: BinaryIO, content_type: str, *, max_pixels: int) -> l
     return flags
 
 
+# Markup before the PDF header: browsers that sniff would render the file as a web page.
+_MARKUP = re.compile(rb"<[!?/]?[a-zA-Z]")
+
+
+def _polyglot(what: str) -> IntakeError:
+    return IntakeError(
+        "polyglot_file",
+        f"The file is at once {what}: send the document alone, not inside another format.",
+    )
+
+
+def check_not_polyglot(source: BinaryIO, content_type: str) -> None:
+    """Refuse a file that is also another format: a ZIP archive (its directory sits at the
+    end, after the document) or, for a PDF, a web page before the PDF header."""
+    source.seek(0)
+    if content_type == "application/pdf":
+        prefix = source.read(1024).split(b"%PDF-", 1)[0]
+        if _MARKUP.search(prefix):
+            raise _polyglot("an HTML page and a PDF")
+    source.seek(0)
+    try:
+        # A real central directory, not four bytes that happen to match: >= 1 valid entry.
+        with zipfile.ZipFile(source) as archive:
+            is_archive = bool(archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        is_archive = False
+    source.seek(0)
+    if is_archive:
+        raise _polyglot(f"a ZIP archive and {content_type}")
+
+
 def _check_pdf(source: BinaryIO) -> list[str]:
+    reader: PdfReader | None = None
     try:
         reader = PdfReader(source)
         pages = len(reader.pages)
         flags = active_content(reader)
+    except LimitReachedError as exc:
+        # pypdf's own bounds (page tree entries, decompressed bytes) stop xref, object
+        # stream and page tree bombs before they take the memory or the time.
+        raise IntakeError(
+            "pdf_too_complex", f"The PDF exceeds what regwatch reads ({exc}): send a simpler PDF."
+        ) from None
     # pypdf raises many exception types on hostile input; any of them means unreadable.
     except Exception as exc:
+        if reader is not None and reader.is_encrypted:
+            raise _encrypted() from None
         raise IntakeError(
             "corrupt_file", f"The PDF cannot be read ({type(exc).__name__}: {exc})."
         ) from None
     if pages == 0:
         raise IntakeError("corrupt_file", "The PDF has no pages.")
-    return flags
+    # Encrypted with an empty user password: it opens, but ops should know.
+    return [*flags, "pdf_encrypted"] if reader.is_encrypted else flags
+
+
+def _encrypted() -> IntakeError:
+    return IntakeError(
+        "encrypted_pdf",
+        "The PDF is protected by a password, so it cannot be read or checked: "
+        "send it without password protection.",
+    )
 
 
 def _check_image(source: BinaryIO, pillow_format: str, max_pixels: int) -> None:

@@ -17,6 +17,7 @@ from shared.app.partners import (
     revoke_partner,
     save_partner,
 )
+from shared.app.webhooks import remove_partner_endpoints
 from shared.domain.models import Partner
 from shared.infra.settings import Settings
 
@@ -82,9 +83,10 @@ async def ensure_events_queue(*, db: AsyncDatabase, settings: Settings, partner_
 async def offboard_partner(
     *, db: AsyncDatabase, settings: Settings, partner_id: str, now: datetime
 ) -> Partner:
-    """Revoke the partner and its keys, delete its RabbitMQ user and its events queue;
-    raises UnknownPartner."""
+    """Revoke the partner and its keys, delete its RabbitMQ user, its events queue and its
+    webhook endpoints; raises UnknownPartner."""
     partner = await revoke_partner(db, partner_id=partner_id, now=now)
+    await remove_partner_endpoints(db, partner_id=partner_id)
     if partner.amqp_user:
         async with RabbitUsers(settings) as users:
             await users.delete_user(partner.amqp_user)

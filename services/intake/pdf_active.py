@@ -1,5 +1,5 @@
-"""Finding active content in a PDF (scripts, embedded files, launch actions) by walking its
-object graph. Such a PDF is stored and flagged for ops, never executed or rendered here."""
+"""Finding active content in a PDF (scripts, embedded files, actions that launch, link out or
+submit) by walking its object graph. Such a PDF is stored and flagged for ops, never executed or rendered here."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ ACTIVE_NAMES = {
     "/AA": "pdf_automatic_action",
     "/RichMedia": "pdf_rich_media",
     "/XFA": "pdf_xfa_form",
+}
+# Action types (the /S of an action) that reach outside the document. Only as /S: the key
+# /URI also names a catalog's harmless base address.
+ACTION_TYPES = {
+    **ACTIVE_NAMES,
+    "/URI": "pdf_uri_action",
+    "/SubmitForm": "pdf_submit_form",
+    "/ImportData": "pdf_import_data",
+    "/GoToR": "pdf_remote_goto",
+    "/GoToE": "pdf_remote_goto",
 }
 # Walking stops here: a hostile file must not make the check itself expensive.
 MAX_OBJECTS = 50_000
@@ -44,8 +54,8 @@ def active_content(reader: PdfReader) -> list[str]:
             for name, value in node.items():
                 if name in ACTIVE_NAMES:
                     found.add(ACTIVE_NAMES[name])
-                if name == "/S" and isinstance(value, NameObject) and value in ACTIVE_NAMES:
-                    found.add(ACTIVE_NAMES[value])
+                if name == "/S" and isinstance(value, NameObject) and value in ACTION_TYPES:
+                    found.add(ACTION_TYPES[value])
                 if name != "/Parent":  # the page tree is reached from the root already
                     pending.append(value)
         elif isinstance(node, ArrayObject):

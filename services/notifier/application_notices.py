@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.notifier.notices import ANY_EXPORTER, WINDOWS, Notice, unique
+from services.notifier.i18n import Term, Text, lazy
+from services.notifier.notices import ANY_EXPORTER, WINDOW_TITLES, WINDOWS, Notice, exporter, unique
 from shared.domain.deadlines import last_day
 from shared.domain.events import ApplicationStatusChanged
 from shared.domain.models import Application
@@ -32,8 +33,8 @@ class ApplicationChange:
     days_left: int | None
 
     @property
-    def exporter(self) -> str:
-        return self.application.exporter.name or ANY_EXPORTER
+    def exporter(self) -> str | Term:
+        return exporter(self.application.exporter.name)
 
     @property
     def registration_number(self) -> str | None:
@@ -44,9 +45,10 @@ class ApplicationChange:
         return self.change.valid_until or self.application.registration_valid_until
 
 
-def _notice(s: ApplicationChange, template: str, subject: str, **fields: Any) -> Notice:
+def _notice(s: ApplicationChange, template: str, subject: Text, **fields: Any) -> Notice:
     common: dict[str, Any] = {
-        "exporter_name": s.exporter,
+        "exporter_name": s.application.exporter.name or ANY_EXPORTER,
+        "category": s.application.category,
         "product": s.application.product,
         "application_id": s.change.application_id,
         "registration_number": s.registration_number,
@@ -60,34 +62,53 @@ def _notice(s: ApplicationChange, template: str, subject: str, **fields: Any) ->
 
 
 def window_requested(s: ApplicationChange) -> Notice:
-    window = WINDOWS[s.change.to_status.removesuffix("_requested")]
-    subject = (
-        f"{window.capitalize()} requested for application {s.change.application_id} ({s.exporter})"
+    kind = s.change.to_status.removesuffix("_requested")
+    subject = lazy(
+        "{window} requested for application {application} ({exporter})",
+        window=Term(message=WINDOW_TITLES[kind]),
+        application=s.change.application_id,
+        exporter=s.exporter,
     )
     return _notice(
         s,
         "window_opened",
         subject,
-        window=window,
+        window=WINDOWS[kind],
         due_on=last_day(s.due_at) if s.due_at else None,  # the Beijing last day, not UTC's
         days_left=s.days_left,
     )
 
 
 def certificate_issued(s: ApplicationChange) -> Notice:
-    number = s.registration_number or "number to follow"
-    return _notice(
-        s, "certificate_issued", f"Certificate issued: {s.exporter}, registration {number}"
+    subject = (
+        lazy(
+            "Certificate issued: {exporter}, registration {number}",
+            exporter=s.exporter,
+            number=s.registration_number,
+        )
+        if s.registration_number
+        else lazy(
+            "Certificate issued: {exporter}, registration number to follow", exporter=s.exporter
+        )
     )
+    return _notice(s, "certificate_issued", subject)
 
 
 def failure_notice(s: ApplicationChange) -> Notice:
-    subject = f"Registration refused: application {s.change.application_id} ({s.exporter})"
+    subject = lazy(
+        "Registration refused: application {application} ({exporter})",
+        application=s.change.application_id,
+        exporter=s.exporter,
+    )
     return _notice(s, "failure_notice", subject)
 
 
 def renewal_refused(s: ApplicationChange) -> Notice:
-    subject = f"Renewal refused: application {s.change.application_id} ({s.exporter})"
+    subject = lazy(
+        "Renewal refused: application {application} ({exporter})",
+        application=s.change.application_id,
+        exporter=s.exporter,
+    )
     return _notice(s, "renewal_refused", subject, missing=[])
 
 

@@ -9,12 +9,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from services.notifier.i18n import N_, Days, Term, Text, lazy
 from services.notifier.notices import (
     ANY_EXPORTER,
+    WINDOW_TITLES,
     WINDOWS,
     Notice,
-    day,
-    days,
+    exporter,
     plain_day,
     required,
     unique,
@@ -26,8 +27,8 @@ from shared.domain.events import DeadlineEvent
 OPS_EVENTS = frozenset({"deadline.processing_overdue"})
 
 
-def _exporter(d: DeadlineEvent) -> str:
-    return d.exporter_name or ANY_EXPORTER
+def _exporter(d: DeadlineEvent) -> str | Term:
+    return exporter(d.exporter_name)
 
 
 def _number(d: DeadlineEvent) -> str:
@@ -47,9 +48,9 @@ def _valid_until(d: DeadlineEvent) -> date | None:
     return plain_day(d.valid_until, d.expires_at)
 
 
-def _notice(d: DeadlineEvent, template: str, subject: str, **fields: Any) -> Notice:
+def _notice(d: DeadlineEvent, template: str, subject: Text, **fields: Any) -> Notice:
     common: dict[str, Any] = {
-        "exporter_name": _exporter(d),
+        "exporter_name": d.exporter_name or ANY_EXPORTER,
         "product": d.product,
         "application_id": d.application_id,
         "registration_number": d.registration_number,
@@ -66,7 +67,12 @@ def _notice(d: DeadlineEvent, template: str, subject: str, **fields: Any) -> Not
 
 def renewal_window_opens(d: DeadlineEvent) -> Notice:
     opens_on = required(d.opens_on, "opens_on", "deadline.renewal_window_opens")
-    subject = f"Renewal window opens on {day(opens_on)}: {_exporter(d)}, registration {_number(d)}"
+    subject = lazy(
+        "Renewal window opens on {day}: {exporter}, registration {number}",
+        day=opens_on,
+        exporter=_exporter(d),
+        number=_number(d),
+    )
     # Nothing can be filed yet: no countdown, no "still missing, send it" list.
     return _notice(
         d,
@@ -81,19 +87,32 @@ def renewal_window_opens(d: DeadlineEvent) -> Notice:
 
 
 def renewal_due(d: DeadlineEvent) -> Notice:
-    subject = (
-        f"Renewal due in {days(d.days_left)}: {_exporter(d)}, registration {_number(d)}"
-        f" (by {day(_due_on(d))})"
+    subject = lazy(
+        "Renewal due in {days}: {exporter}, registration {number} (by {day})",
+        days=Days(n=d.days_left),
+        exporter=_exporter(d),
+        number=_number(d),
+        day=_due_on(d),
     )
     return _notice(d, "renewal_due", subject, registration_number=_number(d))
 
 
 def expiry_due(d: DeadlineEvent) -> Notice:
     valid_until = _valid_until(d) or _due_on(d)  # the expiry watch ends with the term
-    cannot = " and cannot be renewed" if not d.renewable else ""
-    subject = (
-        f"Registration expires in {days(d.days_left)}{cannot}: {_exporter(d)},"
-        f" registration {_number(d)} (on {day(valid_until)})"
+    message = (
+        N_("Registration expires in {days}: {exporter}, registration {number} (on {day})")
+        if d.renewable
+        else N_(
+            "Registration expires in {days} and cannot be renewed: {exporter},"
+            " registration {number} (on {day})"
+        )
+    )
+    subject = lazy(
+        message,
+        days=Days(n=d.days_left),
+        exporter=_exporter(d),
+        number=_number(d),
+        day=valid_until,
     )
     return _notice(
         d,
@@ -108,32 +127,41 @@ def expiry_due(d: DeadlineEvent) -> Notice:
 
 
 def window_due(d: DeadlineEvent) -> Notice:
-    window = WINDOWS.get(d.kind, d.kind)
-    subject = (
-        f"{window.capitalize()} due in {days(d.days_left)}: {_exporter(d)},"
-        f" application {_application(d)} (by {day(_due_on(d))})"
+    subject = lazy(
+        "{window} due in {days}: {exporter}, application {application} (by {day})",
+        window=Term(message=WINDOW_TITLES.get(d.kind, d.kind)),
+        days=Days(n=d.days_left),
+        exporter=_exporter(d),
+        application=_application(d),
+        day=_due_on(d),
     )
     return _notice(d, "window_due", subject, application_id=_application(d))
 
 
 def missed(d: DeadlineEvent) -> Notice:
-    due_on = day(_due_on(d))
     if d.kind == "renewal":
-        subject = (
-            f"Deadline missed: the renewal window for registration {_number(d)} closed on {due_on}"
+        subject = lazy(
+            "Deadline missed: the renewal window for registration {number} closed on {day}",
+            number=_number(d),
+            day=_due_on(d),
         )
         return _notice(d, "renewal_missed", subject, registration_number=_number(d))
-    window = WINDOWS.get(d.kind, d.kind)
-    subject = (
-        f"Deadline missed: the {window} window for application {_application(d)} closed on {due_on}"
+    subject = lazy(
+        "Deadline missed: the {window} window for application {application} closed on {day}",
+        window=Term(message=WINDOWS.get(d.kind, d.kind)),
+        application=_application(d),
+        day=_due_on(d),
     )
     return _notice(d, "missed", subject, application_id=_application(d))
 
 
 def expired(d: DeadlineEvent) -> Notice:
     valid_until = _valid_until(d) or _due_on(d)  # the expiry watch ends with the term
-    subject = (
-        f"Registration expired: {_exporter(d)}, registration {_number(d)} (on {day(valid_until)})"
+    subject = lazy(
+        "Registration expired: {exporter}, registration {number} (on {day})",
+        exporter=_exporter(d),
+        number=_number(d),
+        day=valid_until,
     )
     return _notice(
         d, "expired", subject, registration_number=_number(d), due_on=None, valid_until=valid_until
@@ -141,14 +169,20 @@ def expired(d: DeadlineEvent) -> Notice:
 
 
 def processing_overdue(d: DeadlineEvent) -> Notice:
-    reference = (
-        f"registration {d.registration_number}"
+    message = (
+        N_(
+            "Processing overdue: registration {reference} of {exporter} has had no decision since {day}"
+        )
         if d.registration_number
-        else f"application {_application(d)}"
+        else N_(
+            "Processing overdue: application {reference} of {exporter} has had no decision since {day}"
+        )
     )
-    subject = (
-        f"Processing overdue: {reference} of {_exporter(d)} has had no decision"
-        f" since {day(_due_on(d))}"
+    subject = lazy(
+        message,
+        reference=d.registration_number or _application(d),
+        exporter=_exporter(d),
+        day=_due_on(d),
     )
     return _notice(d, "processing_overdue", subject)
 

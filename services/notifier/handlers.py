@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from services.notifier import deliveries
 from services.notifier.application_notices import ApplicationChange, status_notice
+from services.notifier.contacts import contact_languages
 from services.notifier.deadline_notices import DEADLINE_NOTICES, deadline_notice
 from services.notifier.notices import IncompleteEvent, Notice
 from services.notifier.registration_notices import registration_notice
@@ -105,9 +106,12 @@ async def notice_for(ctx: ServiceContext, event: CloudEvent) -> Notice | None:
         return None
     try:
         payload = route.payload.model_validate(event.data)
-        return await route.notice(ctx, event, payload)
+        notice = await route.notice(ctx, event, payload)
     except (ValidationError, IncompleteEvent) as exc:
         raise GiveUp(f"{event.type} {event.id} cannot be told: {exc}") from exc
+    if notice is not None:  # each contact reads its email in its own language
+        notice.languages = await contact_languages(ctx.db, notice.recipients)
+    return notice
 
 
 def backoff(ctx: ServiceContext, attempt: int) -> float:
@@ -154,7 +158,7 @@ async def _send_pending(
                     await send(smtp, message, recipient)
                     staged.append(
                         await deliveries.record(
-                            ctx, **common, status="sent", subject=notice.subject
+                            ctx, **common, status="sent", subject=str(message["Subject"])
                         )
                     )
                 except RecipientRefused as exc:

@@ -8,18 +8,30 @@ as a date here (late evening UTC is already the next day in Beijing).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from services.notifier.i18n import N_, Term, Text
 from shared.domain.deadlines import last_day
+from shared.domain.models import DEFAULT_LANGUAGE
 
+# Message ids: the templates and subjects translate them in the recipient's language.
 WINDOWS = {
-    "additional_materials": "additional materials",
-    "rectification": "rectification",
-    "renewal": "renewal",
-    "processing": "processing",
+    "additional_materials": N_("additional materials"),
+    "rectification": N_("rectification"),
+    "renewal": N_("renewal"),
+    "processing": N_("processing"),
 }
-ANY_EXPORTER = "your company"
+WINDOW_TITLES = {
+    "additional_materials": N_("Additional materials"),
+    "rectification": N_("Rectification"),
+    "renewal": N_("Renewal"),
+    "processing": N_("Processing"),
+}
+ANY_EXPORTER = N_("your company")
+# The statuses a notice names in its text ("now recorded as ..."), spaced as shown.
+STATUSES = (N_("failed"), N_("not accepted"), N_("refused"))
 
 
 class IncompleteEvent(ValueError):
@@ -30,8 +42,9 @@ class Notice(BaseModel):
     """Everything one email says; the templates only lay it out."""
 
     template: str
-    subject: str
+    subject: Text  # worded in each recipient's language when the email is composed
     exporter_name: str
+    category: str | None = None  # the catalog's category id
     product: str | None = None
     application_id: str | None = None
     registration_number: str | None = None
@@ -46,15 +59,20 @@ class Notice(BaseModel):
     reason: str | None = None
     not_renewable_from: date | None = None
     recipients: list[str] = Field(default_factory=list)
+    languages: dict[str, str] = Field(default_factory=dict)  # recipient -> language, else English
+
+    @field_validator("subject", mode="before")
+    @classmethod
+    def _plain_subject(cls, value: Any) -> Any:
+        return Text(message=value) if isinstance(value, str) else value
+
+    def language_for(self, recipient: str) -> str:
+        return self.languages.get(recipient, DEFAULT_LANGUAGE)
 
 
-def day(value: date | None) -> str:
-    """A plain date as people read it: ``31 May 2027``."""
-    return f"{value:%d %B %Y}" if value else ""
-
-
-def days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
+def exporter(name: str | None) -> str | Term:
+    """The exporter as named, else "your company" in the recipient's language."""
+    return name or Term(message=ANY_EXPORTER)
 
 
 def plain_day(given: date | None, instant: datetime | None) -> date | None:

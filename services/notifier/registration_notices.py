@@ -11,19 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from services.notifier.notices import ANY_EXPORTER, Notice, day, required, unique
+from services.notifier.i18n import N_, Term, Text, lazy
+from services.notifier.notices import ANY_EXPORTER, Notice, exporter, required, unique
 from shared.domain.events import RegistrationStatusChanged
 
 EVENT = "registration.status_changed"
 
 
-def _exporter(c: RegistrationStatusChanged) -> str:
-    return c.exporter_name or ANY_EXPORTER
+def _exporter(c: RegistrationStatusChanged) -> str | Term:
+    return exporter(c.exporter_name)
 
 
-def _notice(c: RegistrationStatusChanged, template: str, subject: str, **fields: Any) -> Notice:
+def _notice(c: RegistrationStatusChanged, template: str, subject: Text, **fields: Any) -> Notice:
     common: dict[str, Any] = {
-        "exporter_name": _exporter(c),
+        "exporter_name": c.exporter_name or ANY_EXPORTER,
+        "category": c.category,
         "product": c.product,
         "application_id": c.application_id,
         "registration_number": c.registration_number,
@@ -37,24 +39,28 @@ def _notice(c: RegistrationStatusChanged, template: str, subject: str, **fields:
 
 def renewal_rejected(c: RegistrationStatusChanged) -> Notice:
     closes_on = required(c.window_closes_on, "window_closes_on", f"{EVENT} ({c.trigger})")
-    subject = (
-        f"Renewal not accepted, the window is open until {day(closes_on)}: {_exporter(c)},"
-        f" registration {c.registration_number}"
+    subject = lazy(
+        "Renewal not accepted, the window is open until {day}: {exporter}, registration {number}",
+        day=closes_on,
+        exporter=_exporter(c),
+        number=c.registration_number,
     )
     return _notice(c, "renewal_rejected", subject, window="renewal", due_on=closes_on)
 
 
 def renewal_rejected_late(c: RegistrationStatusChanged) -> Notice:
-    subject = (
-        f"Renewal not accepted, registration {c.registration_number} expires on"
-        f" {day(c.valid_until)}: {_exporter(c)}"
+    subject = lazy(
+        "Renewal not accepted, registration {number} expires on {day}: {exporter}",
+        number=c.registration_number,
+        day=c.valid_until,
+        exporter=_exporter(c),
     )
     return _notice(c, "renewal_rejected_late", subject, window="renewal", due_on=c.window_closes_on)
 
 
 def _simple(template: str, headline: str) -> Callable[[RegistrationStatusChanged], Notice]:
     def notice(c: RegistrationStatusChanged) -> Notice:
-        subject = f"{headline}: {_exporter(c)}, registration {c.registration_number}"
+        subject = lazy(headline, exporter=_exporter(c), number=c.registration_number)
         return _notice(c, template, subject)
 
     return notice
@@ -63,9 +69,16 @@ def _simple(template: str, headline: str) -> Callable[[RegistrationStatusChanged
 REGISTRATION_NOTICES: dict[str, Callable[[RegistrationStatusChanged], Notice]] = {
     "renewal_rejected": renewal_rejected,
     "renewal_rejected_late": renewal_rejected_late,
-    "suspended": _simple("registration_suspended", "Registration suspended"),
-    "cancelled": _simple("registration_cancelled", "Registration cancelled"),
-    "reinstated": _simple("registration_reinstated", "Registration reinstated"),
+    "suspended": _simple(
+        "registration_suspended", N_("Registration suspended: {exporter}, registration {number}")
+    ),
+    "cancelled": _simple(
+        "registration_cancelled", N_("Registration cancelled: {exporter}, registration {number}")
+    ),
+    "reinstated": _simple(
+        "registration_reinstated",
+        N_("Registration reinstated: {exporter}, registration {number}"),
+    ),
 }
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from services.validator.handlers import on_decision, on_document_received, on_window_opened
+from services.validator.handlers import (
+    on_decision,
+    on_document_read,
+    on_document_received,
+    on_window_opened,
+)
 from services.validator.serial import PerKeyLocks
 from shared.domain.catalog import Catalog, CatalogError, cached_catalog
 from shared.domain.events import CloudEvent
@@ -30,6 +35,7 @@ def register(ctx: ServiceContext, catalog: Catalog) -> None:
 
     handlers = {
         "document.received": on_document_received,
+        "document.read": on_document_read,
         "application.decision": on_decision,
     }
 

@@ -8,6 +8,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.validator.images import image_facts
+from services.validator.readings import attach_readings, facts_already_used
 from services.validator.serial import PerKeyLocks
 from shared.app.decisions import (
     DecisionRefused,
@@ -45,6 +46,16 @@ async def on_document_received(ctx: ServiceContext, catalog: Catalog, event: Clo
     if await already_evaluated(ctx, event.subject, str(event.data.get("document_id"))):
         # Documents arriving together: an evaluation triggered by an earlier one already
         # saw this document, so evaluating again would find the same result.
+        await first_delivery(ctx.db, SERVICE, event.id, ctx.clock)
+        return
+    await revalidate(ctx, catalog, application_id=event.subject, cause=event, progress=True)
+
+
+async def on_document_read(ctx: ServiceContext, catalog: Catalog, event: CloudEvent) -> None:
+    """A document's facts are recorded: evaluate again, now with the content rules."""
+    if not event.subject:
+        return
+    if await facts_already_used(ctx, event.subject, str(event.data.get("document_id"))):
         await first_delivery(ctx.db, SERVICE, event.id, ctx.clock)
         return
     await revalidate(ctx, catalog, application_id=event.subject, cause=event, progress=True)
@@ -172,6 +183,7 @@ async def revalidate(
         for document in documents:
             if document.get("sha256") in facts:
                 document["facts"] = facts[document["sha256"]]
+        await attach_readings(ctx, session, application_id, documents)
         return await _record(
             ctx, session, catalog, application, documents, cause, progress, published
         )
@@ -193,7 +205,9 @@ async def _record(
     published: list[str],
 ) -> str | None:
     now = ctx.clock.now()
-    evaluation = evaluate(catalog, application, documents, now)
+    evaluation = evaluate(
+        catalog, application, documents, now, reader_on=ctx.settings.reader_enabled
+    )
     digest = fingerprint(catalog, application, documents, evaluation.evaluated_on)
     results = ctx.db["validation_results"]
     if await results.find_one(

@@ -9,7 +9,8 @@ from shared.domain.evaluation import is_colour_image
 from shared.infra.db import blobs
 from shared.infra.runtime import ServiceContext
 
-FACTS = "document_facts"
+# Not document_facts: that holds the reader's facts, one record per document.
+FACTS = "image_measures"
 
 
 def colour_checked_types(catalog: Catalog) -> set[str]:
@@ -29,7 +30,7 @@ async def image_facts(
     """sha256 -> facts of the application's images that a colour rule checks.
 
     Runs outside the transaction: GridFS cannot join one. Facts depend only on the bytes,
-    so they are cached in ``document_facts`` by sha256.
+    so they are cached in ``image_measures`` by sha256.
     """
     cursor = ctx.db["documents"].find(
         {

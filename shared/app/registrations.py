@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, EmailStr, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    EmailStr,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
@@ -33,13 +41,15 @@ from shared.app.registration_lifecycle import (
 from shared.domain.calendar import authority_date, day_of, stored_day
 from shared.domain.catalog import Catalog
 from shared.domain.events import ApplicationDecision
-from shared.domain.models import new_id
+from shared.domain.models import DEFAULT_LANGUAGE, ContactLanguage, new_id
 from shared.domain.registration import RegistrationDecisionKind, Term
+from shared.domain.search_terms import name_terms
 from shared.infra.deadline_store import reopen_deadline
 from shared.infra.outbox import in_transaction
 
 __all__ = [
     "CSV_COLUMNS",
+    "OPTIONAL_CSV_COLUMNS",
     "ImportReport",
     "RegistrationRefused",
     "UnknownRegistration",
@@ -58,6 +68,9 @@ CSV_COLUMNS = (
     "valid_until",
     "contact_emails",
 )
+# Optional: ``languages``, one per contact email in the same order (';'-separated, en or zh;
+# blank or absent: English).
+OPTIONAL_CSV_COLUMNS = ("languages",)
 
 
 def new_registration(
@@ -67,6 +80,7 @@ def new_registration(
     product: str | None,
     exporter: dict[str, Any],
     contact_emails: list[str],
+    contact_languages: dict[str, str] | None = None,
     issued_on: date,
     valid_until: date,
     application_id: str | None,
@@ -83,7 +97,9 @@ def new_registration(
         "category": category,
         "product": product,
         "exporter": {"name": exporter.get("name"), "country": exporter.get("country")},
+        "exporter_terms": name_terms(exporter.get("name")),  # ops search, by index
         "contact_emails": contact_emails,
+        "contact_languages": contact_languages or {},
         "issued_on": stored_day(issued_on),
         "valid_until": stored_day(valid_until),
         "terms": [term_record(term)],
@@ -128,6 +144,7 @@ async def record_certificate(
             product=application.get("product"),
             exporter=exporter,
             contact_emails=list(exporter.get("contact_emails") or []),
+            contact_languages=dict(exporter.get("contact_languages") or {}),
             issued_on=decision.issued_on,
             valid_until=decision.valid_until,
             application_id=application["_id"],
@@ -258,6 +275,7 @@ class ImportRow(BaseModel):
     issued_on: date
     valid_until: date
     contact_emails: list[EmailStr] = Field(default_factory=list)
+    languages: list[ContactLanguage] = Field(default_factory=list)  # by position in the emails
 
     @field_validator("product", mode="before")
     @classmethod
@@ -270,6 +288,27 @@ class ImportRow(BaseModel):
         if isinstance(value, str):
             return [e.strip() for e in value.split(";") if e.strip()]
         return value
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: Any) -> Any:
+        if isinstance(value, str):  # a blank position keeps its place: that contact reads English
+            return (
+                [v.strip() or DEFAULT_LANGUAGE for v in value.split(";")] if value.strip() else []
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _a_language_per_contact(self) -> ImportRow:
+        if len(self.languages) > len(self.contact_emails):
+            raise ValueError(
+                f"languages: {len(self.languages)} given for {len(self.contact_emails)} contact emails"
+            )
+        return self
+
+    @property
+    def contact_languages(self) -> dict[str, str]:
+        return {str(e): lang for e, lang in zip(self.contact_emails, self.languages, strict=False)}
 
 
 @dataclass
@@ -365,6 +404,7 @@ async def _import_one(
         product=row.product,
         exporter={"name": row.exporter_name, "country": row.country},
         contact_emails=[str(e) for e in row.contact_emails],
+        contact_languages=row.contact_languages,
         issued_on=row.issued_on,
         valid_until=row.valid_until,
         application_id=None,

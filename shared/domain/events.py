@@ -35,6 +35,21 @@ class DocumentReceived(Payload):
     received_at: datetime
 
 
+class DocumentRead(Payload):
+    """The reader recorded a document's facts (``document_facts``, id = document id)."""
+
+    document_id: str
+    application_id: str
+    partner_id: str | None = None  # routes the event to the partner's queue
+    document_type: str
+    status: Literal["read", "unreadable"]
+    reason: str | None = None  # why the file could not be read
+    pages: int = 0
+    language: str | None = None
+    limits: list[str] = Field(default_factory=list)  # page cap or time limit reached
+    read_at: datetime
+
+
 class DocumentRejected(Payload):
     partner_id: str | None = None
     application_id: str | None = None
@@ -150,6 +165,7 @@ class NotificationFailed(Payload):
 PAYLOADS: dict[str, type[Payload]] = {
     "document.received": DocumentReceived,
     "document.rejected": DocumentRejected,
+    "document.read": DocumentRead,
     "application.validated": ApplicationValidated,
     "application.status_changed": ApplicationStatusChanged,
     "application.decision": ApplicationDecision,

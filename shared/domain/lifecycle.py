@@ -123,6 +123,7 @@ class StatusChange(BaseModel):
     reason: str | None = None
     at: datetime
     trigger: str | None = None
+    channel: str | None = None  # creation only: how the application came in (http, ...)
 
 
 @dataclass(frozen=True)

@@ -125,10 +125,18 @@ async def declare_topology(broker: RabbitBroker, settings: Settings) -> None:
         await partner_events.bind(events, routing_key=key)
     dlq = await broker.declare_queue(dead_letter_queue())
     await dlq.bind(dlx, routing_key="")
-    exchanges = {EVENTS_EXCHANGE.name: events, INTAKE_EXCHANGE.name: intake}
+    exchanges = {
+        EVENTS_EXCHANGE.name: events,
+        INTAKE_EXCHANGE.name: intake,
+        PARTNER_EVENTS_EXCHANGE.name: partner_events,
+    }
     for consumer in CONSUMER_QUEUES:
         queue = await broker.declare_queue(
             quorum_queue(consumer.name, delivery_limit=settings.delivery_limit)
         )
         for key in consumer.routing_keys:
-            await queue.bind(exchanges[consumer.exchange.name], routing_key=key)
+            await queue.bind(
+                exchanges[consumer.exchange.name],
+                routing_key=key,
+                arguments=consumer.bind_arguments,
+            )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 from faststream import AckPolicy
@@ -16,11 +18,14 @@ from shared.infra.dead_letters import dead_letter, delivery_attempt
 from shared.infra.logs import correlation_id
 from shared.infra.retry import with_backoff
 from shared.infra.settings import Settings
-from shared.infra.topology import EVENTS_EXCHANGE, ConsumerQueue, quorum_queue
+from shared.infra.topology import ConsumerQueue, quorum_queue
 
 log = logging.getLogger("regwatch.consuming")
 
 EventHandler = Callable[[CloudEvent], Awaitable[None]]
+# The AMQP headers of the message being handled, for a handler that routes on them (the
+# webhooks service reads the partner header the relay set), as correlation_id is passed.
+message_headers: ContextVar[dict[str, Any]] = ContextVar("message_headers")
 
 
 class GiveUp(Exception):
@@ -44,12 +49,15 @@ def subscribe_events(
     that is after its writes.
     """
     queue = quorum_queue(
-        consumer.name, consumer.routing_keys[0], delivery_limit=settings.delivery_limit
+        consumer.name,
+        consumer.routing_keys[0],
+        delivery_limit=settings.delivery_limit,
+        bind_arguments=consumer.bind_arguments,
     )
 
     @broker.subscriber(
         queue,
-        EVENTS_EXCHANGE,
+        consumer.exchange,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         no_reply=True,
         title=consumer.name,
@@ -63,6 +71,7 @@ def subscribe_events(
             await msg.reject()
             return
         token = correlation_id.set(event.correlationid or event.id)
+        headers = message_headers.set(dict(raw.headers or {}))
         try:
             await with_backoff(lambda: handler(event), what=f"{consumer.name} {event.type}")
         except GiveUp as exc:
@@ -77,3 +86,4 @@ def subscribe_events(
             await dead_letter(broker, raw, consumer=consumer, reason=reason)
         finally:
             correlation_id.reset(token)
+            message_headers.reset(headers)

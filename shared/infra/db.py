@@ -22,6 +22,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     "partners": [
         IndexModel([("amqp_user", ASCENDING)], unique=True, sparse=True),
         IndexModel([("name", ASCENDING)]),
+        IndexModel([("name_terms", ASCENDING)]),  # ops search by a word of the name
     ],
     "api_keys": [
         IndexModel([("key_hash", ASCENDING)], unique=True),
@@ -38,6 +39,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("category", ASCENDING)]),
         # The scheduler's daily sweep: applications with the authority since before a date.
         IndexModel([("status", ASCENDING), ("created_at", ASCENDING)]),
+        # Ops search: a word of the exporter's name (prefix) and a registration number.
+        IndexModel([("exporter_terms", ASCENDING)]),
+        IndexModel([("registration_number", ASCENDING)], sparse=True),
         # An exporter contact's calendar feed.
         IndexModel([("exporter.contact_emails", ASCENDING)]),
     ],
@@ -51,6 +55,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("application_id", ASCENDING), ("sha256", ASCENDING)], unique=True),
         IndexModel([("received_at", DESCENDING)]),
     ],
+    # The reader's facts, one record per document (_id = document id), read per application.
+    "document_facts": [IndexModel([("application_id", ASCENDING)])],
     "validation_results": [
         IndexModel([("application_id", ASCENDING), ("fingerprint", ASCENDING)], unique=True),
         IndexModel([("application_id", ASCENDING), ("evaluated_at", DESCENDING)]),
@@ -65,6 +71,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "deadlines": [
         IndexModel([("subject", ASCENDING), ("kind", ASCENDING), ("status", ASCENDING)]),
         IndexModel([("status", ASCENDING), ("due_at", ASCENDING)]),
+        # The dashboard's calendar: every deadline of a month, whatever its status.
+        IndexModel([("due_at", ASCENDING)]),
         # Calendar feeds: the deadlines of given applications and registrations.
         IndexModel([("application_id", ASCENDING), ("status", ASCENDING)]),
         IndexModel([("registration_id", ASCENDING), ("status", ASCENDING)]),
@@ -88,6 +96,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("number", ASCENDING)], unique=True),
         IndexModel([("valid_until", ASCENDING)]),
         IndexModel([("application_id", ASCENDING)], sparse=True),
+        IndexModel([("exporter_terms", ASCENDING)]),  # ops search by a word of the name
         # Calendar feeds: a partner's registrations, a contact's.
         IndexModel([("terms.application_id", ASCENDING)]),
         IndexModel([("contact_emails", ASCENDING)]),
@@ -113,6 +122,15 @@ INDEXES: dict[str, list[IndexModel]] = {
     "dead_letter_actions": [
         # The dashboard lists ops' replays and discards, newest first.
         IndexModel([("at", DESCENDING)]),
+    ],
+    "webhook_endpoints": [
+        IndexModel([("partner_id", ASCENDING), ("status", ASCENDING)]),
+    ],
+    "webhook_deliveries": [
+        # Workers claim due deliveries; disabling or deleting an endpoint touches its own.
+        IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
+        IndexModel([("endpoint_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("updated_at", DESCENDING)]),
     ],
 }
 

@@ -8,6 +8,7 @@ The consumers' message metrics come from FastStream's ``RabbitPrometheusMiddlewa
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import (
@@ -56,12 +57,27 @@ class RequestMetrics(BaseHTTPMiddleware):
             )
 
 
-def instrument_http(app: FastAPI, service: str) -> None:
-    """Add request metrics to ``app`` and serve the process's metrics at ``/metrics``."""
+def instrument_http(
+    app: FastAPI,
+    service: str,
+    *,
+    access: str = "open",
+    is_ops: Callable[[Request], Awaitable[bool]] | None = None,
+) -> None:
+    """Add request metrics to ``app`` and serve the process's metrics at ``/metrics``.
+
+    ``access`` (``METRICS_ACCESS``): "open", "login" (only requests ``is_ops`` accepts) or
+    "off" (no route; ``METRICS_PORT`` serves them on a listener of its own).
+    """
     app.add_middleware(RequestMetrics, service=service)
+    if access == "off":
+        return
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        # Route names, queue depths and error rates tell an attacker where to push.
+        if access != "open" and (is_ops is None or not await is_ops(request)):
+            return Response("Metrics are for ops: send the ops token.", status_code=401)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -77,6 +77,28 @@ class Settings(BaseSettings):
     smtp_retry_attempts: int = 5
     smtp_retry_base_seconds: float = 2.0
     smtp_retry_max_seconds: float = 60.0
+    # Reader: reads each document's text (OCR for scans) into facts for the content rules.
+    # Off: the validator checks metadata only and never waits for facts.
+    reader_enabled: bool = True
+    reader_prefetch: int = 2  # documents taken from the queue at a time (reading is CPU work)
+    reader_concurrency: int = 1  # documents read at the same time per reader process
+    reader_page_cap: int = 10  # pages read per document; beyond, the facts say so
+    reader_time_limit_seconds: float = 60.0  # reading time per document; beyond, the same
+    reader_text_cap: int = 20_000  # characters of text kept per document
+    reader_ocr_languages: str = "eng+chi_sim"  # Tesseract models used for scans and images
+    # Webhooks: http:// to loopback allowed (make run, the tests; never in production);
+    # retries double from the base up to the max, with jitter, for the retry period; an
+    # endpoint is disabled after so many consecutive failed attempts.
+    webhook_allow_loopback: bool = False
+    webhook_retry_hours: float = 24.0
+    webhook_retry_base_seconds: float = 30.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_disable_after_failures: int = 20
+    webhook_connect_timeout_seconds: float = 5.0
+    webhook_read_timeout_seconds: float = 10.0
+    webhook_concurrency: int = 16  # requests in flight per replica, at most one per endpoint
+    webhook_poll_seconds: float = 1.0
+    webhook_lease_seconds: float = 120.0
     log_level: str = "INFO"
     run_dir: str = ".run"
     # The requirements catalog directory; unset: the catalog/ shipped beside the code.
@@ -86,9 +108,15 @@ class Settings(BaseSettings):
     # the session cookie is signed with dashboard_session_secret (derived from the token if empty).
     dashboard_users: str = ""
     dashboard_session_secret: str = ""
-    dashboard_secure_cookie: bool = False
+    # The session cookie's Secure flag; unset: Secure unless the dashboard is on loopback.
+    dashboard_secure_cookie: bool | None = None
+    # The dashboard's /docs and /openapi.json: behind log-in, open to anyone, or not served.
+    dashboard_docs: Literal["login", "open", "off"] = "login"
     # Prometheus exporter of a process without HTTP (0 = off); HTTP services serve /metrics.
     metrics_port: int = 0
+    # /metrics of the HTTP services: for ops only (ops token, or a dashboard session), open
+    # to anyone, or off (then scrape METRICS_PORT, a listener of its own).
+    metrics_access: Literal["login", "open", "off"] = "login"
     # Count MongoDB commands per process (regwatch_mongodb_commands_total in /metrics): the
     # benchmark's round trips per document. Off by default: a listener on every command.
     mongodb_command_counting: bool = False

@@ -5,7 +5,8 @@
 - ``regwatch.events`` (topic): every event, routing key = event type.
 - ``regwatch.partner-events`` (headers), bound from ``regwatch.events`` for the event types
   partners hear about: each partner's queue ``partner.<amqp_user>.events`` is bound on the
-  header ``regwatch-partner`` = its partner id, which the outbox relay sets.
+  header ``regwatch-partner`` = its partner id, which the outbox relay sets. The webhooks
+  service's queue is bound there on the header's presence: every partner's events.
 - ``regwatch.dlx`` (fanout) -> ``regwatch.dead_letters`` (quorum): every dead letter.
 - One durable quorum queue per consumer, dead-lettering to ``regwatch.dlx`` after
   ``delivery_limit`` deliveries (at-least-once dead-lettering, so nothing is dropped).
@@ -13,7 +14,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
@@ -34,6 +36,7 @@ PARTNER_HEADER = "regwatch-partner"
 PARTNER_EVENT_KEYS = (
     "document.received",
     "document.rejected",
+    "document.read",
     "application.validated",
     "application.status_changed",
     "registration.status_changed",
@@ -44,11 +47,13 @@ PARTNER_EVENT_KEYS = (
 
 @dataclass(frozen=True)
 class ConsumerQueue:
-    """A consumer's queue: its name, its exchange and the routing keys bound to it."""
+    """A consumer's queue: its name, its exchange and the routing keys bound to it (or,
+    on a headers exchange, the binding arguments)."""
 
     name: str
     exchange: RabbitExchange
     routing_keys: tuple[str, ...]
+    bind_arguments: dict[str, Any] | None = field(default=None, hash=False)
 
 
 INTAKE_DOCUMENTS = ConsumerQueue(
@@ -60,24 +65,49 @@ INTAKE_APPLICATIONS = ConsumerQueue(
 VALIDATOR_EVENTS = ConsumerQueue(
     "regwatch.validator.events",
     EVENTS_EXCHANGE,
-    ("document.received", "application.decision", "registration.status_changed"),
+    ("document.received", "document.read", "application.decision", "registration.status_changed"),
+)
+READER_DOCUMENTS = ConsumerQueue(
+    "regwatch.reader.documents", EVENTS_EXCHANGE, ("document.received",)
 )
 NOTIFIER_EVENTS = ConsumerQueue(
     "regwatch.notifier.events",
     EVENTS_EXCHANGE,
     ("deadline.*", "registration.*", "application.status_changed"),
 )
+# A header bound with no value (AMQP void) matches on its presence: every event that the
+# relay routed to some partner, whichever partner.
+WEBHOOKS_EVENTS = ConsumerQueue(
+    "regwatch.webhooks.events",
+    PARTNER_EVENTS_EXCHANGE,
+    ("",),
+    bind_arguments={"x-match": "any", PARTNER_HEADER: None},
+)
 
-CONSUMER_QUEUES = (INTAKE_DOCUMENTS, INTAKE_APPLICATIONS, VALIDATOR_EVENTS, NOTIFIER_EVENTS)
+CONSUMER_QUEUES = (
+    INTAKE_DOCUMENTS,
+    INTAKE_APPLICATIONS,
+    VALIDATOR_EVENTS,
+    NOTIFIER_EVENTS,
+    READER_DOCUMENTS,
+    WEBHOOKS_EVENTS,
+)
 
 
-def quorum_queue(name: str, routing_key: str | None = None, *, delivery_limit: int) -> RabbitQueue:
+def quorum_queue(
+    name: str,
+    routing_key: str | None = None,
+    *,
+    delivery_limit: int,
+    bind_arguments: dict[str, Any] | None = None,
+) -> RabbitQueue:
     """A durable quorum queue that dead-letters to ``regwatch.dlx`` after ``delivery_limit``."""
     return RabbitQueue(
         name,
         durable=True,
         queue_type=QueueType.QUORUM,
         routing_key=routing_key or "",
+        bind_arguments=bind_arguments,
         arguments={
             "x-delivery-limit": delivery_limit,
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,

@@ -101,7 +101,7 @@ async def test_services_reconnect_and_consume_after_broker_drops_connections(
     assert all(p.alive() for p in running_services), [p.output()[-2000:] for p in running_services]
 
 
-ALL_SERVICES = ("intake", "validator", "scheduler", "notifier", "dashboard")
+ALL_SERVICES = ("intake", "validator", "reader", "scheduler", "notifier", "dashboard")
 
 
 @pytest.mark.asyncio

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.http import decisions, registrations
+from services.intake.http import decisions, problems, registrations
 from services.validator import app as validator_app
 from shared.domain.events import DocumentReceived, new_event
 from shared.domain.models import DocumentRecord, new_id
@@ -47,6 +47,7 @@ async def lifecycle(settings: Settings, db: AsyncDatabase) -> AsyncIterator[Life
     await ops.broker.start()
     app = FastAPI()
     app.state.ctx = ops
+    problems.install(app)  # errors as the intake answers them: problem+json
     app.include_router(decisions.router)
     app.include_router(registrations.router)
     transport = httpx.ASGITransport(app=app)

@@ -182,7 +182,12 @@ async def status_event_with_email(
             "type": "registration.status_changed",
             "subject": registration_number,
             "time": now,
-            "event": {"id": event_id, "type": "registration.status_changed"},
+            # A CloudEvent carries its time; the dashboard's event views read it.
+            "event": {
+                "id": event_id,
+                "type": "registration.status_changed",
+                "time": now.isoformat(),
+            },
             "status": "sent",
             "available_at": now,
             "attempts": 1,

@@ -72,6 +72,7 @@ async def test_an_application_is_created_once_per_message_id(
     assert first["errors"] == []
     stored = await db["applications"].find_one({"_id": first["application_id"]})
     assert stored["partner_id"] == partner.partner_id and stored["status"] == "submitted"
+    assert stored["history"][0]["channel"] == "amqp", "its history says how it came in"
     assert await db["applications"].count_documents({"partner_id": partner.partner_id}) == 2
 
 

@@ -251,7 +251,8 @@ async def test_application_page_shows_documents_validation_deadlines_and_emails(
     assert content.headers["content-disposition"].startswith("attachment")
     assert hashlib.sha256(content.content).hexdigest() == document["sha256"]
     preview = await ops.get(f"/applications/{application_id}/documents/{document['id']}/content")
-    assert preview.headers["content-disposition"].startswith("inline")
+    # A PDF is never opened on the dashboard's origin (see tests/security/test_dashboard_security).
+    assert preview.headers["content-disposition"].startswith("attachment")
     assert preview.headers["x-content-type-options"] == "nosniff"
     missing = await ops.get("/api/applications/app_nothing")
     assert missing.status_code == 404

@@ -134,6 +134,7 @@ async def test_application_is_created_and_read_back(
     assert body["exporter"]["name"] == "Fjord Dairy AS"
     assert body["documents"] == [] and body["validation"] is None
     assert body["history"][0]["to_status"] == "submitted"
+    assert (body["history"][0]["trigger"], body["history"][0]["channel"]) == ("created", "http")
 
 
 async def test_renewal_needs_its_registration_and_is_stored_with_it(

@@ -53,7 +53,7 @@ async def test_complete_documents_move_the_application_to_examination(
         "declaration of compliance (1 required)",
     ]
     assert results[1]["missing"] == ["declaration of compliance (1 required)"]
-    assert all(r["catalog_version"] == "2026.11.2" for r in results)
+    assert all(r["catalog_version"] == "2026.12.1" for r in results)
     assert results[-1]["regime"] == "gacc_decree_280"
     assert [v["data"]["verdict"] for v in validated] == ["incomplete", "incomplete", "complete"]
 
@@ -156,7 +156,7 @@ async def test_greyscale_certificate_copy_is_detected_from_the_stored_image(
     assert outcome["message"].startswith(
         "2 colour copies of the AQSIQ certificate received, at most 1"
     )
-    assert await db["document_facts"].count_documents({}) >= 2
+    assert await db["image_measures"].count_documents({}) >= 2
 
 
 @pytest.mark.asyncio

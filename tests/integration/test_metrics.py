@@ -45,7 +45,8 @@ async def test_intake_http_app_serves_request_and_consumer_metrics(
     transport = httpx.ASGITransport(app=create_http_app(intake))
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
         assert (await client.get("/healthz")).status_code == 200
-        text = (await client.get("/metrics")).text
+        ops = {"Authorization": f"Bearer {settings.regwatch_ops_token}"}
+        text = (await client.get("/metrics", headers=ops)).text
     assert (
         'regwatch_http_requests_total{method="GET",route="/healthz",service="intake",status="200"}'
         in text

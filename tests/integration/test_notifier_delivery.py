@@ -8,6 +8,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from devtools.clock import ManualClock
 from devtools.local_infra import free_port
 from devtools.smtp_sink import start_sink
 from services.notifier import app as notifier_app
+from shared.app.registrations import new_registration
 from shared.domain.events import (
     ApplicationStatusChanged,
     CloudEvent,
@@ -382,3 +384,61 @@ async def test_refused_renewal_application_is_emailed_with_what_to_do_instead(
     text = body_text(mail)
     assert "Its reason: The renewal window closed on 30 June 2031" in text
     assert "new registration application is needed" in text
+
+
+@pytest.mark.asyncio
+async def test_two_contacts_of_a_registration_each_get_one_email_in_their_own_language(
+    iso: Settings, iso_db: AsyncDatabase, sink: Sink, notifier: ServiceContext
+) -> None:
+    english, chinese = contacts("buyer", "agent")
+    registration = new_registration(
+        number="CHN-DAIRY-0043",
+        category="food.dairy",
+        product="cheese",
+        exporter={"name": "Fjord Dairy AS", "country": "NO"},
+        contact_emails=[english, chinese],
+        contact_languages={chinese: "zh"},
+        issued_on=date(2026, 9, 1),
+        valid_until=date(2031, 8, 31),
+        application_id=None,
+        source="import",
+        now=NOW,
+    )
+    await iso_db["registrations"].insert_one(registration)
+    change = RegistrationStatusChanged(
+        registration_id=registration["_id"],
+        registration_number="CHN-DAIRY-0043",
+        from_status="active",
+        to_status="suspended",
+        trigger="suspended",
+        actor="ops",
+        reason="Inspection findings",
+        at=NOW,
+        category="food.dairy",
+        product="cheese",
+        exporter_name="Fjord Dairy AS",
+        contact_emails=[english, chinese],
+        valid_until=date(2031, 8, 31),
+    )
+    event = new_event(
+        "registration.status_changed", change, service="ops", time=NOW, subject="CHN-DAIRY-0043"
+    )
+    await publish_event(iso.amqp_url, event)
+    await wait_until(lambda: len(mails_to(sink.maildir, {english, chinese})) >= 2)
+    await asyncio.sleep(0.5)  # nothing more arrives: one email per contact
+    mails = {m["To"]: m for m in mails_to(sink.maildir, {english, chinese})}
+    assert len(mails_to(sink.maildir, {english, chinese})) == 2
+    assert decoded_subject(mails[english]) == (
+        "Registration suspended: Fjord Dairy AS, registration CHN-DAIRY-0043"
+    )
+    assert decoded_subject(mails[chinese]) == "注册已被暂停：Fjord Dairy AS，注册号 CHN-DAIRY-0043"
+    assert "The customs authority has suspended your registration" in body_text(mails[english])
+    text = body_text(mails[chinese])
+    assert "海关总署已暂停您的注册 CHN-DAIRY-0043。" in text
+    assert "类别：乳品" in text and "产品：干酪" in text
+    assert "2031年8月31日" in text
+
+
+def decoded_subject(message: Any) -> str:
+    """The Subject as people read it (a Chinese one arrives RFC 2047 encoded)."""
+    return str(make_header(decode_header(subject_of(message))))

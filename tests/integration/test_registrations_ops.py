@@ -4,6 +4,7 @@ against the real database and broker, with registrations seeded as the lifecycle
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -343,16 +344,22 @@ async def test_dashboard_records_a_decision_from_the_registration_page(
         assert login.status_code == 303
         page = await ops.get(f"/registrations/{number}")
         assert 'id="decide"' in page.text and '<option value="suspended">' in page.text
+        # The form's CSRF token, as the browser sends it with the form.
+        csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+        assert csrf is not None
+        token = csrf.group(1)
 
         done = await ops.post(
-            f"/registrations/{number}/decisions", data={"kind": "cancelled", "reason": "withdrawn"}
+            f"/registrations/{number}/decisions",
+            data={"kind": "cancelled", "reason": "withdrawn", "csrf_token": token},
         )
         assert done.status_code == 303
         after = await ops.get(done.headers["location"])
         assert "the registration is now cancelled" in after.text
         assert 'id="decide"' not in after.text, "nothing is left to decide on a cancelled one"
         refused = await ops.post(
-            f"/registrations/{number}/decisions", data={"kind": "suspended", "reason": "late"}
+            f"/registrations/{number}/decisions",
+            data={"kind": "suspended", "reason": "late", "csrf_token": token},
         )
         assert "suspended refused" in (await ops.get(refused.headers["location"])).text
     stored = await db["registrations"].find_one({"number": number})

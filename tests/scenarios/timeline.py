@@ -38,13 +38,21 @@ from devtools.local_infra import free_port
 from shared.app.partners import issue_api_key, new_partner, save_partner
 from shared.infra import db as mongo
 from shared.infra.settings import Settings
-from shared.infra.topology import CONSUMER_QUEUES, DEAD_LETTER_QUEUE_NAME
+from shared.infra.topology import (
+    CONSUMER_QUEUES,
+    DEAD_LETTER_QUEUE_NAME,
+    READER_DOCUMENTS,
+    WEBHOOKS_EVENTS,
+)
 from tests.integration.deadline_support import subject_of
 from tests.processes import ServiceProcess, service_env
 from tests.support import sample_pdf, wait_until
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 SERVICES = ("intake", "validator", "scheduler", "notifier")
+# The queues of those services: the reader (off in the tests: READER_ENABLED=false) and the
+# webhook sender take no part in what an exporter is told.
+QUEUES = tuple(q for q in CONSUMER_QUEUES if q not in (READER_DOCUMENTS, WEBHOOKS_EVENTS))
 CSV_HEADER = (
     "registration_number,exporter_name,country,category,product,issued_on,valid_until,"
     "contact_emails"
@@ -159,7 +167,7 @@ class Timeline:
                 return False
 
         await wait_until(intake_answers, timeout=90, interval=0.2, message=self._outputs)
-        for queue in CONSUMER_QUEUES:
+        for queue in QUEUES:
 
             async def consumed(name: str = queue.name) -> bool:
                 depth = await self._queue(name)
@@ -196,7 +204,7 @@ class Timeline:
         """What the quiet check observes, and what still keeps the system busy."""
         assert self.now is not None
         busy: list[str] = []
-        queues = {q.name: await self._queue(q.name) for q in CONSUMER_QUEUES}
+        queues = {q.name: await self._queue(q.name) for q in QUEUES}
         for name, depth in queues.items():
             if depth is None or depth[0] > 0:
                 busy.append(f"queue {name}: {depth}")

@@ -1,14 +1,17 @@
 """Property-based: whatever headers, metadata, file names and bodies a partner sends, the
 intake parser and content checks either accept or refuse with a specific error code; they
-never crash."""
+never crash. Line breaks and bidi controls never reach a stored name or metadata, accepted
+numbers fit BSON, and through the real broker every message is answered."""
 
 from __future__ import annotations
 
 import io
 import json
+import unicodedata
 from types import SimpleNamespace
 from typing import Any
 
+import bson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +33,10 @@ CONTENT_CODES = {
     "unsupported_type",
     "content_type_mismatch",
     "corrupt_file",
+    "encrypted_pdf",
+    "pdf_too_complex",
+    "polyglot_file",
+    "image_too_large",
 }
 
 # What an AMQP header table can carry: strings, bytes, numbers, booleans, nested tables.
@@ -149,3 +156,87 @@ def test_arbitrary_bodies_are_accepted_or_refused_specifically(body: bytes, decl
         assert error.code in CONTENT_CODES, error.code
         return
     assert facts.size == len(body) and facts.content_type == declared
+
+
+# Characters that change what a line or a name is: line breaks of every kind, bidi
+# embeddings, overrides, isolates and marks, a byte-order mark, a decomposed accent.
+LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+hostile_text = st.lists(
+    st.text(max_size=12) | st.sampled_from([*LINE_BREAKS, *BIDI, "\ufeff", "e\u0301", "../", "\\"]),
+    max_size=12,
+).map("".join)
+huge_integers = st.integers(min_value=-(10**40), max_value=10**40) | st.sampled_from(
+    [2**63, -(2**63) - 1, 2**64, -1, 0]
+)
+
+
+def metadata_strategy(max_depth: int) -> st.SearchStrategy[str]:
+    """``x-document-meta`` as a hostile partner writes it: numbers beyond 64 bits, nesting
+    ``max_depth`` deep, line breaks and bidi controls, text near and over the size limit."""
+    deep = st.integers(min_value=1, max_value=max_depth).map(
+        lambda depth: '{"material": ' + "[" * depth + "]" * depth + "}"
+    )
+    fields = st.fixed_dictionaries(
+        {},
+        optional={
+            "year": huge_integers,
+            "language": hostile_text,
+            "material": hostile_text | st.text(min_size=150, max_size=400),
+            "translation_of": hostile_text,
+            "issue_date": hostile_text | huge_integers,
+        },
+    )
+    return st.one_of(fields.map(json.dumps), deep, st.text(min_size=8000, max_size=9000))
+
+
+hostile_metadata = metadata_strategy(max_depth=200_000)
+
+
+def assert_one_clean_line(value: str) -> None:
+    assert not any(c in LINE_BREAKS or c in BIDI or ord(c) < 32 for c in value), repr(value)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    filename=hostile_text,
+    application_id=hostile_text,
+    document_type=hostile_text,
+    metadata=st.none() | hostile_metadata,
+    message_id=hostile_text,
+)
+def test_hostile_strings_reach_no_stored_name_or_metadata_with_line_breaks_or_bidi(
+    filename: str, application_id: str, document_type: str, metadata: str | None, message_id: str
+) -> None:
+    headers = {
+        "x-filename": filename,
+        "x-application-id": application_id,
+        "x-document-type": document_type,
+        "x-document-meta": metadata,
+    }
+    try:
+        submission = parse_envelope(message(headers, message_id, "application/pdf"), "ptn_test")
+    except IntakeError as error:
+        assert error.code in ENVELOPE_CODES, error.code
+        return
+    assert_one_clean_line(submission.filename)
+    assert unicodedata.is_normalized("NFC", submission.filename)
+    assert submission.original_filename == filename.strip()  # kept for display, as sent
+    for value in submission.metadata.values():
+        if isinstance(value, str):
+            assert_one_clean_line(value)
+    bson.encode(submission.metadata)  # an accepted number fits BSON's 64 bits
+
+
+@settings(max_examples=100, deadline=None)
+@given(hostile_metadata)
+def test_huge_numbers_deep_nesting_and_long_text_in_metadata_are_refused_specifically(
+    raw: str,
+) -> None:
+    try:
+        parsed = parse_metadata(raw)
+    except IntakeError as error:
+        assert error.code == "bad_metadata" and error.message
+        return
+    bson.encode(parsed)
+    assert parsed.get("year") is None or 1900 <= parsed["year"] <= 2200

@@ -1,14 +1,21 @@
 """Hostile files: a decompression bomb, PDFs with scripts or embedded files (stored, flagged,
-never opened in a browser here), truncated files and a file whose declared type lies."""
+never opened in a browser here), truncated files and a file whose declared type lies; and,
+through HTTP and AMQP alike, encrypted PDFs, page tree, object stream and xref bombs,
+polyglots, outward actions and image dimension bombs, each with its own code or flag."""
 
 from __future__ import annotations
 
 import io
+import json
 import struct
+import time
+import uuid
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Any
 
+import aio_pika
 import httpx
 import pytest
 import pytest_asyncio
@@ -17,14 +24,20 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.actions import JavaScript
 
 from services.intake import app as intake_app
+from services.intake.checks import IntakeError
+from services.intake.content import inspect_content
 from services.intake.http import create_http_app
 from services.intake.pdf_active import active_content
 from shared.app.partners import issue_api_key, new_partner, save_partner
 from shared.infra.db import DOCUMENT_BLOBS_BUCKET
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
-from tests.support import sample_image, sample_pdf
+from shared.infra.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
+from tests.factories import make_application, make_partner
+from tests.security import hostile_files as hostile
+from tests.support import next_message, sample_image, sample_pdf
 
+PDF = "application/pdf"
 EXPORTER = {"name": "Fjord Dairy AS", "country": "NO", "contact_emails": ["export@fjord.example"]}
 
 
@@ -64,8 +77,16 @@ def pdf_with_attachment() -> bytes:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def client(settings: Settings, db: AsyncDatabase) -> AsyncIterator[httpx.AsyncClient]:
-    ctx: ServiceContext = await intake_app.start(settings)
+async def intake(settings: Settings, db: AsyncDatabase) -> AsyncIterator[ServiceContext]:
+    """The intake in this process: its HTTP app below, its AMQP consumer on the broker."""
+    ctx = await intake_app.start(settings)
+    yield ctx
+    await ctx.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def client(intake: ServiceContext, db: AsyncDatabase) -> AsyncIterator[httpx.AsyncClient]:
+    ctx = intake
     now = datetime.now(UTC)
     partner = new_partner(name="Hostile files partner", now=now)
     await save_partner(db, partner=partner)
@@ -77,7 +98,6 @@ async def client(settings: Settings, db: AsyncDatabase) -> AsyncIterator[httpx.A
         headers={"Authorization": f"Bearer {key}"},
     ) as http:
         yield http
-    await ctx.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -103,6 +123,10 @@ async def upload(
         files={"file": ("file", body, content_type)},
         data={"document_type": "application_form"},
     )
+
+
+async def blob_count(db: AsyncDatabase) -> int:
+    return await db[f"{DOCUMENT_BLOBS_BUCKET}.files"].count_documents({})
 
 
 def test_active_content_is_found_in_the_object_graph() -> None:
@@ -166,3 +190,140 @@ async def test_a_file_whose_declared_type_lies_is_refused(
     html = b"<html><script>alert(1)</script></html>"
     response = await upload(client, application_id, html, "application/pdf")
     assert response.json()["type"].endswith("unsupported_type"), response.text
+
+
+# (name, file, declared type, refusal code or None, flag expected when stored)
+HOSTILE: list[tuple[str, Callable[[], bytes], str, str | None, str | None]] = [
+    ("password pdf", lambda: hostile.encrypted_pdf("secret"), PDF, "encrypted_pdf", None),
+    ("permissions pdf", lambda: hostile.encrypted_pdf(""), PDF, None, "pdf_encrypted"),
+    ("page tree bomb", hostile.page_tree_bomb, PDF, "pdf_too_complex", None),
+    ("object stream bomb", hostile.object_stream_bomb, PDF, "pdf_too_complex", None),
+    ("xref bomb", hostile.xref_bomb, PDF, None, None),
+    ("text extraction bomb", hostile.text_extraction_bomb, PDF, None, None),
+    ("pdf + zip", hostile.pdf_then_zip, PDF, "polyglot_file", None),
+    ("zip + pdf", hostile.zip_holding_a_pdf_header, PDF, "polyglot_file", None),
+    ("html + pdf", hostile.html_then_pdf, PDF, "polyglot_file", None),
+    (
+        "uri action",
+        lambda: hostile.pdf_with_action(hostile.URI_ACTION),
+        PDF,
+        None,
+        "pdf_uri_action",
+    ),
+    (
+        "submit form",
+        lambda: hostile.pdf_with_action(hostile.SUBMIT_FORM_ACTION),
+        PDF,
+        None,
+        "pdf_submit_form",
+    ),
+    (
+        "launch action",
+        lambda: hostile.pdf_with_action(hostile.LAUNCH_ACTION),
+        PDF,
+        None,
+        "pdf_launch_action",
+    ),
+    ("jpeg dimension bomb", hostile.jpeg_dimension_bomb, "image/jpeg", "image_too_large", None),
+    ("tiff dimension bomb", hostile.tiff_dimension_bomb, "image/tiff", "image_too_large", None),
+]
+HOSTILE_IDS = [case[0] for case in HOSTILE]
+
+
+@pytest.mark.parametrize(
+    ("make", "declared", "code", "flag"), [c[1:] for c in HOSTILE], ids=HOSTILE_IDS
+)
+def test_hostile_files_are_checked_quickly_with_their_own_answer(
+    make: Callable[[], bytes], declared: str, code: str | None, flag: str | None
+) -> None:
+    started = time.monotonic()
+    try:
+        facts = inspect_content(
+            io.BytesIO(make()), declared, max_bytes=25 * 1024 * 1024, max_pixels=60_000_000
+        )
+    except IntakeError as error:
+        assert error.code == code, error.message
+    else:
+        assert code is None, f"accepted, expected {code}"
+        assert flag is None or flag in facts.flags
+    assert time.monotonic() - started < 10  # bounded work, not a hang
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.parametrize(
+    ("make", "declared", "code", "flag"), [c[1:] for c in HOSTILE], ids=HOSTILE_IDS
+)
+async def test_hostile_files_over_http_are_refused_with_their_code_or_stored_flagged(
+    client: httpx.AsyncClient,
+    db: AsyncDatabase,
+    application_id: str,
+    make: Callable[[], bytes],
+    declared: str,
+    code: str | None,
+    flag: str | None,
+) -> None:
+    body = make()
+    blobs_before = await blob_count(db)
+    response = await upload(client, application_id, body, declared)
+    if code is not None:
+        assert response.status_code == 422, response.text
+        assert response.json()["type"] == f"urn:regwatch:problem:{code}"
+        assert await blob_count(db) == blobs_before
+        return
+    assert response.status_code == 201, response.text
+    document = response.json()["document"]
+    assert flag is None or flag in document["flags"]
+    content = await client.get(f"/v1/documents/{document['id']}/content")
+    assert content.content == body  # nothing lost: kept byte for byte
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def guest_partner(db: AsyncDatabase) -> str:
+    """The partner whose RabbitMQ user is the test session's own (guest)."""
+    existing = await db["partners"].find_one({"amqp_user": "guest"})
+    return str(existing["_id"]) if existing else await make_partner(db, amqp_user="guest")
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_hostile_files_over_amqp_are_answered_each_with_its_code_or_stored(
+    intake: ServiceContext, settings: Settings, db: AsyncDatabase, guest_partner: str
+) -> None:
+    application_id = await make_application(db, guest_partner)
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        replies = await channel.declare_queue(exclusive=True)
+        exchange = await channel.get_exchange(INTAKE_EXCHANGE.name)
+        sent: dict[str, tuple[bytes, str | None, str | None]] = {}
+        for name, make, declared, code, flag in HOSTILE:
+            body, message_id = make(), f"hostile-{uuid.uuid4()}"
+            sent[message_id] = (body, code, flag)
+            headers = {
+                "x-application-id": application_id,
+                "x-document-type": "business_licence",
+                "x-filename": f"{name}.bin",
+            }
+            message = aio_pika.Message(
+                body,
+                message_id=message_id,
+                correlation_id=message_id,
+                content_type=declared,
+                user_id="guest",
+                reply_to=replies.name,
+                headers=headers,
+            )
+            await exchange.publish(message, routing_key=SUBMIT_ROUTING_KEY)
+        answers: dict[str, dict[str, Any]] = {}
+        while len(answers) < len(sent):  # every message answered: none dropped or stuck
+            reply = await next_message(replies, timeout=60)
+            answers[str(reply.correlation_id)] = json.loads(reply.body)
+    for message_id, (body, code, flag) in sent.items():
+        answer = answers[message_id]
+        if code is not None:
+            assert answer["status"] == "rejected", answer
+            assert [e["code"] for e in answer["errors"]] == [code]
+            continue
+        assert answer["status"] == "accepted", answer
+        stored = await db["documents"].find_one({"_id": answer["document_id"]})
+        assert flag is None or flag in stored["flags"]
+        assert stored["size"] == len(body)

@@ -25,7 +25,7 @@ def catalog_copy(tmp_path: Path) -> Path:
 
 def test_shipped_catalog_loads_with_its_version() -> None:
     catalog = load_catalog()
-    assert catalog.version == "2026.11.2"
+    assert catalog.version == "2026.12.1"
     assert len(catalog.digest) == 64
     assert set(catalog.regimes) == {"aqsiq_scrap", "gacc_decree_248", "gacc_decree_280"}
 
@@ -141,7 +141,7 @@ def _break(path: Path, old: str, new: str) -> None:
             "{id: food.meat,",
             "categories.yaml: categories[7].id: 'food.meat' is already defined in categories.yaml",
         ),
-        ("catalog.yaml", 'version: "2026.11.2"', "version: ''", "catalog.yaml: version:"),
+        ("catalog.yaml", 'version: "2026.12.1"', "version: ''", "catalog.yaml: version:"),
         ("requirements/common.yaml", "rules:", "rules: [", "requirements/common.yaml: line"),
     ],
 )

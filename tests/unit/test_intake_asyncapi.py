@@ -46,4 +46,4 @@ def test_create_channel_and_events_queue_are_in_the_partner_contract() -> None:
     reply = document["components"]["schemas"]["CreateReply"]
     assert set(reply["properties"]) == {"status", "application_id", "errors"}
     addresses = [c["address"] for c in document["channels"].values()]
-    assert addresses.count("partner.{amqp_user}.events") == 6
+    assert addresses.count("partner.{amqp_user}.events") == 7

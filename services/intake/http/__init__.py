@@ -11,8 +11,12 @@ from services.intake.http import (
     partner_api,
     problems,
     registrations,
+    webhooks,
 )
+from services.intake.http.deps import presents_ops_token
 from services.intake.http.limits import UploadSizeLimit
+from services.intake.http.openapi import document_problems
+from services.intake.http.options import AnswerOptions
 from shared.infra.metrics import instrument_http
 from shared.infra.runtime import ServiceContext
 
@@ -27,7 +31,10 @@ def create_http_app(ctx: ServiceContext) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     app.add_middleware(UploadSizeLimit, max_bytes=ctx.settings.max_document_bytes)
-    instrument_http(app, "intake")  # request metrics and GET /metrics
-    for module in (health, partner_api, decisions, registrations, calendar):
+    app.add_middleware(AnswerOptions)
+    instrument_http(app, "intake", access=ctx.settings.metrics_access, is_ops=presents_ops_token)
+    for module in (health, partner_api, decisions, registrations, calendar, webhooks):
         app.include_router(module.router)
+    document_problems(app)
+    webhooks.describe_deliveries(app)
     return app

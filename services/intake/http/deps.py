@@ -33,6 +33,15 @@ def require_ops(request: Request, authorization: str | None = Header(default=Non
     return "ops"
 
 
+async def presents_ops_token(request: Request) -> bool:
+    """Whether the request carries the ops token (for /metrics)."""
+    try:
+        require_ops(request, request.headers.get("authorization"))
+    except HTTPException:
+        return False
+    return True
+
+
 _bearer = HTTPBearer(auto_error=False, description="The partner's API key.")
 
 

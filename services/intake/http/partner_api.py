@@ -31,6 +31,8 @@ router = APIRouter(prefix="/v1", tags=["partners"])
 PartnerDep = Annotated[Partner, Depends(require_partner)]
 ContextDep = Annotated[ServiceContext, Depends(service_context)]
 PROBLEM: dict[str, Any] = {"content": {MEDIA_TYPE: {}}, "description": "A problem (RFC 9457)."}
+# Beyond this the skip would overflow MongoDB's 64-bit integers (and no partner has as many).
+MAX_PAGE = 1_000_000
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM for code in (401, 404, 413, 415, 422)}
 
 
@@ -57,7 +59,7 @@ async def list_applications(
     ctx: ContextDep,
     status: str | None = None,
     category: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ApplicationPage:
     """Your applications, newest first, optionally filtered by status and category."""
@@ -92,6 +94,7 @@ async def get_application(
     return ApplicationDetail(
         **application_view(document).model_dump(),
         documents=[document_view(d) for d in documents],
+        reading=await store.documents_being_read(ctx, documents),
         validation=await store.latest_validation(ctx, application_id),
     )
 

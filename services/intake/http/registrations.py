@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -29,6 +31,11 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 @router.post(
     "/v1/registrations/import",
+    responses={
+        400: {"description": "The multipart body cannot be parsed."},
+        413: {"description": f"The CSV is over {MAX_IMPORT_BYTES} bytes."},
+        422: {"description": "Not UTF-8 text, or the header row is missing or incomplete."},
+    },
     openapi_extra={
         "requestBody": {
             "content": {
@@ -51,17 +58,32 @@ async def import_csv(request: Request, actor: str = Depends(require_ops)) -> dic
     """
     ctx = service_context(request)
     text = await _csv_text(request)
-    report = await import_registrations(
-        ctx.client,
-        ctx.db,
-        catalog=cached_catalog(ctx.settings.catalog_dir),
-        text=text,
-        now=ctx.clock.now(),
-        reminder_time=ctx.settings.reminder_local_time,
-    )
+    try:
+        _check_header_row(text)
+        report = await import_registrations(
+            ctx.client,
+            ctx.db,
+            catalog=cached_catalog(ctx.settings.catalog_dir),
+            text=text,
+            now=ctx.clock.now(),
+            reminder_time=ctx.settings.reminder_local_time,
+        )
+    except csv.Error as exc:  # e.g. a bare carriage return inside a field
+        raise Problem(422, "bad_csv", f"The CSV cannot be read: {exc}.") from None
     for event_id in report.event_ids:
         await ctx.relay.publish(event_id)
     return report.as_dict()
+
+
+def _check_header_row(text: str) -> None:
+    """A file without the header row is not a list of registrations at all: 422, not a
+    report of one bad line."""
+    header = next(csv.reader(io.StringIO(text)), [])
+    missing = [c for c in CSV_COLUMNS if c not in {h.strip() for h in header}]
+    if missing:
+        message = f"the header row lacks {', '.join(missing)}; expected: {','.join(CSV_COLUMNS)}"
+        errors = [{"code": "bad_csv_header", "line": 1, "message": message}]
+        raise Problem(422, "bad_csv_header", f"Line 1: {message}.", errors=errors)
 
 
 async def _csv_text(request: Request) -> str:
@@ -95,7 +117,8 @@ async def list_registrations(
     within_days: int | None = Query(
         default=None, ge=0, le=3660, description="The window closes or the term ends by then."
     ),
-    offset: int = Query(default=0, ge=0),
+    # Bounded: a larger skip overflows MongoDB's 64-bit integers (a 500, found by fuzzing).
+    offset: int = Query(default=0, ge=0, le=10_000_000),
     limit: int = Query(default=views.DEFAULT_PAGE_SIZE, ge=1, le=500),
     _: str = Depends(require_ops),
 ) -> views.RegistrationPage:

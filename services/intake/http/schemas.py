@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from services.intake.checks import IsoDate
 from shared.domain.models import ApplicationKind, Exporter, StatusChange
+
+# Control characters (a CR/LF in a name would reach email subjects and CSV exports) and bidi
+# overrides (they make a name read otherwise) never reach a stored name; in the schema too,
+# so that clients and contract tests know it.
+_UNSAFE = r"\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+PLAIN_TEXT = rf"^[^{_UNSAFE}]*[^\s{_UNSAFE}][^{_UNSAFE}]*$"
+
+
+def _normalised(value: str) -> str:
+    return unicodedata.normalize("NFC", value).strip()
+
+
+PlainText = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=PLAIN_TEXT), AfterValidator(_normalised)
+]
+
+
+class ExporterIn(Exporter):
+    """The exporter as a partner sends it (HTTP or AMQP): names a person can read, an ISO
+    country code. A subclass, so that it is an ``Exporter`` wherever one is stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: PlainText
+    country: str = Field(pattern=r"^[A-Z]{2}$", examples=["NO", "DE"])
+    home_registration_number: PlainText | None = None
+    contact_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
 
 
 class ApplicationCreate(BaseModel):
@@ -15,12 +44,12 @@ class ApplicationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    exporter: Exporter
-    category: str = Field(examples=["food.dairy", "scrap.metal"])
-    product: str | None = Field(default=None, examples=["milk_powder"])
+    exporter: ExporterIn
+    category: str = Field(max_length=100, examples=["food.dairy", "scrap.metal"])
+    product: str | None = Field(default=None, max_length=100, examples=["milk_powder"])
     kind: ApplicationKind
-    registration_number: str | None = None
-    registration_valid_until: date | None = None
+    registration_number: PlainText | None = None
+    registration_valid_until: IsoDate | None = None
 
     @model_validator(mode="after")
     def _renewal_names_its_registration(self) -> ApplicationCreate:
@@ -68,6 +97,11 @@ class DocumentView(BaseModel):
 
 class ApplicationDetail(ApplicationView):
     documents: list[DocumentView]
+    reading: int = Field(
+        default=0,
+        description="Documents still being read (their facts not recorded yet); the content "
+        "rules wait for them. 0 once every document is read.",
+    )
     validation: dict[str, Any] | None = Field(
         description="The latest validation result, or null before the first evaluation."
     )

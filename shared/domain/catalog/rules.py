@@ -8,13 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class RuleBase(BaseModel):
-    """What every rule carries: an id, its source and what a failure means."""
+    """What every rule carries: an id, its source and what a failure means.
+
+    ``warning``: a failure is advice, shown and emailed, that does not block the application.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(min_length=1)
     source: str = Field(min_length=1)
-    on_fail: Literal["incomplete", "refused"] = "incomplete"
+    on_fail: Literal["incomplete", "refused", "warning"] = "incomplete"
 
 
 class Condition(BaseModel):
@@ -125,6 +128,66 @@ class ApplicationFields(RuleBase):
     )
 
 
+# Content rules: checked on the facts the reader found in the documents (document.read).
+
+
+class ContentDates(RuleBase):
+    """Dates declared in metadata (issue_date, expiry_date) agree with the dates the text
+    states, and the text shows no expiry before the filing date."""
+
+    kind: Literal["content_dates"]
+    document_types: list[str] = Field(min_length=1)
+    on_fail: Literal["incomplete", "refused", "warning"] = "warning"
+
+
+class ContentLanguage(RuleBase):
+    """A document declared ``zh`` (or sent as a Chinese translation) is mostly Chinese
+    text; one declared ``en`` is English. ``document_types`` unset: every document."""
+
+    kind: Literal["content_language"]
+    document_types: list[str] | None = None
+    min_chinese_share: float = Field(default=0.5, gt=0, le=1)
+
+
+class ContentNames(RuleBase):
+    """The documents name the exporter (fuzzy score at least ``min_score``), and those of
+    ``number_document_types`` carry the registration number being renewed."""
+
+    kind: Literal["content_names"]
+    document_types: list[str] = Field(default_factory=list)
+    min_score: float = Field(default=85, ge=0, le=100)
+    number_document_types: list[str] = Field(default_factory=list)
+    on_fail: Literal["incomplete", "refused", "warning"] = "warning"
+
+
+class ContentCcic(RuleBase):
+    """A CCIC certificate's text shows the year and material its metadata declares."""
+
+    kind: Literal["content_ccic"]
+    document_types: list[str] = Field(default_factory=lambda: ["ccic_certificate"])
+    on_fail: Literal["incomplete", "refused", "warning"] = "warning"
+
+
+class DistinctPhotos(RuleBase):
+    """At least ``min`` photos that are sharp enough and distinct: perceptual hashes more
+    than ``min_distance`` bits apart ("more than 10 photos" is min 11)."""
+
+    kind: Literal["distinct_photos"]
+    document_type: str
+    min: int = Field(ge=1)
+    min_distance: int = Field(default=8, ge=0, le=64)
+    min_sharpness: float = Field(default=20.0, ge=0)
+    requirement_text: str | None = None
+
+
+CONTENT_RULE_KINDS = (
+    "content_dates",
+    "content_language",
+    "content_names",
+    "content_ccic",
+    "distinct_photos",
+)
+
 Rule = Annotated[
     RequiredDocument
     | Coverage
@@ -135,7 +198,12 @@ Rule = Annotated[
     | DateRule
     | Colour
     | RenewalWindowRule
-    | ApplicationFields,
+    | ApplicationFields
+    | ContentDates
+    | ContentLanguage
+    | ContentNames
+    | ContentCcic
+    | DistinctPhotos,
     Field(discriminator="kind"),
 ]
 
@@ -150,11 +218,15 @@ RULE_KINDS = (
     "colour",
     "renewal_window",
     "application_fields",
+    *CONTENT_RULE_KINDS,
 )
 
 
 def document_types_named(rule: BaseModel) -> list[str]:
     """Every document type a rule refers to (for cross-checks at load)."""
     single = getattr(rule, "document_type", None)
-    many = getattr(rule, "document_types", None) or []
+    many = [
+        *(getattr(rule, "document_types", None) or []),
+        *(getattr(rule, "number_document_types", None) or []),
+    ]
     return ([single] if single else []) + list(many)

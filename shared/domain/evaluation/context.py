@@ -24,10 +24,19 @@ class CheckContext:
 
 
 def outcome(
-    rule: object, passed: bool, message: str, missing: list[str] | None = None
+    rule: object,
+    passed: bool,
+    message: str,
+    missing: list[str] | None = None,
+    *,
+    waiting_for: list[str] | None = None,
 ) -> RuleOutcome:
-    """The outcome of ``rule``; a failure lists what is missing (its message by default)."""
-    refuses = getattr(rule, "on_fail", "incomplete") == "refused"
+    """The outcome of ``rule``; a failure lists what is missing (its message by default).
+
+    A rule whose catalog entry says ``on_fail: warning`` fails as advice only.
+    """
+    on_fail = getattr(rule, "on_fail", "incomplete")
+    refuses = on_fail == "refused"
     return RuleOutcome(
         rule=rule.id,  # type: ignore[attr-defined]
         kind=rule.kind,  # type: ignore[attr-defined]
@@ -36,6 +45,8 @@ def outcome(
         source=rule.source,  # type: ignore[attr-defined]
         refuses=refuses and not passed,
         missing=[] if passed else (missing or [message]),
+        warning=on_fail == "warning" and not passed,
+        waiting_for=waiting_for or [],
     )
 
 

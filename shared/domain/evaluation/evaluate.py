@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.catalog import Catalog, UnknownCategory
-from shared.domain.evaluation import date_checks, document_checks
+from shared.domain.catalog.rules import CONTENT_RULE_KINDS
+from shared.domain.evaluation import content_checks, date_checks, document_checks
 from shared.domain.evaluation.context import CheckContext
 from shared.domain.evaluation.inputs import ApplicationFacts, Documents
 from shared.domain.evaluation.outcomes import Evaluation, RuleOutcome, Verdict
@@ -23,18 +24,31 @@ CHECKS: dict[str, Callable[[Any, CheckContext], RuleOutcome]] = {
     "colour": date_checks.check_colour,
     "renewal_window": date_checks.check_renewal_window,
     "application_fields": date_checks.check_application_fields,
+    "content_dates": content_checks.check_content_dates,
+    "content_language": content_checks.check_content_language,
+    "content_names": content_checks.check_content_names,
+    "content_ccic": content_checks.check_content_ccic,
+    "distinct_photos": content_checks.check_distinct_photos,
 }
 CATEGORY_SOURCE = "catalog categories (public ids)"
 
 
 def evaluate(
-    catalog: Catalog, application: dict[str, Any], documents: list[dict[str, Any]], now: datetime
+    catalog: Catalog,
+    application: dict[str, Any],
+    documents: list[dict[str, Any]],
+    now: datetime,
+    *,
+    reader_on: bool = False,
 ) -> Evaluation:
     """Evaluate ``application`` and its ``documents`` against ``catalog``; no I/O.
 
     Documents are the stored records; an image's measured colour is read from
-    ``record["facts"]["colour"]`` (the validator measures it before evaluating). Rules are
-    applied at the submission date; ``now`` stands in when the application has none.
+    ``record["facts"]["colour"]`` (the validator measures it before evaluating), what the
+    reader found from ``record["reading"]`` (a ``document_facts`` record, absent while the
+    document is being read). Content rules apply only with ``reader_on``: without a reader
+    no facts would ever come. Rules are applied at the submission date; ``now`` stands in
+    when the application has none.
     """
     facts = ApplicationFacts.from_record(application, now)
     indexed = Documents.from_records(documents)
@@ -46,8 +60,14 @@ def evaluate(
     outcomes = [category, _regime_outcome(catalog, facts, regime)]
     ctx = CheckContext(catalog, regime, facts, indexed)
     for rule in catalog.rules_for(regime.id if regime else None, facts.category, facts.kind):
+        if rule.kind in CONTENT_RULE_KINDS and not reader_on:
+            continue
         outcomes.append(CHECKS[rule.kind](rule, ctx))
-    return _conclude(catalog, facts, regime.id if regime else None, outcomes)
+    evaluation = _conclude(catalog, facts, regime.id if regime else None, outcomes)
+    if reader_on:
+        evaluation.facts_used = sorted(d.id for d in indexed.all if d.reading is not None)
+        evaluation.reading = sorted(d.id for d in indexed.all if d.reading is None)
+    return evaluation
 
 
 def _category_outcome(catalog: Catalog, facts: ApplicationFacts) -> RuleOutcome:
@@ -99,7 +119,7 @@ def _implicit(
 def _conclude(
     catalog: Catalog, facts: ApplicationFacts, regime: str | None, outcomes: list[RuleOutcome]
 ) -> Evaluation:
-    failed = [o for o in outcomes if not o.passed]
+    failed = [o for o in outcomes if not o.passed and not o.warning]
     verdict: Verdict = (
         "refused" if any(o.refuses for o in failed) else "incomplete" if failed else "complete"
     )
@@ -112,4 +132,5 @@ def _conclude(
         regime=regime,
         evaluated_on=facts.submitted_on,
         waits_until=max((o.waits_until for o in outcomes if o.waits_until), default=None),
+        warnings=[o.message for o in outcomes if o.warning],
     )

@@ -44,6 +44,7 @@ def fingerprint(
                 d.get("content_type"),
                 d.get("metadata") or {},
                 (d.get("facts") or {}).get("colour"),
+                (d.get("reading") or {}).get("status"),  # read once: None until then
             ]
             for d in documents
         ),

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from shared.domain.calendar import authority_date
+from shared.domain.reading import ReadingFacts
 
 
 def as_date(value: Any) -> date | None:
@@ -33,10 +34,12 @@ class DocumentFacts:
     size: int
     metadata: dict[str, Any]
     colour: bool | None  # measured on the image bytes; None when not measured
+    reading: ReadingFacts | None = None  # what the reader found; None while being read
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> DocumentFacts:
         facts = record.get("facts") or {}
+        reading = record.get("reading")
         return cls(
             id=str(record["_id"]),
             document_type=record["document_type"],
@@ -45,6 +48,7 @@ class DocumentFacts:
             size=int(record.get("size", 0)),
             metadata=dict(record.get("metadata") or {}),
             colour=facts.get("colour"),
+            reading=ReadingFacts.model_validate(reading) if reading else None,
         )
 
 
@@ -59,6 +63,7 @@ class ApplicationFacts:
     registration_number: str | None
     registration_valid_until: date | None
     submitted_on: date
+    exporter_name: str | None = None
 
     @classmethod
     def from_record(cls, record: dict[str, Any], now: datetime) -> ApplicationFacts:
@@ -79,6 +84,7 @@ class ApplicationFacts:
             registration_number=record.get("registration_number"),
             registration_valid_until=as_date(record.get("registration_valid_until")),
             submitted_on=authority_date(submitted if isinstance(submitted, datetime) else now),
+            exporter_name=(record.get("exporter") or {}).get("name"),
         )
 
     def regime_date(self) -> date:

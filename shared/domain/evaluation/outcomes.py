@@ -20,6 +20,10 @@ class RuleOutcome(BaseModel):
     missing: list[str] = Field(default_factory=list)
     # Not yet, not refused: the rule passes from this day (a renewal before its window opens).
     waits_until: date | None = None
+    # A failure that is advice only: shown and emailed, never blocking (catalog on_fail).
+    warning: bool = False
+    # A content rule whose documents are still being read: their ids.
+    waiting_for: list[str] = Field(default_factory=list)
 
 
 class Evaluation(BaseModel):
@@ -31,6 +35,9 @@ class Evaluation(BaseModel):
     regime: str | None
     evaluated_on: date  # the date the rules were applied at (the filing date in Beijing)
     waits_until: date | None = None  # the application waits until this day (window opening)
+    warnings: list[str] = Field(default_factory=list)  # failed advisory rules, as advice
+    facts_used: list[str] = Field(default_factory=list)  # documents whose facts were read
+    reading: list[str] = Field(default_factory=list)  # documents still being read
 
     def outcome(self, rule: str) -> RuleOutcome:
         """The outcome of rule ``rule`` (KeyError when the rule did not apply)."""

@@ -1,0 +1,107 @@
+"""``regwatch webhooks``: partners' webhook endpoints, for ops (partners use the API)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from pymongo.asynchronous.database import AsyncDatabase
+from rich.console import Console
+from rich.table import Table
+
+from shared.app import webhooks
+from shared.app.partners import active_partner
+from shared.domain.clock import clock_from
+from shared.domain.webhooks import WebhookRefused
+from shared.infra import db as mongo
+from shared.infra.settings import Settings, get_settings
+
+app = typer.Typer(help="Partners' signed webhook endpoints.", no_args_is_help=True)
+console = Console()
+T = TypeVar("T")
+
+
+def _run(work: Callable[[AsyncDatabase, Settings], Awaitable[T]]) -> T:
+    settings = get_settings()
+
+    async def with_db() -> T:
+        client = mongo.connect(settings)
+        try:
+            database = mongo.database(client, settings)
+            await mongo.ensure_indexes(database)
+            return await work(database, settings)
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(with_db())
+    except (WebhookRefused, webhooks.UnknownEndpoint, LookupError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command("list")
+def list_(
+    partner_id: str | None = typer.Option(None, "--partner", help="Only this partner's."),
+) -> None:
+    """Every endpoint with its partner, events and state (why, when disabled)."""
+
+    async def work(database: AsyncDatabase, _: Settings) -> Table:
+        table = Table(title="Webhook endpoints")
+        for column in ("id", "partner", "url", "events", "state"):
+            table.add_column(column)
+        for endpoint in await webhooks.list_endpoints(database, partner_id=partner_id):
+            state: str = endpoint.status
+            if endpoint.disabled_reason:
+                state = f"{state}: {endpoint.disabled_reason}"
+            table.add_row(
+                endpoint.id,
+                endpoint.partner_id,
+                endpoint.url,
+                ", ".join(endpoint.events) or "all",
+                state,
+            )
+        return table
+
+    console.print(_run(work))
+
+
+@app.command("add")
+def add(
+    partner_id: str = typer.Argument(..., help="The partner's id (ptn_...)."),
+    url: str = typer.Argument(..., help="The endpoint's https:// URL."),
+    event: list[str] = typer.Option(
+        [], "--event", help="An event type pattern ('deadline.*'); repeat; none: every event."
+    ),
+) -> None:
+    """Register an endpoint for a partner; its signing secret is shown once."""
+
+    async def work(database: AsyncDatabase, settings: Settings) -> tuple[str, str]:
+        if await active_partner(database, {"_id": partner_id}) is None:
+            raise LookupError(f"There is no active partner {partner_id}.")
+        endpoint, secret = await webhooks.create_endpoint(
+            database,
+            partner_id=partner_id,
+            url=url,
+            events=event,
+            now=clock_from(settings.regwatch_now).now(),
+            allow_loopback=settings.webhook_allow_loopback,
+        )
+        return endpoint.id, secret
+
+    endpoint_id, secret = _run(work)
+    console.print(f"Endpoint {endpoint_id} registered. Signing secret (shown only now):")
+    print(secret)
+
+
+@app.command("remove")
+def remove(endpoint_id: str = typer.Argument(..., help="The endpoint's id (whk_...).")) -> None:
+    """Delete an endpoint and the deliveries still waiting for it."""
+
+    async def work(database: AsyncDatabase, _: Settings) -> None:
+        await webhooks.delete_endpoint(database, endpoint_id=endpoint_id)
+
+    _run(work)
+    console.print(f"Endpoint {endpoint_id} removed.")

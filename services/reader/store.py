@@ -1,0 +1,61 @@
+"""Recording a document's facts and staging ``document.read`` in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from shared.domain.events import CloudEvent, DocumentRead, new_event
+from shared.domain.reading import ReadingFacts
+from shared.infra.outbox import in_transaction
+from shared.infra.runtime import ServiceContext
+
+FACTS = "document_facts"
+SERVICE = "reader"
+
+
+async def already_read(ctx: ServiceContext, document_id: str) -> bool:
+    """True when the document's facts are recorded (its ``document.read`` was staged too)."""
+    return await ctx.db[FACTS].find_one({"_id": document_id}, {"_id": 1}) is not None
+
+
+async def record_facts(
+    ctx: ServiceContext, facts: ReadingFacts, cause: CloudEvent, *, partner_id: str | None
+) -> bool:
+    """Store ``facts`` once per document with its ``document.read``; False if already there."""
+    event = new_event(
+        "document.read",
+        DocumentRead(
+            document_id=facts.document_id,
+            application_id=facts.application_id,
+            partner_id=partner_id,
+            document_type=facts.document_type,
+            status=facts.status,
+            reason=facts.reason,
+            pages=facts.pages,
+            language=facts.language,
+            limits=facts.limits,
+            read_at=facts.read_at,
+        ),
+        service=SERVICE,
+        time=facts.read_at,
+        subject=facts.application_id,
+        correlation_id=cause.correlationid,
+        causation_id=cause.id,
+    )
+    entry: dict[str, Any] = ctx.relay.leased_entry(event, ctx.clock.now())
+
+    async def work(session: AsyncClientSession) -> bool:
+        if await ctx.db[FACTS].find_one({"_id": facts.document_id}, {"_id": 1}, session=session):
+            return False  # another delivery of the same event got there first
+        # BSON has no date type: found dates are kept as ISO strings, read_at as an instant.
+        record = facts.model_dump(mode="json", by_alias=True) | {"read_at": facts.read_at}
+        await ctx.db[FACTS].insert_one(record, session=session)
+        await ctx.db["outbox"].insert_one(entry, session=session)
+        return True
+
+    written = await in_transaction(ctx.client, work)
+    if written:
+        await ctx.relay.publish_leased(entry)
+    return written

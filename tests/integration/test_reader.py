@@ -1,0 +1,160 @@
+"""The reader through the real broker: a document in, document.read out, facts stored,
+the validator's verdict updated with the content rules, the partner told what is read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.intake import app as intake_app
+from services.intake.http import create_http_app
+from services.reader import app as reader_app
+from services.validator import app as validator_app
+from shared.app.partners import issue_api_key, new_partner, save_partner
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
+from tests import reader_files as files
+from tests import servers
+from tests.support import EventTap, wait_until
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+EXPORTER = {"name": "ACME Foods Ltd", "country": "NZ", "contact_emails": ["export@acme.example"]}
+
+
+@pytest.fixture(scope="module")
+def reading_settings(settings: Settings) -> Iterator[Settings]:
+    """The reader on, in a vhost of its own: validators of other tests (reader off) share
+    the session's queues and would take this module's events."""
+    with servers.rabbitmq_vhost() as vhost:
+        yield settings.model_copy(
+            update={
+                "reader_enabled": True,
+                "amqp_url": vhost["amqp_url"],
+                "rabbitmq_management_url": vhost["management_url"],
+            }
+        )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def reading_services(
+    reading_settings: Settings, db: AsyncDatabase
+) -> AsyncIterator[dict[str, ServiceContext]]:
+    """Intake, validator and reader with the reader on (the other tests run without it)."""
+    on = reading_settings
+    contexts = {
+        "intake": await intake_app.start(on),
+        "validator": await validator_app.start(on),
+        "reader": await reader_app.start(on),
+    }
+    yield contexts
+    for ctx in contexts.values():
+        await ctx.close()
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    application_id: str,
+    body: bytes,
+    document_type: str,
+    metadata: dict[str, Any],
+) -> str:
+    response = await client.post(
+        f"/v1/applications/{application_id}/documents",
+        files={"file": (f"{document_type}.pdf", body, "application/pdf")},
+        data={"document_type": document_type, "metadata": json.dumps(metadata)},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["document"]["id"])
+
+
+async def test_documents_are_read_and_the_verdict_follows_their_facts(
+    reading_settings: Settings, db: AsyncDatabase, reading_services: dict[str, ServiceContext]
+) -> None:
+    now = datetime.now(UTC)
+    partner = new_partner(name="Reader partner", now=now)
+    await save_partner(db, partner=partner)
+    key = await issue_api_key(db, partner_id=partner.id, now=now)
+    transport = httpx.ASGITransport(app=create_http_app(reading_services["intake"]))
+    async with (
+        httpx.AsyncClient(
+            transport=transport,
+            base_url="http://intake.test",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+        ) as client,
+        EventTap(reading_settings.amqp_url) as tap,
+    ):
+        created = await client.post(
+            "/v1/applications",
+            json={"exporter": EXPORTER, "category": "food.other", "kind": "new"},
+        )
+        assert created.status_code == 201, created.text
+        application_id = created.json()["id"]
+        ids = [
+            await upload(
+                client,
+                application_id,
+                files.text_pdf(["申请表", "ACME Foods Ltd 出口食品生产企业注册申请"], chinese=True),
+                "application_form",
+                {"language": "zh"},
+            ),
+            await upload(
+                client,
+                application_id,
+                # A scan (no text layer) whose text says it expired long ago: advice.
+                files.scan_pdf(["Business Licence", "ACME Foods Ltd", "Valid until 1 March 2019"]),
+                "business_licence",
+                {"language": "en", "expiry_date": "2030-03-01"},
+            ),
+            await upload(
+                client,
+                application_id,
+                files.text_pdf(["Declaration of compliance", "ACME Foods Ltd declares ..."]),
+                "compliance_declaration",
+                {"language": "en"},
+            ),
+        ]
+        read = await tap.wait_for(
+            "document.read", count=3, timeout=120, application_id=application_id
+        )
+
+        async def latest() -> dict[str, Any]:
+            results = db["validation_results"].find({"application_id": application_id})
+            return max(await results.to_list(), key=lambda r: r["evaluated_at"])
+
+        async def all_facts_used() -> bool:
+            return sorted((await latest()).get("facts_used", [])) == sorted(ids)
+
+        await wait_until(all_facts_used, timeout=30)
+        detail = (await client.get(f"/v1/applications/{application_id}")).json()
+
+    assert {e["data"]["document_id"] for e in read} == set(ids)
+    assert all(e["data"]["status"] == "read" for e in read)
+    facts = {
+        f["_id"]: f async for f in db["document_facts"].find({"application_id": application_id})
+    }
+    assert set(facts) == set(ids)
+    assert facts[ids[0]]["language"] == "zh"
+    assert facts[ids[1]]["ocr_pages"] == [1]
+
+    result = await latest()
+    assert result["verdict"] == "complete" and result["reading"] == []
+    advice = result["warnings"]
+    assert any("reads 'Valid until 1 March 2019'" in w for w in advice), advice
+    assert detail["reading"] == 0
+    assert detail["validation"]["verdict"] == "complete"
+    # Before the facts came, an evaluation waited for them and was not complete.
+    waited = await db["validation_results"].find_one(
+        {"application_id": application_id, "reading": {"$ne": []}}
+    )
+    assert waited is not None and waited["verdict"] == "incomplete"
+    application = await db["applications"].find_one({"_id": application_id})
+    assert application["status"] != "submitted"  # complete documents moved it on

@@ -1,0 +1,290 @@
+"""Signed webhooks: a receiver on 127.0.0.1 verifies every delivery with
+``standardwebhooks``, gets each of its partner's events (never another partner's), and
+gets them after being down for a while; an endpoint that keeps failing is disabled, the
+partner sees why, ops are alarmed and redeliver."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from pymongo.asynchronous.database import AsyncDatabase
+from standardwebhooks import Webhook
+
+from devtools.local_infra import free_port
+from services.intake.http import create_http_app
+from services.intake.onboarding import PartnerCredentials
+from services.webhooks import app as webhooks_app
+from shared.infra.runtime import ServiceContext
+from shared.infra.settings import Settings
+from tests.dashboard_support import dashboard_server, ops_headers
+from tests.factories import make_application
+from tests.integration.test_partner_events import (
+    about,
+    deadline_event,
+    stage_and_relay,
+    submit,
+)
+from tests.support import EventTap, sample_pdf, wait_until
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+class Receiver:
+    """A partner's endpoint: verifies each request with ``standardwebhooks`` and keeps it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/regwatch"
+        self.secret = ""
+        self.events: list[dict[str, Any]] = []
+        self.webhook_ids: list[str] = []
+        self.refused: list[str] = []
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        try:
+            event = Webhook(self.secret).verify(body, headers)
+        except Exception as exc:
+            self.refused.append(str(exc))
+            status = 400
+        else:
+            self.events.append(event)
+            self.webhook_ids.append(headers["webhook-id"])
+            status = 204
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def ids(self) -> set[str]:
+        return {e["id"] for e in self.events}
+
+    async def start(self) -> None:
+        config = uvicorn.Config(
+            self, host="127.0.0.1", port=self.port, log_config=None, lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        await wait_until(lambda: self._server is not None and self._server.started)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+
+
+@asynccontextmanager
+async def webhooks_service(settings: Settings, **changes: Any) -> AsyncIterator[ServiceContext]:
+    """The webhooks service with quick retries."""
+    quick = {
+        "webhook_retry_base_seconds": 0.2,
+        "webhook_retry_max_seconds": 1.0,
+        "webhook_poll_seconds": 0.2,
+        "webhook_connect_timeout_seconds": 2.0,
+        "webhook_read_timeout_seconds": 3.0,
+    }
+    service = await webhooks_app.start(settings.model_copy(update=quick | changes))
+    try:
+        yield service
+    finally:
+        await service.close()
+
+
+def partner_api(ctx: ServiceContext, partner: PartnerCredentials) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_http_app(ctx)),
+        base_url="http://intake.test",
+        headers={"Authorization": f"Bearer {partner.api_key}"},
+    )
+
+
+async def register(
+    ctx: ServiceContext, partner: PartnerCredentials, receiver: Receiver, **body: Any
+) -> dict[str, Any]:
+    async with partner_api(ctx, partner) as api:
+        response = await api.post("/v1/webhooks", json={"url": receiver.url, **body})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    assert created["secret"].startswith("whsec_") and created["status"] == "active"
+    receiver.secret = created["secret"]
+    return created
+
+
+async def attempts_of(db: AsyncDatabase, endpoint_id: str) -> int:
+    deliveries = await db["webhook_deliveries"].find({"endpoint_id": endpoint_id}).to_list()
+    return sum(d["attempt_count"] for d in deliveries)
+
+
+async def test_a_receiver_down_for_a_while_gets_each_of_its_events_signed(
+    services: list[ServiceContext], onboard: Any, settings: Settings, db: AsyncDatabase
+) -> None:
+    intake = services[0]
+    a, b = await onboard("Webhook partner A"), await onboard("Webhook partner B")
+    app_a, app_b = (
+        await make_application(db, a.partner_id),
+        await make_application(db, b.partner_id),
+    )
+    receiver_a, receiver_b = Receiver(), Receiver()
+    endpoint_a = await register(intake, a, receiver_a)
+    await register(intake, b, receiver_b, events=["document.*"])
+    await receiver_b.start()
+    async with webhooks_service(settings), EventTap(settings.amqp_url) as tap:
+        for partner, application_id in ((a, app_a), (b, app_b)):
+            await submit(settings, partner, application_id, sample_pdf(f"{uuid.uuid4()}"))
+            await submit(settings, partner, application_id, b"not a pdf at all")
+        await stage_and_relay(
+            intake, deadline_event("rectification", subject=app_a, application_id=app_a)
+        )
+        for application_id in (app_a, app_b):
+            await tap.wait_for("application.validated", application_id=application_id)
+            await tap.wait_for("document.rejected", application_id=application_id)
+        # A's endpoint is down: attempts fail and are retried, none waits on another.
+        await wait_until(lambda: _at_least(attempts_of(db, endpoint_a["id"]), 8))
+        expected_b = {e["id"] for e in tap.events if e["data"].get("application_id") == app_b} & {
+            e["id"] for e in tap.events if e["type"].startswith("document.")
+        }
+        await wait_until(lambda: receiver_b.ids() == expected_b, message=lambda: "B's receiver")
+        await receiver_a.start()
+        expected_a = about(tap.events, app_a, set())
+        await wait_until(
+            lambda: receiver_a.ids() == expected_a, timeout=30, message=lambda: "A's receiver"
+        )
+    await receiver_a.stop()
+    await receiver_b.stop()
+    assert receiver_a.refused == [] and receiver_b.refused == []
+    published = {e["id"]: e for e in tap.events}
+    for event, webhook_id in zip(receiver_a.events, receiver_a.webhook_ids, strict=True):
+        assert event == published[event["id"]] and webhook_id == event["id"]
+    assert {"document.received", "document.rejected", "application.validated"} <= {
+        e["type"] for e in receiver_a.events
+    }
+    assert "deadline.rectification_due" in {e["type"] for e in receiver_a.events}
+    assert not receiver_b.ids() & expected_a
+    delivered = await db["webhook_deliveries"].find({"endpoint_id": endpoint_a["id"]}).to_list()
+    assert {d["status"] for d in delivered} == {"delivered"}
+    retried = [d for d in delivered if d["attempt_count"] > 1]
+    assert retried and all(x["error"] for d in retried for x in d["attempts"][:-1])
+    assert all(d["attempts"][-1]["status_code"] == 204 for d in delivered)
+
+
+async def _at_least(count: Any, minimum: int) -> bool:
+    return int(await count) >= minimum
+
+
+async def test_an_endpoint_that_keeps_failing_is_disabled_alarmed_and_redelivered(
+    services: list[ServiceContext], onboard: Any, settings: Settings, db: AsyncDatabase
+) -> None:
+    intake = services[0]
+    partner = await onboard("Webhook partner gone dark")
+    application_id = await make_application(db, partner.partner_id)
+    receiver = Receiver()  # not started: nothing listens on its port
+    endpoint = await register(intake, partner, receiver, events=["deadline.*"])
+    async with webhooks_service(settings, webhook_disable_after_failures=3):
+        event = deadline_event(
+            "rectification", subject=application_id, application_id=application_id
+        )
+        await stage_and_relay(intake, event)
+
+        async def disabled() -> bool:
+            async with partner_api(intake, partner) as api:
+                listed = (await api.get("/v1/webhooks")).json()
+            return listed[0]["status"] == "disabled"
+
+        await wait_until(disabled, timeout=30)
+        async with partner_api(intake, partner) as api:
+            listed = (await api.get("/v1/webhooks")).json()
+        assert "3 consecutive failed deliveries" in listed[0]["disabled_reason"]
+        assert "secret" not in listed[0]
+        # Disabled: the next event is held, not attempted.
+        later = deadline_event(
+            "rectification", subject=application_id, application_id=application_id
+        )
+        await stage_and_relay(intake, later)
+        async with (
+            dashboard_server(settings) as (_, base),
+            httpx.AsyncClient(base_url=base, headers=ops_headers(settings)) as ops,
+        ):
+            alarms = (await ops.get("/api/overview")).json()["queues"]["alarms"]
+            assert any(endpoint["id"] in a["queue"] for a in alarms)
+            page = await ops.get("/webhooks")
+            assert endpoint["id"] in page.text and "consecutive failed" in page.text
+            await receiver.start()
+            delivery_id = f"{endpoint['id']}:{event.id}"
+            answer = await ops.post(f"/api/webhooks/deliveries/{delivery_id}/redeliver")
+            assert answer.status_code == 200, answer.text
+            # The redelivery succeeds, the endpoint is enabled again, and what it missed
+            # while disabled follows.
+            await wait_until(lambda: receiver.ids() == {event.id, later.id}, timeout=30)
+        await receiver.stop()
+    assert receiver.refused == []
+    async with partner_api(intake, partner) as api:
+        listed = (await api.get("/v1/webhooks")).json()
+    assert listed[0]["status"] == "active" and listed[0]["disabled_reason"] is None
+
+
+async def test_a_url_into_the_operators_network_is_refused(
+    services: list[ServiceContext], onboard: Any, db: AsyncDatabase
+) -> None:
+    intake = services[0]
+    partner = await onboard("Webhook partner probing")
+    async with partner_api(intake, partner) as api:
+        for url in ("http://erp.example.com/hook", "https://10.0.0.5/hook", "https://[fe80::1]/x"):
+            refused = await api.post("/v1/webhooks", json={"url": url})
+            assert refused.status_code == 422, url
+            assert refused.json()["type"].endswith("webhook_refused")
+        created = await api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"})
+        assert created.status_code == 201
+        gone = await api.delete(f"/v1/webhooks/{created.json()['id']}")
+        assert gone.status_code == 204
+        assert (await api.get("/v1/webhooks")).json() == []
+        assert (await api.delete(f"/v1/webhooks/{created.json()['id']}")).status_code == 404
+
+
+async def test_ops_add_list_and_remove_a_partners_endpoint_from_the_cli(
+    onboard: Any, settings: Settings, db: AsyncDatabase
+) -> None:
+    partner = await onboard("Webhook partner of ops")
+    env = {
+        **os.environ,
+        "MONGODB_URL": settings.mongodb_url,
+        "MONGODB_DB": settings.mongodb_db,
+        "WEBHOOK_ALLOW_LOOPBACK": "true",
+        "COLUMNS": "300",
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        code = "from services.cli.webhooks import app; app()"
+        return subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=60
+        )
+
+    url = "http://127.0.0.1:9/ops-hook"
+    added = await asyncio.to_thread(cli, "add", partner.partner_id, url, "--event", "deadline.*")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().splitlines()[-1].startswith("whsec_")
+    stored = await db["webhook_endpoints"].find_one({"partner_id": partner.partner_id})
+    assert stored is not None and stored["events"] == ["deadline.*"]
+    listed = await asyncio.to_thread(cli, "list", "--partner", partner.partner_id)
+    assert stored["_id"] in listed.stdout and "active" in listed.stdout
+    refused = await asyncio.to_thread(cli, "add", partner.partner_id, "https://10.0.0.5/x")
+    assert refused.returncode == 1 and "public addresses" in refused.stdout
+    removed = await asyncio.to_thread(cli, "remove", stored["_id"])
+    again = await asyncio.to_thread(cli, "remove", stored["_id"])
+    assert removed.returncode == 0 and again.returncode == 1
