@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
-from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 
 from shared.app.calendar_links import calendar_path, calendar_token, revoke_calendar_token
 from shared.domain.clock import clock_from
 from shared.infra import db as mongo
+from shared.infra.mongo_types import Database
 from shared.infra.settings import Settings, get_settings
 
 app = typer.Typer(help="Exporter contacts' calendar links (iCalendar feeds).", no_args_is_help=True)
@@ -20,7 +20,7 @@ console = Console()
 T = TypeVar("T")
 
 
-def _run(work: Callable[[AsyncDatabase, Settings], Awaitable[T]]) -> T:
+def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
     settings = get_settings()
 
     async def with_db() -> T:
@@ -39,7 +39,7 @@ def _run(work: Callable[[AsyncDatabase, Settings], Awaitable[T]]) -> T:
 def link(email: str = typer.Argument(..., help="The contact's email address.")) -> None:
     """The contact's calendar link (made now if it has none; every email carries it)."""
 
-    async def work(database: AsyncDatabase, settings: Settings) -> str:
+    async def work(database: Database, settings: Settings) -> str:
         now = clock_from(settings.regwatch_now).now()
         token = await calendar_token(database, email, now)
         return settings.public_base_url.rstrip("/") + calendar_path(token)
@@ -51,7 +51,7 @@ def link(email: str = typer.Argument(..., help="The contact's email address.")) 
 def revoke(email: str = typer.Argument(..., help="The contact's email address.")) -> None:
     """Revoke the contact's link: it answers 404 from now on; the next email has a new one."""
 
-    async def work(database: AsyncDatabase, _: Settings) -> bool:
+    async def work(database: Database, _: Settings) -> bool:
         return await revoke_calendar_token(database, email)
 
     if not _run(work):

@@ -9,7 +9,6 @@ from typing import Any
 
 import typer
 from pydantic import BaseModel
-from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 from rich.table import Table
 
@@ -17,6 +16,7 @@ from services.scheduler.subjects import reminder_subject
 from shared.domain.clock import clock_from
 from shared.domain.deadlines import Deadline, days_left
 from shared.infra import db as mongo
+from shared.infra.mongo_types import Database
 from shared.infra.settings import get_settings
 
 app = typer.Typer(help="Deadlines the scheduler watches.", invoke_without_command=True)
@@ -43,7 +43,7 @@ def parse_within(text: str) -> timedelta:
 
 
 async def due_deadlines(
-    db: AsyncDatabase, *, now: datetime, within: timedelta, include_missed: bool = False
+    db: Database, *, now: datetime, within: timedelta, include_missed: bool = False
 ) -> list[DueDeadline]:
     """Open (and optionally missed) deadlines due by ``now + within``, through (status, due_at)."""
     statuses = ["open", "missed"] if include_missed else ["open"]

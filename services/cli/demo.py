@@ -19,7 +19,6 @@ import aio_pika
 import httpx
 import typer
 from PIL import Image, ImageDraw
-from pymongo.asynchronous.database import AsyncDatabase
 from pypdf import PdfWriter
 from rich.console import Console
 from rich.progress import Progress
@@ -30,6 +29,7 @@ from services.dashboard.ops import OpsAccess, run_with_ops
 from shared.app.partners import issue_api_key, save_partner
 from shared.domain.lifecycle import StatusChange
 from shared.domain.models import Application, Exporter, Partner, new_id
+from shared.infra.mongo_types import Database
 from shared.infra.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 
 DEMO_PARTNER = "regwatch demo partner"
@@ -331,7 +331,7 @@ async def submit_over_http(
 
 
 async def wait_for_validation(
-    db: AsyncDatabase, application_id: str, timeout: float
+    db: Database, application_id: str, timeout: float
 ) -> queries.ValidationView | None:
     """The validation that followed the last document received, once the validator made it.
 

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
-from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 from rich.table import Table
 
@@ -22,6 +21,7 @@ from services.intake.rabbit_users import RabbitUsersError
 from shared.app.partners import UnknownPartner, list_partners
 from shared.domain.clock import clock_from
 from shared.infra import db as mongo
+from shared.infra.mongo_types import Database
 from shared.infra.settings import Settings, get_settings
 
 app = typer.Typer(help="Partners: outside systems that submit documents.", no_args_is_help=True)
@@ -29,7 +29,7 @@ console = Console()
 T = TypeVar("T")
 
 
-def _run(work: Callable[[AsyncDatabase, Settings], Awaitable[T]]) -> T:
+def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
     settings = get_settings()
 
     async def with_db() -> T:
@@ -56,7 +56,7 @@ def add(
     """Create a partner with an API key, a RabbitMQ user and its events queue
     ``partner.<amqp_user>.events``; credentials are shown once."""
 
-    async def work(database: AsyncDatabase, settings: Settings) -> PartnerCredentials:
+    async def work(database: Database, settings: Settings) -> PartnerCredentials:
         now = clock_from(settings.regwatch_now).now()
         return await onboard_partner(db=database, settings=settings, name=name, now=now)
 
@@ -76,7 +76,7 @@ def add(
 def list_() -> None:
     """Every partner with its RabbitMQ user and state."""
 
-    async def work(database: AsyncDatabase, _: Settings) -> Table:
+    async def work(database: Database, _: Settings) -> Table:
         table = Table(title="Partners")
         for column in ("id", "name", "RabbitMQ user", "created", "state"):
             table.add_column(column)
@@ -97,7 +97,7 @@ def list_() -> None:
 def revoke(partner_id: str = typer.Argument(..., help="The partner's id (ptn_...).")) -> None:
     """Revoke a partner's API keys, delete its RabbitMQ user and its events queue."""
 
-    async def work(database: AsyncDatabase, settings: Settings) -> str:
+    async def work(database: Database, settings: Settings) -> str:
         now = clock_from(settings.regwatch_now).now()
         partner = await offboard_partner(
             db=database, settings=settings, partner_id=partner_id, now=now
@@ -115,7 +115,7 @@ def events_queue(partner_id: str = typer.Argument(..., help="The partner's id (p
     """(Re)create an active partner's events queue and its permission to read it (for
     partners taken on before events queues existed; idempotent)."""
 
-    async def work(database: AsyncDatabase, settings: Settings) -> str:
+    async def work(database: Database, settings: Settings) -> str:
         return await ensure_events_queue(db=database, settings=settings, partner_id=partner_id)
 
     console.print(f"Events queue {_run(work)} is bound to partner {partner_id}.")

@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 import httpx
 import typer
-from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -25,6 +24,7 @@ from shared.app.registrations import CSV_COLUMNS, ImportReport, import_registrat
 from shared.domain.catalog import Catalog, CatalogError, load_catalog
 from shared.domain.clock import clock_from
 from shared.infra import db as mongo
+from shared.infra.mongo_types import Database
 from shared.infra.settings import Settings
 
 app = typer.Typer(help="Registrations granted by the authority.", no_args_is_help=True)
@@ -76,7 +76,7 @@ async def _import(settings: Settings, catalog: Catalog, text: str) -> ImportRepo
                 db,
                 catalog=catalog,
                 text=text,
-                now=clock_from(settings.regwatch_now).now(),
+                clock=clock_from(settings.regwatch_now),
                 progress=advance,
                 reminder_time=settings.reminder_local_time,
             )
@@ -108,7 +108,7 @@ def parse_within(text: str) -> int:
     return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
 
 
-def _read(work: Callable[[AsyncDatabase, Settings], Awaitable[T]]) -> T:
+def _read(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
     settings = Settings()
 
     async def main() -> T:
@@ -134,7 +134,7 @@ def list_registrations(
     """Registrations, the soonest term end first, with their window and next reminder."""
     days = None if within is None else parse_within(within)
 
-    async def work(db: AsyncDatabase, settings: Settings) -> views.RegistrationPage:
+    async def work(db: Database, settings: Settings) -> views.RegistrationPage:
         return await views.list_registrations(
             db=db,
             now=clock_from(settings.regwatch_now).now(),
@@ -179,7 +179,7 @@ def show_registration(
 ) -> None:
     """One registration: term, window, status, next reminder, history, emails sent."""
 
-    async def work(db: AsyncDatabase, _: Settings) -> views.RegistrationDetail:
+    async def work(db: Database, _: Settings) -> views.RegistrationDetail:
         return await views.registration_detail(db=db, number=number)
 
     try:

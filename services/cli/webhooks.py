@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
-from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 from rich.table import Table
 
@@ -16,6 +15,7 @@ from shared.app.partners import active_partner
 from shared.domain.clock import clock_from
 from shared.domain.webhooks import WebhookRefused
 from shared.infra import db as mongo
+from shared.infra.mongo_types import Database
 from shared.infra.settings import Settings, get_settings
 
 app = typer.Typer(help="Partners' signed webhook endpoints.", no_args_is_help=True)
@@ -23,7 +23,7 @@ console = Console()
 T = TypeVar("T")
 
 
-def _run(work: Callable[[AsyncDatabase, Settings], Awaitable[T]]) -> T:
+def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
     settings = get_settings()
 
     async def with_db() -> T:
@@ -48,7 +48,7 @@ def list_(
 ) -> None:
     """Every endpoint with its partner, events and state (why, when disabled)."""
 
-    async def work(database: AsyncDatabase, _: Settings) -> Table:
+    async def work(database: Database, _: Settings) -> Table:
         table = Table(title="Webhook endpoints")
         for column in ("id", "partner", "url", "events", "state"):
             table.add_column(column)
@@ -78,7 +78,7 @@ def add(
 ) -> None:
     """Register an endpoint for a partner; its signing secret is shown once."""
 
-    async def work(database: AsyncDatabase, settings: Settings) -> tuple[str, str]:
+    async def work(database: Database, settings: Settings) -> tuple[str, str]:
         if await active_partner(database, {"_id": partner_id}) is None:
             raise LookupError(f"There is no active partner {partner_id}.")
         endpoint, secret = await webhooks.create_endpoint(
@@ -100,7 +100,7 @@ def add(
 def remove(endpoint_id: str = typer.Argument(..., help="The endpoint's id (whk_...).")) -> None:
     """Delete an endpoint and the deliveries still waiting for it."""
 
-    async def work(database: AsyncDatabase, _: Settings) -> None:
+    async def work(database: Database, _: Settings) -> None:
         await webhooks.delete_endpoint(database, endpoint_id=endpoint_id)
 
     _run(work)

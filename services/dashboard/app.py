@@ -80,7 +80,7 @@ def create_app(board: Dashboard) -> FastAPI:
     async def is_ops(request: Request) -> bool:
         return await current_actor(request) is not None
 
-    instrument_http(app, SERVICE, access=settings.metrics_access, is_ops=is_ops)
+    instrument_http(app, board.ctx.service, access=settings.metrics_access, is_ops=is_ops)
     if settings.dashboard_docs == "login":
         _docs_behind_login(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

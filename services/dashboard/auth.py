@@ -20,8 +20,8 @@ import sys
 from datetime import timedelta
 
 from fastapi import HTTPException, Request
-from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.infra.mongo_types import Database
 from shared.infra.settings import Settings
 
 SESSION_KEY = "ops_actor"
@@ -83,8 +83,8 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _db(request: Request) -> AsyncDatabase:
-    db: AsyncDatabase = request.app.state.dashboard.ctx.db
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.dashboard.ctx.db
     return db
 
 

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from html import escape
 
 from pydantic import BaseModel
-from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.infra.mongo_types import Database
 
 WIDTH, HEIGHT, MARGIN = 640, 180, 28
 
@@ -22,7 +23,7 @@ class Series(BaseModel):
     bars: list[Bar]
 
 
-async def events_per_minute(*, db: AsyncDatabase, now: datetime, minutes: int = 60) -> Series:
+async def events_per_minute(*, db: Database, now: datetime, minutes: int = 60) -> Series:
     """Events logged in each of the last ``minutes`` minutes."""
     first = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
     counts = [0] * minutes
@@ -37,7 +38,7 @@ async def events_per_minute(*, db: AsyncDatabase, now: datetime, minutes: int = 
     return Series(title=f"Events per minute, last {minutes} minutes", bars=bars)
 
 
-async def deadlines_per_week(*, db: AsyncDatabase, now: datetime, weeks: int = 12) -> Series:
+async def deadlines_per_week(*, db: Database, now: datetime, weeks: int = 12) -> Series:
     """Open deadlines falling due in each of the next ``weeks`` weeks (overdue in week 0)."""
     first = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     end = first + timedelta(weeks=weeks)

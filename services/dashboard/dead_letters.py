@@ -21,10 +21,10 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from aio_pika.exceptions import ChannelClosed
 from pydantic import BaseModel
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.clock import Clock
 from shared.domain.models import new_id
+from shared.infra.mongo_types import Database
 from shared.infra.topology import DEAD_LETTER_QUEUE_NAME
 
 PREVIEW_CHARS = 600
@@ -182,7 +182,7 @@ def replay_message(message: AbstractIncomingMessage) -> aio_pika.Message:
 class DeadLetterDesk:
     """Works on the dead-letter queue over its own channels of the dashboard's connection."""
 
-    def __init__(self, connection: AbstractRobustConnection, db: AsyncDatabase, clock: Clock):
+    def __init__(self, connection: AbstractRobustConnection, db: Database, clock: Clock):
         self._connection = connection
         self._db = db
         self._clock = clock
@@ -300,7 +300,7 @@ class DeadLetterDesk:
         return record
 
 
-async def recent_actions(*, db: AsyncDatabase, limit: int = 50) -> list[DeadLetterAction]:
+async def recent_actions(*, db: Database, limit: int = 50) -> list[DeadLetterAction]:
     cursor = db["dead_letter_actions"].find({}).sort("at", -1).limit(limit)
     return [DeadLetterAction.model_validate({**doc, "id": doc["_id"]}) async for doc in cursor]
 

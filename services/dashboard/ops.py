@@ -11,11 +11,11 @@ from typing import TypeVar
 
 import aio_pika
 from aio_pika.abc import AbstractRobustConnection
-from pymongo.asynchronous.database import AsyncDatabase
 
 from services.dashboard.dead_letters import DeadLetterDesk
 from shared.domain.clock import Clock, clock_from
 from shared.infra import db as mongo
+from shared.infra.mongo_types import Database
 from shared.infra.runtime import StartupError, check_mongodb, check_rabbitmq
 from shared.infra.settings import Settings
 
@@ -26,7 +26,7 @@ T = TypeVar("T")
 class OpsAccess:
     settings: Settings
     clock: Clock
-    db: AsyncDatabase
+    db: Database
     connection: AbstractRobustConnection
     desk: DeadLetterDesk
 

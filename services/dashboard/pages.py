@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import get_args
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -190,7 +191,7 @@ async def document_content(
         raise HTTPException(status_code=404, detail=f"No document {document_id} here.")
     stream = await blobs(db).open_download_stream(document["blob_id"])
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         while chunk := await stream.readchunk():
             yield chunk
 

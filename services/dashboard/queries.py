@@ -10,11 +10,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pymongo.asynchronous.database import AsyncDatabase
 
 from services.dashboard.events import EventLine, event_line
 from shared.domain.calendar import day_of
 from shared.domain.reading import ReadingFacts
+from shared.infra.mongo_types import Database
 
 DEADLINE_HORIZONS_DAYS = (7, 30, 90)
 
@@ -51,14 +51,14 @@ def start_of_day(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-async def _count_by(db: AsyncDatabase, collection: str, field: str) -> dict[str, int]:
+async def _count_by(db: Database, collection: str, field: str) -> dict[str, int]:
     rows = await (
         await db[collection].aggregate([{"$group": {"_id": f"${field}", "n": {"$sum": 1}}}])
     ).to_list()
     return {str(row["_id"]): int(row["n"]) for row in rows}
 
 
-async def applications_by_status(*, db: AsyncDatabase) -> list[StatusCount]:
+async def applications_by_status(*, db: Database) -> list[StatusCount]:
     pipeline: list[dict[str, Any]] = [
         {"$group": {"_id": {"s": "$status", "c": "$category"}, "n": {"$sum": 1}}},
         {"$sort": {"_id.s": 1, "_id.c": 1}},
@@ -70,7 +70,7 @@ async def applications_by_status(*, db: AsyncDatabase) -> list[StatusCount]:
     ]
 
 
-async def documents_per_hour(*, db: AsyncDatabase, now: datetime) -> list[HourCount]:
+async def documents_per_hour(*, db: Database, now: datetime) -> list[HourCount]:
     """Documents received today, per hour, midnight (UTC) to the current hour."""
     midnight = start_of_day(now)
     counts = {h: 0 for h in range(now.hour + 1)}
@@ -81,7 +81,7 @@ async def documents_per_hour(*, db: AsyncDatabase, now: datetime) -> list[HourCo
     return [HourCount(hour=midnight + timedelta(hours=h), count=n) for h, n in counts.items()]
 
 
-async def latest_verdicts(*, db: AsyncDatabase) -> dict[str, int]:
+async def latest_verdicts(*, db: Database) -> dict[str, int]:
     """How many applications stand at each verdict, by their latest validation result."""
     pipeline: list[dict[str, Any]] = [
         {"$sort": {"evaluated_at": -1}},
@@ -92,7 +92,7 @@ async def latest_verdicts(*, db: AsyncDatabase) -> dict[str, int]:
     return {str(r["_id"]): int(r["n"]) for r in rows}
 
 
-async def deadlines_due(*, db: AsyncDatabase, now: datetime) -> DeadlinesDue:
+async def deadlines_due(*, db: Database, now: datetime) -> DeadlinesDue:
     deadlines = db["deadlines"]
     overdue = await deadlines.count_documents({"status": "open", "due_at": {"$lt": now}})
     within = {
@@ -104,7 +104,7 @@ async def deadlines_due(*, db: AsyncDatabase, now: datetime) -> DeadlinesDue:
     return DeadlinesDue(overdue=overdue, within_days=within)
 
 
-async def overview(*, db: AsyncDatabase, now: datetime) -> Overview:
+async def overview(*, db: Database, now: datetime) -> Overview:
     """The numbers on the dashboard's front page."""
     applications = await applications_by_status(db=db)
     per_hour = await documents_per_hour(db=db, now=now)
@@ -154,7 +154,7 @@ def _summary(doc: dict[str, Any]) -> ApplicationSummary:
 
 async def list_applications(
     *,
-    db: AsyncDatabase,
+    db: Database,
     status: str | None = None,
     category: str | None = None,
     partner_id: str | None = None,
@@ -279,7 +279,7 @@ class ApplicationNotFound(LookupError):
         self.application_id = application_id
 
 
-async def latest_validation(*, db: AsyncDatabase, application_id: str) -> ValidationView | None:
+async def latest_validation(*, db: Database, application_id: str) -> ValidationView | None:
     result = await db["validation_results"].find_one(
         {"application_id": application_id}, sort=[("evaluated_at", -1)]
     )
@@ -295,9 +295,7 @@ async def latest_validation(*, db: AsyncDatabase, application_id: str) -> Valida
     )
 
 
-async def application_deadlines(
-    *, db: AsyncDatabase, application: dict[str, Any]
-) -> list[DeadlineView]:
+async def application_deadlines(*, db: Database, application: dict[str, Any]) -> list[DeadlineView]:
     """Deadlines opened for the application, or for the registration it renews."""
     subjects = [application["_id"]]
     if application.get("registration_number"):
@@ -337,7 +335,7 @@ async def application_deadlines(
 
 
 async def application_events(
-    *, db: AsyncDatabase, application: dict[str, Any], limit: int = 200
+    *, db: Database, application: dict[str, Any], limit: int = 200
 ) -> list[dict[str, Any]]:
     """Every event logged about the application (or the registration it renews)."""
     subjects = [application["_id"]]
@@ -347,7 +345,7 @@ async def application_events(
     return [entry["event"] async for entry in cursor]
 
 
-async def application_deliveries(*, db: AsyncDatabase, event_ids: list[str]) -> list[DeliveryView]:
+async def application_deliveries(*, db: Database, event_ids: list[str]) -> list[DeliveryView]:
     """Emails sent (or failed) because of the application's events."""
     cursor = db["deliveries"].find({"event_id": {"$in": event_ids}}).sort("created_at", -1)
     return [
@@ -364,7 +362,7 @@ async def application_deliveries(*, db: AsyncDatabase, event_ids: list[str]) -> 
     ]
 
 
-async def application_detail(*, db: AsyncDatabase, application_id: str) -> ApplicationDetail:
+async def application_detail(*, db: Database, application_id: str) -> ApplicationDetail:
     """Everything known about one application; raises ApplicationNotFound."""
     application = await db["applications"].find_one({"_id": application_id})
     if application is None:
@@ -399,7 +397,7 @@ async def application_detail(*, db: AsyncDatabase, application_id: str) -> Appli
 
 async def recent_events(
     *,
-    db: AsyncDatabase,
+    db: Database,
     event_type: str | None = None,
     application_id: str | None = None,
     limit: int = 100,
@@ -414,11 +412,11 @@ async def recent_events(
     return [event_line(entry["event"]) async for entry in cursor]
 
 
-async def event_types(*, db: AsyncDatabase) -> list[str]:
+async def event_types(*, db: Database) -> list[str]:
     return sorted(str(t) for t in await db["outbox"].distinct("type"))
 
 
 async def find_document(
-    *, db: AsyncDatabase, application_id: str, document_id: str
+    *, db: Database, application_id: str, document_id: str
 ) -> dict[str, Any] | None:
     return await db["documents"].find_one({"_id": document_id, "application_id": application_id})

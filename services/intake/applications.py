@@ -9,7 +9,8 @@ from pymongo import DESCENDING
 
 from services.intake.checks import IntakeError
 from services.intake.document_types import catalog_of, check_category, check_product
-from shared.domain.models import Application, Exporter, StatusChange, new_id
+from shared.domain.lifecycle import StatusChange
+from shared.domain.models import Application, Exporter, new_id
 from shared.infra.runtime import ServiceContext
 
 

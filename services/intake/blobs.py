@@ -13,16 +13,16 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from bson import Binary, ObjectId
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.infra.db import DOCUMENT_BLOBS_BUCKET
+from shared.infra.mongo_types import Database
 
 CHUNK_BYTES = 255 * 1024  # GridFS's default chunk size
 BATCH_BYTES = 8 * 1024 * 1024  # chunks sent per insert_many (well under a 48 MB message)
 
 
 async def put_blob(
-    db: AsyncDatabase,
+    db: Database,
     *,
     blob_id: ObjectId,
     filename: str,

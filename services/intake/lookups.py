@@ -15,9 +15,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from cachetools import TTLCache
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.app.partners import partner_for_amqp_user
+from shared.infra.mongo_types import Database
 from shared.infra.runtime import ServiceContext
 
 MAX_ENTRIES = 10_000
@@ -27,7 +27,7 @@ T = TypeVar("T")
 class Lookups:
     """Partner ids by RabbitMQ user and applications by (partner, id), kept briefly."""
 
-    def __init__(self, db: AsyncDatabase, *, ttl_seconds: float) -> None:
+    def __init__(self, db: Database, *, ttl_seconds: float) -> None:
         self._db = db
         self._keep = ttl_seconds > 0
         ttl = max(ttl_seconds, 0.001)

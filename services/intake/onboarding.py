@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.rabbit_users import RabbitUsers
 from shared.app.partners import (
@@ -19,6 +18,7 @@ from shared.app.partners import (
 )
 from shared.app.webhooks import remove_partner_endpoints
 from shared.domain.models import Partner
+from shared.infra.mongo_types import Database
 from shared.infra.settings import Settings
 
 
@@ -33,7 +33,7 @@ class PartnerCredentials(BaseModel):
 
 
 async def onboard_partner(
-    *, db: AsyncDatabase, settings: Settings, name: str, now: datetime
+    *, db: Database, settings: Settings, name: str, now: datetime
 ) -> PartnerCredentials:
     """Create the partner, its API key, its RabbitMQ user and its events queue (removed
     again on failure)."""
@@ -69,7 +69,7 @@ async def create_events_queue(users: RabbitUsers, settings: Settings, partner: P
     )
 
 
-async def ensure_events_queue(*, db: AsyncDatabase, settings: Settings, partner_id: str) -> str:
+async def ensure_events_queue(*, db: Database, settings: Settings, partner_id: str) -> str:
     """Give an active partner taken on before events queues existed its queue and the
     permission to read it; raises UnknownPartner."""
     partner = await active_partner(db, {"_id": partner_id})
@@ -81,7 +81,7 @@ async def ensure_events_queue(*, db: AsyncDatabase, settings: Settings, partner_
 
 
 async def offboard_partner(
-    *, db: AsyncDatabase, settings: Settings, partner_id: str, now: datetime
+    *, db: Database, settings: Settings, partner_id: str, now: datetime
 ) -> Partner:
     """Revoke the partner and its keys, delete its RabbitMQ user, its events queue and its
     webhook endpoints; raises UnknownPartner."""

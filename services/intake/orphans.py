@@ -16,17 +16,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gridfs.errors import NoFile
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.clock import Clock
 from shared.infra.db import DOCUMENT_BLOBS_BUCKET, blobs
+from shared.infra.mongo_types import Database
 
 log = logging.getLogger("regwatch.intake.orphans")
 SWEEPS = "intake_orphan_sweeps"
 _BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-async def sweep_orphans(db: AsyncDatabase, *, now: datetime, grace: timedelta) -> int:
+async def sweep_orphans(db: Database, *, now: datetime, grace: timedelta) -> int:
     """Delete the orphan GridFS files uploaded before ``now - grace``; returns how many."""
     cutoff = now - grace
     state = await db[SWEEPS].find_one({"_id": DOCUMENT_BLOBS_BUCKET})
@@ -50,7 +50,7 @@ async def sweep_orphans(db: AsyncDatabase, *, now: datetime, grace: timedelta) -
     return removed
 
 
-async def _claimed(db: AsyncDatabase, file: dict[str, Any]) -> bool:
+async def _claimed(db: Database, file: dict[str, Any]) -> bool:
     document_id = (file.get("metadata") or {}).get("document_id")
     if document_id is None:
         return False
@@ -61,7 +61,7 @@ async def _claimed(db: AsyncDatabase, file: dict[str, Any]) -> bool:
 
 
 async def run_orphan_sweeps(
-    db: AsyncDatabase, clock: Clock, *, every: timedelta, grace: timedelta
+    db: Database, clock: Clock, *, every: timedelta, grace: timedelta
 ) -> None:
     """Sweep every ``every`` until cancelled; a failed sweep is retried next time."""
     while True:

@@ -1,4 +1,4 @@
-"""Accepting a checked document: GridFS bytes, then document record and outbox together."""
+"""Accepting a checked document: GridFS bytes, then the record and its event in one unit of work."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal
 
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from services.intake.blobs import put_blob
@@ -16,10 +15,9 @@ from services.intake.content import ContentFacts
 from shared.domain.events import DocumentReceived, DocumentRejected, ErrorItem, new_event
 from shared.domain.models import DocumentRecord, new_id
 from shared.infra.db import blobs
-from shared.infra.outbox import in_transaction, outbox_entry
 from shared.infra.runtime import ServiceContext
+from shared.infra.unit_of_work import UnitOfWork
 
-SERVICE = "intake"
 # Rejection event ids derive from (partner, message id): one event per refused message.
 REJECTION_NAMESPACE = uuid.UUID("5b7e4c1e-2f0a-4d8e-9a51-3c6f0e8d2b17")
 Channel = Literal["amqp", "http"]
@@ -137,13 +135,13 @@ async def store_document(
             metadata=record.metadata,
             received_at=now,
         ),
-        service=SERVICE,
+        service=ctx.service,
         time=now,
         subject=record.application_id,
         correlation_id=submission.correlation_id,
     )
     # GridFS cannot join a transaction: the bytes go first (streamed from ``source``), then
-    # record and outbox entry commit together. If the commit fails the bytes are removed;
+    # record and event commit together. If the commit fails the bytes are removed;
     # if the process dies in between, the orphan sweep removes them later.
     bucket = blobs(ctx.db)
     await put_blob(
@@ -159,15 +157,12 @@ async def store_document(
         uploaded_at=now,
     )
 
-    # Written leased to this process's relay: published right after the commit, no claim.
-    entry = ctx.relay.leased_entry(event, now)
-
-    async def write(session: AsyncClientSession) -> None:
-        await ctx.db["documents"].insert_one(record.to_mongo(), session=session)
-        await ctx.db["outbox"].insert_one(entry, session=session)
+    async def write(uow: UnitOfWork) -> None:
+        await uow.db["documents"].insert_one(record.to_mongo(), session=uow.session)
+        uow.stage(event)
 
     try:
-        await in_transaction(ctx.client, write)
+        await ctx.unit_of_work(write)
     except DuplicateKeyError:
         # An earlier copy of this submission (same key, or same content) is stored already.
         await bucket.delete(record.blob_id)
@@ -176,7 +171,6 @@ async def store_document(
     except BaseException:
         await bucket.delete(record.blob_id)
         raise
-    await ctx.relay.publish_leased(entry)
     return Outcome("accepted", document_id=record.id, event_id=event.id)
 
 
@@ -192,7 +186,7 @@ class Rejected:
 
 
 async def record_rejection(ctx: ServiceContext, error: IntakeError, rejected: Rejected) -> Outcome:
-    """Publish ``document.rejected`` (through the outbox) and build the rejection."""
+    """Publish ``document.rejected`` (through the outbox, once) and build the rejection."""
     now = ctx.clock.now()
     errors = [ErrorItem(code=error.code, message=error.message)]
     event = new_event(
@@ -204,7 +198,7 @@ async def record_rejection(ctx: ServiceContext, error: IntakeError, rejected: Re
             filename=rejected.filename,
             errors=errors,
         ),
-        service=SERVICE,
+        service=ctx.service,
         time=now,
         subject=rejected.application_id,
         correlation_id=rejected.correlation_id,
@@ -215,8 +209,12 @@ async def record_rejection(ctx: ServiceContext, error: IntakeError, rejected: Re
             else None
         ),
     )
-    await ctx.db["outbox"].update_one(
-        {"_id": event.id}, {"$setOnInsert": outbox_entry(event, now)}, upsert=True
-    )
-    await ctx.relay.publish(event.id)
+
+    async def write(uow: UnitOfWork) -> None:
+        uow.stage(event)
+
+    try:
+        await ctx.unit_of_work(write)
+    except DuplicateKeyError:
+        pass  # a redelivery of a refused message: its event is in the outbox already
     return Outcome("rejected", errors=errors, event_id=event.id)

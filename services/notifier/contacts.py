@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-
 from services.notifier.i18n import language_of
+from shared.infra.mongo_types import Database
 
 # (collection, where its contact emails are, where their languages are)
 SOURCES = (
@@ -26,7 +25,7 @@ def _at(doc: dict[str, Any], path: str) -> Any:
     return doc
 
 
-async def contact_languages(db: AsyncDatabase, emails: list[str]) -> dict[str, str]:
+async def contact_languages(db: Database, emails: list[str]) -> dict[str, str]:
     """``{email: language}`` for the contacts among ``emails`` that gave a language."""
     if not emails:
         return {}

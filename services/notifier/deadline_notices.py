@@ -20,7 +20,7 @@ from services.notifier.notices import (
     required,
     unique,
 )
-from shared.domain.deadlines import last_day
+from shared.domain.deadlines import WINDOW_NAMES, last_day
 from shared.domain.events import DeadlineEvent
 
 # Told to ops, not to the exporter: the authority is late, not the exporter.
@@ -54,7 +54,7 @@ def _notice(d: DeadlineEvent, template: str, subject: Text, **fields: Any) -> No
         "product": d.product,
         "application_id": d.application_id,
         "registration_number": d.registration_number,
-        "window": WINDOWS.get(d.kind, d.kind),
+        "window": WINDOW_NAMES.get(d.kind, d.kind),
         "due_on": _due_on(d),
         "days_left": d.days_left,
         "valid_until": _valid_until(d),

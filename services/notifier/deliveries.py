@@ -2,7 +2,7 @@
 
 States: ``sending`` (held by one notifier under a lease), ``sent``, ``refused`` (the server
 refused the address for good) and ``failed`` (retries exhausted; a replay tries again).
-Every final state commits with its ``notification.*`` event in the outbox.
+Every final state commits with its ``notification.*`` event in one unit of work.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from shared.domain.events import NotificationFailed, NotificationSent, Payload, new_event
-from shared.infra.outbox import in_transaction, outbox_entry
 from shared.infra.runtime import ServiceContext
+from shared.infra.unit_of_work import UnitOfWork
 
-SERVICE = "notifier"
 NO_RECIPIENT = "-"
 
 
@@ -87,8 +85,8 @@ async def record(
     status: str,
     subject: str = "",
     reason: str | None = None,
-) -> str:
-    """Settle one delivery and stage its notification event; returns the event id."""
+) -> None:
+    """Settle one delivery with its notification event (published after the commit)."""
     now = ctx.clock.now()
     payload: Payload = (
         NotificationSent(
@@ -105,24 +103,23 @@ async def record(
     event = new_event(
         "notification.sent" if status == "sent" else "notification.failed",
         payload,
-        service=SERVICE,
+        service=ctx.service,
         time=now,
         subject=event_id,
         causation_id=event_id,
         correlation_id=event_id,
     )
 
-    async def work(session: AsyncClientSession) -> None:
+    async def work(uow: UnitOfWork) -> None:
         fields: dict[str, Any] = {"status": status, "updated_at": now, "lease_until": None}
         fields.update({"sent_at": now} if status == "sent" else {"reason": reason})
-        held = await ctx.db["deliveries"].update_one(
+        held = await uow.db["deliveries"].update_one(
             {"_id": delivery_id(event_id, recipient), "token": token},
             {"$set": fields, "$inc": {"attempts": 1}},
-            session=session,
+            session=uow.session,
         )
         if held.matched_count != 1:  # our lease ran out and another notifier took over
             raise DeliveryInFlight(f"{event_id} to {recipient} was taken over by another notifier")
-        await ctx.db["outbox"].insert_one(outbox_entry(event, now), session=session)
+        uow.stage(event)
 
-    await in_transaction(ctx.client, work)
-    return event.id
+    await ctx.unit_of_work(work)

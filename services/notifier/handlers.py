@@ -133,7 +133,6 @@ async def _send_pending(
     event: CloudEvent,
     notice: Notice,
     pending: dict[str, str],
-    staged: list[str],
 ) -> str | None:
     """One attempt over one connection; None when nothing is left, else why it stopped."""
     try:
@@ -156,16 +155,12 @@ async def _send_pending(
                 }
                 try:
                     await send(smtp, message, recipient)
-                    staged.append(
-                        await deliveries.record(
-                            ctx, **common, status="sent", subject=str(message["Subject"])
-                        )
+                    await deliveries.record(
+                        ctx, **common, status="sent", subject=str(message["Subject"])
                     )
                 except RecipientRefused as exc:
                     reason = f"the mail server refused {recipient}: {exc}"
-                    staged.append(
-                        await deliveries.record(ctx, **common, status="refused", reason=reason)
-                    )
+                    await deliveries.record(ctx, **common, status="refused", reason=reason)
                 del pending[recipient]
     except SmtpUnavailable as exc:
         return str(exc)
@@ -185,7 +180,7 @@ async def calendar_url_for(ctx: ServiceContext, recipient: str) -> str | None:
 
 
 async def _give_up(
-    ctx: ServiceContext, event: CloudEvent, pending: dict[str, str], error: str, staged: list[str]
+    ctx: ServiceContext, event: CloudEvent, pending: dict[str, str], error: str
 ) -> str:
     """Record the failed deliveries; returns the reason the event is dead-lettered with."""
     attempts = ctx.settings.smtp_retry_attempts
@@ -193,16 +188,14 @@ async def _give_up(
         f"SMTP {ctx.settings.smtp_host}:{ctx.settings.smtp_port} failed {attempts} times: {error}"
     )
     for recipient, token in pending.items():
-        staged.append(
-            await deliveries.record(
-                ctx,
-                event_id=event.id,
-                event_type=event.type,
-                recipient=recipient,
-                token=token,
-                status="failed",
-                reason=reason,
-            )
+        await deliveries.record(
+            ctx,
+            event_id=event.id,
+            event_type=event.type,
+            recipient=recipient,
+            token=token,
+            status="failed",
+            reason=reason,
         )
     return reason
 
@@ -248,38 +241,33 @@ async def notify(ctx: ServiceContext, event: CloudEvent) -> None:
     notice = await notice_for(ctx, event)
     if notice is None:
         return
-    staged: list[str] = []
     recipients = notice.recipients or [deliveries.NO_RECIPIENT]
     pending = await _claim_all(ctx, event, recipients)
     if deliveries.NO_RECIPIENT in pending:
         reason = "no contact email on the application, the registration or the deadline"
         token = pending.pop(deliveries.NO_RECIPIENT)
-        staged.append(
-            await deliveries.record(
-                ctx,
-                event_id=event.id,
-                event_type=event.type,
-                recipient=deliveries.NO_RECIPIENT,
-                token=token,
-                status="refused",
-                reason=reason,
-            )
+        await deliveries.record(
+            ctx,
+            event_id=event.id,
+            event_type=event.type,
+            recipient=deliveries.NO_RECIPIENT,
+            token=token,
+            status="refused",
+            reason=reason,
         )
     attempt = 0
     gave_up: str | None = None
     while pending:
-        error = await _send_pending(ctx, event, notice, pending, staged)
+        error = await _send_pending(ctx, event, notice, pending)
         if error is None:
             break
         attempt += 1
         if attempt >= ctx.settings.smtp_retry_attempts:
-            gave_up = await _give_up(ctx, event, pending, error, staged)
+            gave_up = await _give_up(ctx, event, pending, error)
             break
         log.warning("SMTP attempt %d for %s failed (%s); retrying", attempt, event.id, error)
         for recipient in pending:
             await deliveries.count_attempt(ctx, event.id, recipient, error)
         await asyncio.sleep(backoff(ctx, attempt))
-    for event_id in staged:
-        await ctx.relay.publish(event_id)
     if gave_up is not None:
         raise GiveUp(gave_up)  # to the dead-letter queue with the reason, for ops to replay

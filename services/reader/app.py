@@ -21,7 +21,7 @@ log = logging.getLogger("regwatch.reader")
 def photo_types(catalog: Catalog) -> frozenset[str]:
     """Document types a distinct_photos rule counts: photos, not documents to read."""
     return frozenset(
-        rule.document_type  # type: ignore[union-attr]
+        rule.document_type
         for requirement_set in catalog.requirement_sets
         for rule in requirement_set.rules
         if rule.kind == "distinct_photos"

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from shared.domain.events import CloudEvent, DocumentRead, new_event
 from shared.domain.reading import ReadingFacts
-from shared.infra.outbox import in_transaction
 from shared.infra.runtime import ServiceContext
+from shared.infra.unit_of_work import UnitOfWork
 
 FACTS = "document_facts"
 SERVICE = "reader"
@@ -44,18 +40,15 @@ async def record_facts(
         correlation_id=cause.correlationid,
         causation_id=cause.id,
     )
-    entry: dict[str, Any] = ctx.relay.leased_entry(event, ctx.clock.now())
 
-    async def work(session: AsyncClientSession) -> bool:
-        if await ctx.db[FACTS].find_one({"_id": facts.document_id}, {"_id": 1}, session=session):
+    async def work(uow: UnitOfWork) -> bool:
+        facts_of = uow.db[FACTS]
+        if await facts_of.find_one({"_id": facts.document_id}, {"_id": 1}, session=uow.session):
             return False  # another delivery of the same event got there first
         # BSON has no date type: found dates are kept as ISO strings, read_at as an instant.
         record = facts.model_dump(mode="json", by_alias=True) | {"read_at": facts.read_at}
-        await ctx.db[FACTS].insert_one(record, session=session)
-        await ctx.db["outbox"].insert_one(entry, session=session)
+        await facts_of.insert_one(record, session=uow.session)
+        uow.stage(event)
         return True
 
-    written = await in_transaction(ctx.client, work)
-    if written:
-        await ctx.relay.publish_leased(entry)
-    return written
+    return await ctx.unit_of_work(work)

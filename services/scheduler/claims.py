@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.clock import Clock
+from shared.infra.mongo_types import Database
 
 CANDIDATES = 16  # due reminders read per claim attempt; racing workers spread over them
 ROUNDS = 8
@@ -30,7 +30,7 @@ class LeaseLost(Exception):
     """The claim ended (lease expired and taken over, or the deadline was closed)."""
 
 
-async def _candidates(db: AsyncDatabase, due_by: datetime, now: datetime) -> list[dict[str, Any]]:
+async def _candidates(db: Database, due_by: datetime, now: datetime) -> list[dict[str, Any]]:
     reminders = db["reminders"]
     pending = (
         await reminders.find({"status": "pending", "fire_at": {"$lte": due_by}})
@@ -51,7 +51,7 @@ async def _candidates(db: AsyncDatabase, due_by: datetime, now: datetime) -> lis
 
 
 async def claim_due(
-    db: AsyncDatabase, *, due_by: datetime, clock: Clock, lease: timedelta, replica: str
+    db: Database, *, due_by: datetime, clock: Clock, lease: timedelta, replica: str
 ) -> dict[str, Any] | None:
     """Claim one reminder due by ``due_by``, earliest first; None when none is left.
 
@@ -84,7 +84,7 @@ async def claim_due(
 
 
 async def settle(
-    db: AsyncDatabase,
+    db: Database,
     reminder: dict[str, Any],
     fields: dict[str, Any],
     session: AsyncClientSession,

@@ -11,21 +11,21 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from shared.app.decisions import record_transition
-from shared.app.registration_lifecycle import Staged, aggregate, close_all, move
+from shared.app.registration_lifecycle import aggregate, close_all, move
 from shared.domain.catalog import cached_catalog
-from shared.domain.deadlines import Deadline
-from shared.domain.lifecycle import IllegalTransition, missed_trigger, transition
+from shared.domain.deadlines import WINDOW_NAMES, Deadline
+from shared.domain.lifecycle import (
+    MISSABLE_WINDOWS,
+    IllegalTransition,
+    missed_trigger,
+    transition,
+)
 from shared.infra.runtime import ServiceContext
+from shared.infra.unit_of_work import UnitOfWork
 
 log = logging.getLogger("regwatch.scheduler")
-ACTOR = "scheduler"
-WINDOW_NAMES = {
-    "additional_materials": "additional materials",
-    "rectification": "rectification",
-}
+ACTOR = "scheduler"  # who moves what a reminder point moves (the notifier keeps quiet on it)
 # The registration move each structural point makes.
 REGISTRATION_TRIGGERS = {
     ("renewal", "opens"): "window_opened",
@@ -35,19 +35,13 @@ REGISTRATION_TRIGGERS = {
 
 
 async def missed_window(
-    ctx: ServiceContext,
-    session: AsyncClientSession,
-    deadline: Deadline,
-    *,
-    now: datetime,
-    cause: str,
-    staged: Staged,
+    ctx: ServiceContext, uow: UnitOfWork, deadline: Deadline, *, now: datetime, cause: str
 ) -> str | None:
     """Move the application whose window closed unmet; its new status, or None."""
-    if deadline.kind not in WINDOW_NAMES or not deadline.application_id:
+    if deadline.kind not in MISSABLE_WINDOWS or not deadline.application_id:
         return None
-    application = await ctx.db["applications"].find_one(
-        {"_id": deadline.application_id}, session=session
+    application = await uow.db["applications"].find_one(
+        {"_id": deadline.application_id}, session=uow.session
     )
     if application is None:
         return None
@@ -58,8 +52,7 @@ async def missed_window(
         log.info("missed %s window of %s moves nothing: %s", deadline.kind, deadline.id, exc)
         return None
     record = await record_transition(
-        ctx.db,
-        session,
+        uow,
         catalog=cached_catalog(ctx.settings.catalog_dir),
         application=application,
         trigger=trigger,
@@ -67,29 +60,29 @@ async def missed_window(
         reason=f"the {WINDOW_NAMES[deadline.kind]} window closed on {deadline.last_day} "
         "without a response",
         now=now,
-        service=ACTOR,
+        service=ctx.service,
         causation_id=cause,
         correlation_id=cause,
     )
-    staged.event_ids.extend(record.event_ids)
     return record.change.to_status
 
 
 async def move_registration(
     ctx: ServiceContext,
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     deadline: Deadline,
     point: str,
     *,
     now: datetime,
     cause: str,
-    staged: Staged,
 ) -> None:
     """The registration move of a structural point, when the registration is there for it."""
     trigger = REGISTRATION_TRIGGERS.get((deadline.kind, point))
     if trigger is None or not deadline.registration_id:
         return
-    doc = await ctx.db["registrations"].find_one({"_id": deadline.registration_id}, session=session)
+    doc = await uow.db["registrations"].find_one(
+        {"_id": deadline.registration_id}, session=uow.session
+    )
     if doc is None or not aggregate(doc).can(trigger):
         return
     reasons = {
@@ -98,17 +91,15 @@ async def move_registration(
         "term_ended": f"the term ended on {deadline.last_day}",
     }
     await move(
-        ctx.db,
-        session,
+        uow,
         doc,
         trigger,
         actor=ACTOR,
         now=now,
-        service=ACTOR,
-        staged=staged,
+        service=ctx.service,
         reason=reasons[trigger],
         event_id=f"{cause}:registration",
         causation_id=cause,
     )
     if trigger == "term_ended":
-        await close_all(ctx.db, session, doc["_id"], "the term ended", now)
+        await close_all(uow, doc["_id"], "the term ended", now)

@@ -9,8 +9,6 @@ from services.scheduler.subjects import ReminderSubject
 from shared.domain.deadlines import Deadline, days_left, last_day
 from shared.domain.events import CloudEvent, DeadlineEvent, new_event
 
-SERVICE = "scheduler"
-
 
 def reminder_event_id(reminder_id: str) -> str:
     """Deterministic: the outbox and every consumer see one id per reminder point."""
@@ -23,6 +21,7 @@ def reminder_event(
     subject: ReminderSubject,
     *,
     now: datetime,
+    service: str,
     application_status: str | None = None,
 ) -> CloudEvent:
     """The ``deadline.*`` / ``registration.expired`` event of one reminder point."""
@@ -55,7 +54,7 @@ def reminder_event(
     return new_event(
         reminder["event_type"],
         payload,
-        service=SERVICE,
+        service=service,
         time=now,
         subject=deadline.subject,
         event_id=event_id,

@@ -1,8 +1,8 @@
 """What happens to one claimed reminder: emitted, skipped (with why) or cancelled.
 
-Everything a reminder changes (its own state, the outbox entry, the deadline, a missed
-window's transition) commits in one transaction conditional on the claim; the event is
-published after the commit, with confirms, by the outbox relay.
+Everything a reminder changes (its own state, the deadline, a missed window's transition)
+and the events it raises commit in one unit of work conditional on the claim; the events
+are published after the commit, with confirms, by the outbox relay.
 """
 
 from __future__ import annotations
@@ -11,17 +11,14 @@ import logging
 from datetime import datetime
 from typing import Any, Literal
 
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from services.scheduler.claims import LeaseLost, settle
 from services.scheduler.missed import missed_window, move_registration
 from services.scheduler.notices import reminder_event, reminder_event_id
 from services.scheduler.subjects import reminder_subject
-from shared.app.registration_lifecycle import Staged
 from shared.domain.deadlines import STRUCTURAL_POINTS, WITH_THE_AUTHORITY, Deadline
 from shared.domain.registration import REMINDED
-from shared.infra.outbox import in_transaction
 from shared.infra.runtime import ServiceContext
+from shared.infra.unit_of_work import UnitOfWork
 
 log = logging.getLogger("regwatch.scheduler")
 Outcome = Literal["emitted", "skipped", "cancelled", "lost"]
@@ -99,86 +96,78 @@ async def _finish(
     *,
     now: datetime,
     skip_reason: str | None,
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """One transaction: settle the reminder, apply what it changes, stage its events.
-
-    Returns the leased entry of the reminder's own event (published without a claim) and
-    the ids of the status events its moves staged (published through the relay).
-    """
+) -> None:
+    """One unit of work: settle the reminder, apply what it changes, stage its events."""
     event_id = reminder_event_id(reminder["_id"])
     point = reminder["point"]
-    moved = Staged()
 
-    async def work(session: AsyncClientSession) -> list[dict[str, Any]]:
-        moved.event_ids.clear()
+    async def work(uow: UnitOfWork) -> None:
         if skip_reason is not None:
             await settle(
-                ctx.db, reminder, {"status": "skipped", "skipped_reason": skip_reason}, session
+                uow.db, reminder, {"status": "skipped", "skipped_reason": skip_reason}, uow.session
             )
-            return []
+            return
+        # Opening the window is a move, not a notice: that point has no event of its own.
+        subject = (
+            None if point == "opens" else await reminder_subject(uow.db, deadline, uow.session)
+        )
         # Settled first: the moves below may close this deadline and cancel its reminders.
-        event = None
-        if point != "opens":  # opening the window is a move, not a notice
-            subject = await reminder_subject(ctx.db, deadline, session)
-            event = reminder_event(deadline, reminder, subject, now=now)
         await settle(
-            ctx.db,
+            uow.db,
             reminder,
-            {"status": "emitted", "emitted_at": now, "event_id": event.id if event else None},
-            session,
+            {"status": "emitted", "emitted_at": now, "event_id": event_id if subject else None},
+            uow.session,
         )
-        await move_registration(
-            ctx, session, deadline, point, now=now, cause=event_id, staged=moved
-        )
+        await move_registration(ctx, uow, deadline, point, now=now, cause=event_id)
+        new_status = None
         if point == "due":
-            new_status = await missed_window(
-                ctx, session, deadline, now=now, cause=event_id, staged=moved
-            )
-            await ctx.db["deadlines"].update_one(
+            new_status = await missed_window(ctx, uow, deadline, now=now, cause=event_id)
+            await uow.db["deadlines"].update_one(
                 {"_id": deadline.id, "status": {"$in": ["open", "closed"]}},
                 {"$set": {"status": "missed"}},
-                session=session,
+                session=uow.session,
             )
-            if event is not None and new_status is not None:
-                event.data["application_status"] = new_status
-        if event is None:
-            return []
-        entry = ctx.relay.leased_entry(event, now)
-        await ctx.db["outbox"].insert_one(entry, session=session)
-        return [entry]
+        if subject is not None:
+            event = reminder_event(
+                deadline,
+                reminder,
+                subject,
+                now=now,
+                service=ctx.service,
+                application_status=new_status,
+            )
+            uow.stage(event)
 
-    entries = await in_transaction(ctx.client, work)
-    return entries, list(moved.event_ids)
+    await ctx.unit_of_work(work)
 
 
 async def settle_claimed(
     ctx: ServiceContext, reminder: dict[str, Any], due_by: datetime
 ) -> Outcome:
-    """Emit, skip or cancel one reminder this replica has claimed."""
+    """Emit, skip or cancel one reminder this replica has claimed.
+
+    Its events are published after the commit; a broker problem leaves them to the sweep.
+    """
     found = await ctx.db["deadlines"].find_one({"_id": reminder["deadline_id"]})
     now = ctx.clock.now()
     try:
         if found is None or found["status"] in ("closed", "met"):
             reason = "deadline closed" if found else "deadline not found"
 
-            async def cancel(session: AsyncClientSession) -> None:
+            async def cancel(uow: UnitOfWork) -> None:
                 await settle(
-                    ctx.db, reminder, {"status": "cancelled", "cancelled_reason": reason}, session
+                    uow.db,
+                    reminder,
+                    {"status": "cancelled", "cancelled_reason": reason},
+                    uow.session,
                 )
 
-            await in_transaction(ctx.client, cancel)
+            await ctx.unit_of_work(cancel)
             return "cancelled"
         deadline = Deadline.model_validate(found)
         skip_reason = await why_not_sent(ctx, deadline, reminder, due_by)
-        entries, event_ids = await _finish(
-            ctx, deadline, reminder, now=now, skip_reason=skip_reason
-        )
+        await _finish(ctx, deadline, reminder, now=now, skip_reason=skip_reason)
     except LeaseLost as exc:
         log.warning("%s", exc)
         return "lost"
-    for entry in entries:
-        # Never raises for a broker problem: any relay's sweep publishes it after the lease.
-        await ctx.relay.publish_leased(entry)
-    for status_event in event_ids:
-        await ctx.relay.publish(status_event)
     return "skipped" if skip_reason else "emitted"

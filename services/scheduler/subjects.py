@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.deadlines import Deadline
+from shared.infra.mongo_types import Database
 
 
 class ReminderSubject(BaseModel):
@@ -26,7 +26,7 @@ def _exporter(document: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _registration(
-    db: AsyncDatabase, deadline: Deadline, session: AsyncClientSession | None
+    db: Database, deadline: Deadline, session: AsyncClientSession | None
 ) -> dict[str, Any]:
     key = deadline.registration_id or (deadline.subject if deadline.kind == "renewal" else None)
     if key is None:
@@ -40,7 +40,7 @@ async def _registration(
 
 
 async def latest_missing(
-    db: AsyncDatabase, application_id: str, session: AsyncClientSession | None = None
+    db: Database, application_id: str, session: AsyncClientSession | None = None
 ) -> list[str]:
     """The still-missing items of the newest validation result of an application."""
     result = await db["validation_results"].find_one(
@@ -53,7 +53,7 @@ async def latest_missing(
 
 
 async def reminder_subject(
-    db: AsyncDatabase, deadline: Deadline, session: AsyncClientSession | None = None
+    db: Database, deadline: Deadline, session: AsyncClientSession | None = None
 ) -> ReminderSubject:
     """What the deadline names, completed from its application and registration documents."""
     application: dict[str, Any] = {}

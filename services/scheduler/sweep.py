@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from shared.domain.deadlines import WITH_THE_AUTHORITY, processing_deadline
 from shared.infra.deadline_store import open_deadline
-from shared.infra.outbox import in_transaction
 from shared.infra.runtime import ServiceContext
+from shared.infra.unit_of_work import UnitOfWork
 
 log = logging.getLogger("regwatch.scheduler")
 
@@ -43,11 +42,11 @@ async def sweep_processing(ctx: ServiceContext, *, processing_days: int) -> int:
             processing_days=processing_days,
         )
 
-        async def work(session: AsyncClientSession) -> None:
-            await open_deadline(ctx.db, deadline, session)  # noqa: B023 (awaited at once)
+        async def work(uow: UnitOfWork) -> None:
+            await open_deadline(uow.db, deadline, uow.session)  # noqa: B023 (awaited at once)
 
         try:
-            await in_transaction(ctx.client, work)
+            await ctx.unit_of_work(work)
             opened += 1
         except DuplicateKeyError:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from services.validator.handlers import (
     on_decision,
@@ -12,8 +13,14 @@ from services.validator.handlers import (
 )
 from services.validator.serial import PerKeyLocks
 from shared.domain.catalog import Catalog, CatalogError, cached_catalog
-from shared.domain.events import CloudEvent
-from shared.infra.consuming import subscribe_events
+from shared.domain.events import (
+    ApplicationDecision,
+    CloudEvent,
+    DocumentRead,
+    DocumentReceived,
+    RegistrationStatusChanged,
+)
+from shared.infra.consuming import Route, dispatch, subscribe_events
 from shared.infra.runtime import ServiceContext, StartupError, open_context
 from shared.infra.settings import Settings
 from shared.infra.topology import VALIDATOR_EVENTS
@@ -30,28 +37,36 @@ def catalog_for(settings: Settings) -> Catalog:
         raise StartupError(f"invalid requirements catalog: {exc}") from None
 
 
-def register(ctx: ServiceContext, catalog: Catalog) -> None:
+def routes(ctx: ServiceContext, catalog: Catalog) -> dict[str, Route[Any]]:
+    """The validator's events, each handled under its application's lock."""
     applications = PerKeyLocks()
 
-    handlers = {
-        "document.received": on_document_received,
-        "document.read": on_document_read,
-        "application.decision": on_decision,
+    async def document_received(event: CloudEvent, received: DocumentReceived) -> None:
+        async with applications.hold(received.application_id):
+            await on_document_received(ctx, catalog, event, received)
+
+    async def document_read(event: CloudEvent, read: DocumentRead) -> None:
+        async with applications.hold(read.application_id):
+            await on_document_read(ctx, catalog, event, read)
+
+    async def decision(event: CloudEvent, decided: ApplicationDecision) -> None:
+        async with applications.hold(decided.application_id):
+            await on_decision(ctx, catalog, event, decided)
+
+    async def registration_moved(event: CloudEvent, change: RegistrationStatusChanged) -> None:
+        # Each waiting application is then evaluated under its own key's lock.
+        await on_window_opened(ctx, catalog, event, change, applications)
+
+    return {
+        "document.received": Route(DocumentReceived, document_received),
+        "document.read": Route(DocumentRead, document_read),
+        "application.decision": Route(ApplicationDecision, decision),
+        "registration.status_changed": Route(RegistrationStatusChanged, registration_moved),
     }
 
-    async def on_event(event: CloudEvent) -> None:
-        if event.type == "registration.status_changed":
-            # Each waiting application is then evaluated under its own key's lock.
-            await on_window_opened(ctx, catalog, event, applications)
-            return
-        handler = handlers.get(event.type)
-        if handler is None:
-            return
-        key = event.subject or str(event.data.get("application_id", ""))
-        async with applications.hold(key):
-            await handler(ctx, catalog, event)
 
-    subscribe_events(ctx.broker, VALIDATOR_EVENTS, ctx.settings, on_event)
+def register(ctx: ServiceContext, catalog: Catalog) -> None:
+    subscribe_events(ctx.broker, VALIDATOR_EVENTS, ctx.settings, dispatch(routes(ctx, catalog)))
 
 
 async def start(settings: Settings) -> ServiceContext:

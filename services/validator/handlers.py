@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from services.validator.images import image_facts
 from services.validator.readings import attach_readings, facts_already_used
 from services.validator.serial import PerKeyLocks
@@ -24,48 +22,55 @@ from shared.domain.events import (
     ApplicationDecision,
     ApplicationValidated,
     CloudEvent,
+    DocumentRead,
+    DocumentReceived,
     RegistrationStatusChanged,
     new_event,
 )
 from shared.domain.lifecycle import IllegalTransition, UnknownTrigger
 from shared.domain.models import new_id
 from shared.infra.inbox import first_delivery
-from shared.infra.outbox import in_transaction, outbox_entry
 from shared.infra.runtime import ServiceContext
+from shared.infra.unit_of_work import UnitOfWork
 
-SERVICE = "validator"
 log = logging.getLogger("regwatch.validator")
 
 # Statuses in which complete documents move the application on by themselves.
 PROGRESS_ON_COMPLETE = ("submitted", "additional_materials_requested", "rectification_requested")
 
 
-async def on_document_received(ctx: ServiceContext, catalog: Catalog, event: CloudEvent) -> None:
-    if not event.subject:
-        return
-    if await already_evaluated(ctx, event.subject, str(event.data.get("document_id"))):
+async def on_document_received(
+    ctx: ServiceContext, catalog: Catalog, event: CloudEvent, received: DocumentReceived
+) -> None:
+    """A new document: evaluate its application again, unless an evaluation saw it."""
+    application_id = received.application_id
+    if await already_evaluated(ctx, application_id, received.document_id):
         # Documents arriving together: an evaluation triggered by an earlier one already
         # saw this document, so evaluating again would find the same result.
-        await first_delivery(ctx.db, SERVICE, event.id, ctx.clock)
+        await first_delivery(ctx.db, ctx.service, event.id, ctx.clock)
         return
-    await revalidate(ctx, catalog, application_id=event.subject, cause=event, progress=True)
+    await revalidate(ctx, catalog, application_id=application_id, cause=event, progress=True)
 
 
-async def on_document_read(ctx: ServiceContext, catalog: Catalog, event: CloudEvent) -> None:
+async def on_document_read(
+    ctx: ServiceContext, catalog: Catalog, event: CloudEvent, read: DocumentRead
+) -> None:
     """A document's facts are recorded: evaluate again, now with the content rules."""
-    if not event.subject:
+    application_id = read.application_id
+    if await facts_already_used(ctx, application_id, read.document_id):
+        await first_delivery(ctx.db, ctx.service, event.id, ctx.clock)
         return
-    if await facts_already_used(ctx, event.subject, str(event.data.get("document_id"))):
-        await first_delivery(ctx.db, SERVICE, event.id, ctx.clock)
-        return
-    await revalidate(ctx, catalog, application_id=event.subject, cause=event, progress=True)
+    await revalidate(ctx, catalog, application_id=application_id, cause=event, progress=True)
 
 
 async def on_window_opened(
-    ctx: ServiceContext, catalog: Catalog, event: CloudEvent, locks: PerKeyLocks
+    ctx: ServiceContext,
+    catalog: Catalog,
+    event: CloudEvent,
+    change: RegistrationStatusChanged,
+    locks: PerKeyLocks,
 ) -> None:
     """A registration's renewal window opened: the renewals waiting for it move on."""
-    change = RegistrationStatusChanged.model_validate(event.data)
     if change.trigger != "window_opened":
         return
     waiting = await (
@@ -101,15 +106,15 @@ async def already_evaluated(ctx: ServiceContext, application_id: str, document_i
     return latest is not None and document_id in latest.get("document_ids", [])
 
 
-async def on_decision(ctx: ServiceContext, catalog: Catalog, event: CloudEvent) -> None:
+async def on_decision(
+    ctx: ServiceContext, catalog: Catalog, event: CloudEvent, decision: ApplicationDecision
+) -> None:
     """Apply the decision (once, by its id), then re-evaluate the application."""
-    decision = ApplicationDecision.model_validate(event.data)
     try:
         await apply_decision(
             ctx,
             catalog=catalog,
             decision=decision,
-            service=SERVICE,
             publish_decision=False,
             causation_id=event.id,
             correlation_id=event.correlationid,
@@ -163,55 +168,50 @@ async def revalidate(
     requested materials or rectification received, refused by the catalog).
     """
     facts = await image_facts(ctx, catalog, application_id)
-    published: list[str] = []
 
-    async def work(session: AsyncClientSession) -> str | None:
-        published.clear()
-        if not await first_delivery(ctx.db, SERVICE, inbox_key or cause.id, ctx.clock, session):
+    async def work(uow: UnitOfWork) -> str | None:
+        once = inbox_key or cause.id
+        if not await first_delivery(uow.db, ctx.service, once, ctx.clock, uow.session):
             return None
-        application = await ctx.db["applications"].find_one(
-            {"_id": application_id}, session=session
+        application = await uow.db["applications"].find_one(
+            {"_id": application_id}, session=uow.session
         )
         if application is None:
             log.warning("event %s names unknown application %s", cause.id, application_id)
             return None
         documents: list[dict[str, Any]] = (
-            await ctx.db["documents"]
-            .find({"application_id": application_id}, session=session)
+            await uow.db["documents"]
+            .find({"application_id": application_id}, session=uow.session)
             .to_list()
         )
         for document in documents:
             if document.get("sha256") in facts:
                 document["facts"] = facts[document["sha256"]]
-        await attach_readings(ctx, session, application_id, documents)
-        return await _record(
-            ctx, session, catalog, application, documents, cause, progress, published
-        )
+        await attach_readings(ctx, uow.session, application_id, documents)
+        return await _record(ctx, uow, catalog, application, documents, cause, progress)
 
-    result = await in_transaction(ctx.client, work)
-    for event_id in published:
-        await ctx.relay.publish(event_id)
-    return result
+    return await ctx.unit_of_work(work)
 
 
 async def _record(
     ctx: ServiceContext,
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     catalog: Catalog,
     application: dict[str, Any],
     documents: list[dict[str, Any]],
     cause: CloudEvent,
     progress: bool,
-    published: list[str],
 ) -> str | None:
     now = ctx.clock.now()
     evaluation = evaluate(
         catalog, application, documents, now, reader_on=ctx.settings.reader_enabled
     )
     digest = fingerprint(catalog, application, documents, evaluation.evaluated_on)
-    results = ctx.db["validation_results"]
+    results = uow.db["validation_results"]
     if await results.find_one(
-        {"application_id": application["_id"], "fingerprint": digest}, {"_id": 1}, session=session
+        {"application_id": application["_id"], "fingerprint": digest},
+        {"_id": 1},
+        session=uow.session,
     ):
         return None
     result_id = new_id("val")
@@ -226,7 +226,7 @@ async def _record(
             "document_ids": [document["_id"] for document in documents],
             **evaluation.model_dump(mode="json"),
         },
-        session=session,
+        session=uow.session,
     )
     event = new_event(
         "application.validated",
@@ -237,29 +237,27 @@ async def _record(
             validation_id=result_id,
             catalog_version=evaluation.catalog_version,
         ),
-        service=SERVICE,
+        service=ctx.service,
         time=now,
         subject=application["_id"],
         correlation_id=cause.correlationid,
         causation_id=cause.id,
     )
-    await ctx.db["outbox"].insert_one(outbox_entry(event, now), session=session)
-    published.append(event.id)
+    uow.stage(event)
     trigger = (
         progress_trigger(application.get("status", "submitted"), evaluation) if progress else None
     )
     if trigger is not None:
         waits = evaluation.waits_until
-        record = await record_transition(
-            ctx.db,
-            session,
+        await record_transition(
+            uow,
             catalog=catalog,
             application=application,
             trigger=trigger,
-            actor=SERVICE,
+            actor=ctx.service,
             reason=_reason(trigger, evaluation),
             now=now,
-            service=SERVICE,
+            service=ctx.service,
             causation_id=cause.id,
             correlation_id=cause.correlationid,
             items=evaluation.missing,
@@ -268,7 +266,6 @@ async def _record(
             if trigger == "window_not_open" and waits
             else None,
         )
-        published.extend(record.event_ids)
     return result_id
 
 

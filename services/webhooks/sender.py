@@ -13,10 +13,10 @@ import logging
 from datetime import timedelta
 
 import httpx
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.app import webhooks
 from shared.domain.clock import Clock
+from shared.infra.mongo_types import Database
 from shared.infra.outbox import CLOUDEVENTS_CONTENT_TYPE
 from shared.infra.settings import Settings
 from shared.infra.webhook_http import send_webhook, webhook_client
@@ -36,7 +36,7 @@ def retry_policy(settings: Settings) -> webhooks.RetryPolicy:
 class DeliverySender:
     """Claims due deliveries and sends each on its own task, up to ``webhook_concurrency``."""
 
-    def __init__(self, db: AsyncDatabase, clock: Clock, settings: Settings, *, worker: str) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, *, worker: str) -> None:
         self._db = db
         self._clock = clock
         self._settings = settings

@@ -12,11 +12,11 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.app.calendar_feed import FEED_KINDS, FeedDeadline
 from shared.domain.deadlines import Deadline
+from shared.infra.mongo_types import Database
 
 TOKEN_PREFIX = "cal_"
 
@@ -26,7 +26,7 @@ def calendar_path(token: str) -> str:
     return f"/calendar/{token}.ics"
 
 
-async def calendar_token(db: AsyncDatabase, email: str, now: datetime) -> str:
+async def calendar_token(db: Database, email: str, now: datetime) -> str:
     """The contact's token, made on first use (two racing makers agree on one)."""
     email = email.strip()
     found = await db["calendar_links"].find_one({"_id": email})
@@ -42,23 +42,23 @@ async def calendar_token(db: AsyncDatabase, email: str, now: datetime) -> str:
     return token
 
 
-async def revoke_calendar_token(db: AsyncDatabase, email: str) -> bool:
+async def revoke_calendar_token(db: Database, email: str) -> bool:
     """Revoke the contact's link; True when there was one."""
     result = await db["calendar_links"].delete_one({"_id": email.strip()})
     return result.deleted_count == 1
 
 
-async def contact_for_token(db: AsyncDatabase, token: str) -> str | None:
+async def contact_for_token(db: Database, token: str) -> str | None:
     """The contact whose link carries ``token``, or None (unknown or revoked)."""
     found = await db["calendar_links"].find_one({"token": token})
     return str(found["_id"]) if found else None
 
 
-async def _ids(db: AsyncDatabase, collection: str, query: dict[str, Any]) -> list[str]:
+async def _ids(db: Database, collection: str, query: dict[str, Any]) -> list[str]:
     return [d["_id"] async for d in db[collection].find(query, {"_id": 1})]
 
 
-async def _open_deadlines(db: AsyncDatabase, field: str, ids: list[str]) -> list[dict[str, Any]]:
+async def _open_deadlines(db: Database, field: str, ids: list[str]) -> list[dict[str, Any]]:
     if not ids:
         return []
     query = {field: {"$in": ids}, "status": "open", "kind": {"$in": list(FEED_KINDS)}}
@@ -66,7 +66,7 @@ async def _open_deadlines(db: AsyncDatabase, field: str, ids: list[str]) -> list
 
 
 async def _feed_deadlines(
-    db: AsyncDatabase, application_ids: list[str], registration_ids: list[str]
+    db: Database, application_ids: list[str], registration_ids: list[str]
 ) -> list[FeedDeadline]:
     """The open deadlines of these applications and registrations, with what they name.
 
@@ -82,7 +82,7 @@ async def _feed_deadlines(
     return [await _feed_deadline(db, Deadline.model_validate(d)) for d in documents.values()]
 
 
-async def _feed_deadline(db: AsyncDatabase, deadline: Deadline) -> FeedDeadline:
+async def _feed_deadline(db: Database, deadline: Deadline) -> FeedDeadline:
     application: dict[str, Any] = {}
     if deadline.application_id:
         application = await db["applications"].find_one({"_id": deadline.application_id}) or {}
@@ -108,7 +108,7 @@ async def _feed_deadline(db: AsyncDatabase, deadline: Deadline) -> FeedDeadline:
     )
 
 
-async def _requested_items(db: AsyncDatabase, application_id: str) -> list[str]:
+async def _requested_items(db: Database, application_id: str) -> list[str]:
     """What the authority asked for with the latest decision on the application."""
     decision = await db["decisions"].find_one(
         {"application_id": application_id}, sort=[("decided_at", -1)]
@@ -116,14 +116,14 @@ async def _requested_items(db: AsyncDatabase, application_id: str) -> list[str]:
     return list(((decision or {}).get("decision") or {}).get("items") or [])
 
 
-async def partner_deadlines(db: AsyncDatabase, partner_id: str) -> list[FeedDeadline]:
+async def partner_deadlines(db: Database, partner_id: str) -> list[FeedDeadline]:
     """Open deadlines of the partner's applications and of the registrations they obtained."""
     applications = await _ids(db, "applications", {"partner_id": partner_id})
     registrations = await _ids(db, "registrations", {"terms.application_id": {"$in": applications}})
     return await _feed_deadlines(db, applications, registrations)
 
 
-async def contact_deadlines(db: AsyncDatabase, email: str) -> list[FeedDeadline]:
+async def contact_deadlines(db: Database, email: str) -> list[FeedDeadline]:
     """Open deadlines of the exporter applications and registrations naming this contact."""
     applications = await _ids(db, "applications", {"exporter.contact_emails": email})
     registrations = await _ids(db, "registrations", {"contact_emails": email})

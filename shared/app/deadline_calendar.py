@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.calendar import authority_date, end_of_day, start_of_day
 from shared.domain.deadlines import last_day
+from shared.infra.mongo_types import Database
 
 MONTH_LIMIT = 2000  # more deadlines than this in one month: the list says it is cut
 CSV_COLUMNS = (
@@ -140,7 +140,7 @@ def _weeks(first: date, today: date, entries: list[CalendarEntry]) -> list[list[
 
 async def deadline_month(
     *,
-    db: AsyncDatabase,
+    db: Database,
     now: datetime,
     month: date,
     status: str | None = None,

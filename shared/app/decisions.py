@@ -3,22 +3,20 @@
 ``record_transition`` is the one writer of an application's status: it checks the move
 against ``shared.domain.lifecycle``, appends the history line, closes the windows of the status
 left, opens the window of the status entered (as a deadline for the scheduler) and stages
-``application.status_changed`` in the outbox, all inside the caller's transaction.
+``application.status_changed``, all inside the caller's unit of work.
 ``apply_decision`` wraps it for ops decisions (HTTP and ``application.decision`` events).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.app import registrations
-from shared.app.registration_lifecycle import Staged, follow_renewal
+from shared.app.registration_lifecycle import follow_renewal
 from shared.domain.calendar import authority_date, end_of_day
 from shared.domain.catalog import Catalog, Regime
 from shared.domain.deadlines import Deadline, processing_deadline
@@ -26,10 +24,10 @@ from shared.domain.evaluation.inputs import ApplicationFacts
 from shared.domain.events import (
     ApplicationDecision,
     ApplicationStatusChanged,
-    DecisionKind,
     new_event,
 )
 from shared.domain.lifecycle import (
+    DecisionKind,
     IllegalTransition,
     StatusChange,
     Transition,
@@ -38,8 +36,8 @@ from shared.domain.lifecycle import (
 )
 from shared.domain.models import new_id
 from shared.infra.deadline_store import close_deadline, open_deadline
-from shared.infra.outbox import in_transaction, outbox_entry
 from shared.infra.runtime import ServiceContext
+from shared.infra.unit_of_work import UnitOfWork
 
 
 class UnknownApplication(LookupError):
@@ -96,9 +94,7 @@ class Decision(BaseModel):
 class TransitionRecord:
     change: StatusChange
     deadline: Deadline | None
-    event_id: str
-    # Every event staged: the status change first, then the registration's, if it moved.
-    event_ids: list[str] = field(default_factory=list)
+    event_id: str  # the application.status_changed event staged
 
 
 @dataclass
@@ -111,10 +107,9 @@ class DecisionOutcome:
     repeated: bool  # the same decision id was applied before: nothing changed now
     due_at: datetime | None = None
     registration_number: str | None = None
-    event_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "event_ids"}
+        return dict(self.__dict__)
 
 
 def regime_of(catalog: Catalog, application: dict[str, Any], now: datetime) -> Regime | None:
@@ -122,12 +117,11 @@ def regime_of(catalog: Catalog, application: dict[str, Any], now: datetime) -> R
     facts = ApplicationFacts.from_record(application, now)
     if facts.category not in catalog.categories:
         return None
-    return catalog.regime_for(facts.category, facts.kind, facts.regime_date())
+    return catalog.regime_for(facts.category, facts.regime_date())
 
 
 async def record_transition(
-    db: AsyncDatabase,
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     *,
     catalog: Catalog,
     application: dict[str, Any],
@@ -146,7 +140,7 @@ async def record_transition(
     """Move ``application`` by ``trigger`` (raises ``IllegalTransition``) and stage the event.
 
     A renewal application's move may move its registration too (filed, returned); those
-    events are staged in the same transaction. ``notified_on``: the date on the authority's
+    events are staged in the same unit of work. ``notified_on``: the date on the authority's
     notice, from which a window the new status opens runs (default: today in Beijing).
     """
     move = transition(application.get("status", "submitted"), trigger)
@@ -162,20 +156,19 @@ async def record_transition(
         at=now,
         trigger=trigger,
     )
-    updated = await db["applications"].update_one(
+    updated = await uow.db["applications"].update_one(
         {"_id": application["_id"], "status": move.from_status},
         {
             "$set": {"status": move.to_status, "updated_at": now, **(extra or {})},
             "$push": {"history": change.model_dump()},
         },
-        session=session,
+        session=uow.session,
     )
     if updated.matched_count != 1:  # moved by someone else meanwhile: let the caller retry
         raise IllegalTransition(str(application.get("status")), trigger)
-    await _close_windows(db, session, application["_id"], trigger, now)
+    await _close_windows(uow, application["_id"], trigger, now)
     deadline = await _open_window(
-        db,
-        session,
+        uow,
         catalog,
         {**application, **extra},
         move,
@@ -205,11 +198,9 @@ async def record_transition(
         correlation_id=correlation_id,
         causation_id=causation_id,
     )
-    await db["outbox"].insert_one(outbox_entry(event, now), session=session)
-    staged = Staged(event_ids=[event.id])
+    uow.stage(event)
     await follow_renewal(
-        db,
-        session,
+        uow,
         application={
             **application,
             **extra,
@@ -218,29 +209,25 @@ async def record_transition(
         transition=move,
         now=now,
         service=service,
-        staged=staged,
     )
-    return TransitionRecord(change, deadline, event.id, staged.event_ids)
+    return TransitionRecord(change, deadline, event.id)
 
 
 def _as_date(value: Any) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
 
-async def _close_windows(
-    db: AsyncDatabase, session: AsyncClientSession, application_id: str, trigger: str, now: datetime
-) -> None:
+async def _close_windows(uow: UnitOfWork, application_id: str, trigger: str, now: datetime) -> None:
     """Every transition ends the windows of the status it leaves."""
-    cursor = db["deadlines"].find(
-        {"subject": application_id, "status": "open"}, {"_id": 1}, session=session
+    cursor = uow.db["deadlines"].find(
+        {"subject": application_id, "status": "open"}, {"_id": 1}, session=uow.session
     )
     async for deadline in cursor:
-        await close_deadline(db, deadline["_id"], f"closed by {trigger}", now, session)
+        await close_deadline(uow.db, deadline["_id"], f"closed by {trigger}", now, uow.session)
 
 
 async def _open_window(
-    db: AsyncDatabase,
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     catalog: Catalog,
     application: dict[str, Any],
     move: Transition,
@@ -267,7 +254,9 @@ async def _open_window(
             source=windows.source_for(kind),
         )
         # One processing watch per application (the scheduler's sweep may have opened it).
-        if await db["deadlines"].find_one({"_id": deadline.id}, {"_id": 1}, session=session):
+        if await uow.db["deadlines"].find_one(
+            {"_id": deadline.id}, {"_id": 1}, session=uow.session
+        ):
             return None
     else:
         deadline = Deadline(
@@ -285,7 +274,7 @@ async def _open_window(
             product=application.get("product"),
             contact_emails=list(exporter.get("contact_emails") or []),
         )
-    await open_deadline(db, deadline, session)
+    await open_deadline(uow.db, deadline, uow.session)
     return deadline
 
 
@@ -294,7 +283,6 @@ async def apply_decision(
     *,
     catalog: Catalog,
     decision: ApplicationDecision,
-    service: str,
     publish_decision: bool,
     causation_id: str | None = None,
     correlation_id: str | None = None,
@@ -305,31 +293,29 @@ async def apply_decision(
     the validator re-evaluates; the event path already is that event.
     """
 
-    async def work(session: AsyncClientSession) -> DecisionOutcome:
+    async def work(uow: UnitOfWork) -> DecisionOutcome:
         return await _apply(
-            ctx, session, catalog, decision, service, publish_decision, causation_id, correlation_id
+            ctx, uow, catalog, decision, publish_decision, causation_id, correlation_id
         )
 
-    outcome = await in_transaction(ctx.client, work)
-    for event_id in outcome.event_ids:
-        await ctx.relay.publish(event_id)
-    return outcome
+    return await ctx.unit_of_work(work)
 
 
 async def _apply(
     ctx: ServiceContext,
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     catalog: Catalog,
     decision: ApplicationDecision,
-    service: str,
     publish_decision: bool,
     causation_id: str | None,
     correlation_id: str | None,
 ) -> DecisionOutcome:
-    db, now = ctx.db, ctx.clock.now()
+    db, session, now, service = uow.db, uow.session, ctx.clock.now(), ctx.service
     stored = await db["decisions"].find_one({"_id": decision.decision_id}, session=session)
     if stored is not None:
-        return DecisionOutcome(**{**stored["outcome"], "repeated": True})
+        # Older records kept the event ids of the outcome too: they are no field now.
+        previous = {k: v for k, v in stored["outcome"].items() if k != "event_ids"}
+        return DecisionOutcome(**{**previous, "repeated": True})
     application = await db["applications"].find_one(
         {"_id": decision.application_id}, session=session
     )
@@ -338,22 +324,18 @@ async def _apply(
     trigger = trigger_for(decision.kind, application.get("kind", "new"))
     transition(application.get("status", "submitted"), trigger)  # refuse before any write
     extra: dict[str, Any] = {}
-    registration_events = Staged()
     if decision.kind == "certificate_issued":
         extra = await registrations.record_certificate(
-            db,
-            session,
+            uow,
             catalog=catalog,
             application=application,
             decision=decision,
             now=now,
             service=service,
-            staged=registration_events,
             reminder_time=ctx.settings.reminder_local_time,
         )
     record = await record_transition(
-        db,
-        session,
+        uow,
         catalog=catalog,
         application=application,
         trigger=trigger,
@@ -377,7 +359,6 @@ async def _apply(
         repeated=False,
         due_at=record.deadline.due_at if record.deadline else None,
         registration_number=decision.registration_number,
-        event_ids=[*record.event_ids, *registration_events.event_ids],
     )
     if publish_decision:
         event = new_event(
@@ -389,15 +370,14 @@ async def _apply(
             correlation_id=correlation_id,
             event_id=f"decision:{decision.decision_id}",
         )
-        await db["outbox"].insert_one(outbox_entry(event, now), session=session)
-        outcome.event_ids.append(event.id)
+        uow.stage(event)
     await db["decisions"].insert_one(
         {
             "_id": decision.decision_id,
             "application_id": decision.application_id,
             "decided_at": now,
             "decision": decision.model_dump(mode="json"),
-            "outcome": {**outcome.as_dict(), "repeated": False, "event_ids": []},
+            "outcome": {**outcome.as_dict(), "repeated": False},
         },
         session=session,
     )

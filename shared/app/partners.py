@@ -13,9 +13,9 @@ import secrets
 from datetime import datetime
 
 from pydantic import BaseModel
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.models import Partner, new_id
+from shared.infra.mongo_types import Database
 
 API_KEY_PREFIX = "rwk_"
 
@@ -51,12 +51,12 @@ def new_partner(*, name: str, now: datetime) -> Partner:
     return Partner(_id=partner_id, name=name, amqp_user=partner_id, created_at=now)
 
 
-async def save_partner(db: AsyncDatabase, *, partner: Partner) -> None:
+async def save_partner(db: Database, *, partner: Partner) -> None:
     """Insert ``partner``."""
     await db["partners"].insert_one(partner.to_mongo())
 
 
-async def issue_api_key(db: AsyncDatabase, *, partner_id: str, now: datetime) -> str:
+async def issue_api_key(db: Database, *, partner_id: str, now: datetime) -> str:
     """Store a new key for ``partner_id`` and return it: the only time it is visible."""
     api_key = generate_api_key()
     record = ApiKey(
@@ -71,7 +71,7 @@ async def issue_api_key(db: AsyncDatabase, *, partner_id: str, now: datetime) ->
     return api_key
 
 
-async def partner_for_api_key(db: AsyncDatabase, api_key: str) -> Partner | None:
+async def partner_for_api_key(db: Database, api_key: str) -> Partner | None:
     """The active partner holding the unrevoked ``api_key``, or None."""
     key = await db["api_keys"].find_one({"key_hash": hash_api_key(api_key), "revoked_at": None})
     if key is None:
@@ -79,23 +79,23 @@ async def partner_for_api_key(db: AsyncDatabase, api_key: str) -> Partner | None
     return await active_partner(db, {"_id": key["partner_id"]})
 
 
-async def partner_for_amqp_user(db: AsyncDatabase, amqp_user: str) -> Partner | None:
+async def partner_for_amqp_user(db: Database, amqp_user: str) -> Partner | None:
     """The active partner whose RabbitMQ user is ``amqp_user``, or None."""
     return await active_partner(db, {"amqp_user": amqp_user})
 
 
-async def active_partner(db: AsyncDatabase, query: dict[str, str]) -> Partner | None:
+async def active_partner(db: Database, query: dict[str, str]) -> Partner | None:
     document = await db["partners"].find_one({**query, "revoked": {"$ne": True}})
     return Partner.model_validate(document) if document else None
 
 
-async def list_partners(db: AsyncDatabase) -> list[Partner]:
+async def list_partners(db: Database) -> list[Partner]:
     """Every partner, revoked ones included, by name."""
     documents = await db["partners"].find().sort("name", 1).to_list()
     return [Partner.model_validate(d) for d in documents]
 
 
-async def revoke_partner(db: AsyncDatabase, *, partner_id: str, now: datetime) -> Partner:
+async def revoke_partner(db: Database, *, partner_id: str, now: datetime) -> Partner:
     """Revoke the partner and every API key of it; raises UnknownPartner."""
     document = await db["partners"].find_one_and_update(
         {"_id": partner_id}, {"$set": {"revoked": True, "revoked_at": now}}

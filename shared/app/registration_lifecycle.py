@@ -2,24 +2,20 @@
 
 Every move goes through ``shared.domain.registration`` (the transition table), is written
 conditionally on the status it was read in, appends a history line and stages
-``registration.status_changed`` in the outbox, all inside the caller's transaction.
+``registration.status_changed``, all inside the caller's unit of work.
 Deadlines of a term: ``renewal`` (the window, with its opening, reminders and the missed
 point) when the regime of the filing date allows a renewal, and ``expiry`` (the term's end).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-
-from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.calendar import authority_date, day_of, stored_day
 from shared.domain.catalog import Catalog
 from shared.domain.deadlines import DEFAULT_OFFSETS_DAYS, Deadline
-from shared.domain.events import RegistrationStatusChanged, new_event
+from shared.domain.events import CloudEvent, RegistrationStatusChanged, new_event
 from shared.domain.lifecycle import Transition
 from shared.domain.registration import (
     REGISTRATION_TRANSITIONS,
@@ -30,7 +26,7 @@ from shared.domain.registration import (
 )
 from shared.domain.renewal import RenewalPlan, plan_renewal
 from shared.infra.deadline_store import close_deadline, open_deadline, reopen_deadline
-from shared.infra.outbox import outbox_entry
+from shared.infra.unit_of_work import UnitOfWork
 
 # A renewal application in one of these statuses is with the authority: it was filed.
 FILED_STATUSES = frozenset(
@@ -46,13 +42,6 @@ class RegistrationRefused(ValueError):
 
 class UnknownRegistration(LookupError):
     """No registration has this number."""
-
-
-@dataclass
-class Staged:
-    """Event ids staged in the outbox by the moves of one transaction."""
-
-    event_ids: list[str] = field(default_factory=list)
 
 
 def aggregate(doc: dict[str, Any]) -> Registration:
@@ -163,14 +152,12 @@ def term_deadlines(
 
 
 async def start_term(
-    db: AsyncDatabase,
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     *,
     catalog: Catalog,
     doc: dict[str, Any],
     now: datetime,
     service: str,
-    staged: Staged,
     actor: str = "regwatch",
     reminder_time: str = "09:00",
 ) -> dict[str, Any]:
@@ -181,48 +168,44 @@ async def start_term(
     """
     plan = plan_renewal(catalog, doc["category"], day_of(doc["valid_until"]), authority_date(now))
     fields = window_fields(plan)
-    await db["registrations"].update_one({"_id": doc["_id"]}, {"$set": fields}, session=session)
+    await uow.db["registrations"].update_one(
+        {"_id": doc["_id"]}, {"$set": fields}, session=uow.session
+    )
     doc = {**doc, **fields}
     today = authority_date(now)
     if plan.valid_until < today:
         return await move(
-            db,
-            session,
+            uow,
             doc,
             "term_ended",
             actor=actor,
             now=now,
             service=service,
-            staged=staged,
             reason=f"the term ended on {plan.valid_until}",
         )
     for deadline in term_deadlines(doc, plan, now, reminder_time):
-        await open_deadline(db, deadline, session)
+        await open_deadline(uow.db, deadline, uow.session)
     if plan.state_on(today) == "open" and aggregate(doc).can("window_opened"):
         doc = await move(
-            db,
-            session,
+            uow,
             doc,
             "window_opened",
             actor=actor,
             now=now,
             service=service,
-            staged=staged,
             reason=f"the renewal window is open until {plan.closes_on}",
         )
     return doc
 
 
 async def move(
-    db: AsyncDatabase,
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     doc: dict[str, Any],
     trigger: str,
     *,
     actor: str,
     now: datetime,
     service: str,
-    staged: Staged,
     reason: str | None = None,
     application_id: str | None = None,
     extra: dict[str, Any] | None = None,
@@ -237,22 +220,22 @@ async def move(
     change = registration.move(
         trigger, actor=actor, at=now, reason=reason, application_id=application_id
     )
-    result = await db["registrations"].update_one(
+    result = await uow.db["registrations"].update_one(
         {"_id": doc["_id"], "status": doc.get("status", "active")},
         {
             "$set": {"status": change.to_status, "updated_at": now, **(extra or {})},
             "$push": {"history": change.model_dump()},
         },
-        session=session,
+        session=uow.session,
     )
     if result.matched_count != 1:
         raise IllegalRegistrationMove(doc["number"], str(doc.get("status")), trigger)
     doc = {**doc, **(extra or {}), "status": change.to_status}
-    event = registration_event(
-        doc, change, now=now, service=service, event_id=event_id, causation_id=causation_id
+    uow.stage(
+        registration_event(
+            doc, change, now=now, service=service, event_id=event_id, causation_id=causation_id
+        )
     )
-    await db["outbox"].insert_one(outbox_entry(event, now), session=session)
-    staged.event_ids.append(event.id)
     return doc
 
 
@@ -264,7 +247,8 @@ def registration_event(
     service: str,
     event_id: str | None = None,
     causation_id: str | None = None,
-) -> Any:
+) -> CloudEvent:
+    """The ``registration.status_changed`` event of ``change`` (``doc`` as it is now)."""
     exporter = doc.get("exporter") or {}
     opens, closes = doc.get("window_opens_on"), doc.get("window_closes_on")
     return new_event(
@@ -299,35 +283,30 @@ def registration_event(
 
 
 async def term_deadline_ids(
-    db: AsyncDatabase, session: AsyncClientSession, registration_id: str, statuses: list[str]
+    uow: UnitOfWork, registration_id: str, statuses: list[str]
 ) -> list[str]:
-    cursor = db["deadlines"].find(
+    """The ids of the registration's deadlines in one of ``statuses``."""
+    cursor = uow.db["deadlines"].find(
         {"registration_id": registration_id, "status": {"$in": statuses}},
         {"_id": 1},
-        session=session,
+        session=uow.session,
     )
     return [d["_id"] async for d in cursor]
 
 
-async def close_all(
-    db: AsyncDatabase, session: AsyncClientSession, registration_id: str, reason: str, now: datetime
-) -> None:
+async def close_all(uow: UnitOfWork, registration_id: str, reason: str, now: datetime) -> None:
     """Close every deadline of the registration, whatever its state, and its reminders."""
-    for deadline_id in await term_deadline_ids(
-        db, session, registration_id, ["open", "missed", "met"]
-    ):
-        await close_deadline(db, deadline_id, reason, now, session)
+    for deadline_id in await term_deadline_ids(uow, registration_id, ["open", "missed", "met"]):
+        await close_deadline(uow.db, deadline_id, reason, now, uow.session)
 
 
 async def follow_renewal(
-    db: AsyncDatabase,
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     *,
     application: dict[str, Any],
     transition: Transition,
     now: datetime,
     service: str,
-    staged: Staged,
 ) -> None:
     """Move the registration a renewal application is for, as the application moves.
 
@@ -338,22 +317,16 @@ async def follow_renewal(
     number = application.get("registration_number")
     if application.get("kind") != "renewal" or not number:
         return
-    doc = await db["registrations"].find_one({"number": number}, session=session)
+    doc = await uow.db["registrations"].find_one({"number": number}, session=uow.session)
     if doc is None:
         return  # a registration regwatch does not watch
     target = transition.to_status
-    common = {
-        "now": now,
-        "service": service,
-        "staged": staged,
-        "application_id": application["_id"],
-    }
+    common = {"now": now, "service": service, "application_id": application["_id"]}
     if target in FILED_STATUSES and doc.get("status") != "renewal_filed":
         if not aggregate(doc).can("renewal_filed"):
             return
         await move(
-            db,
-            session,
+            uow,
             doc,
             "renewal_filed",
             actor=service,
@@ -361,10 +334,10 @@ async def follow_renewal(
             extra={"renewal_application_id": application["_id"]},
             **common,
         )
-        for deadline_id in await term_deadline_ids(db, session, doc["_id"], ["open"]):
+        for deadline_id in await term_deadline_ids(uow, doc["_id"], ["open"]):
             if deadline_id.startswith("dl_renewal_"):
                 await close_deadline(
-                    db, deadline_id, "met: renewal filed", now, session, status="met"
+                    uow.db, deadline_id, "met: renewal filed", now, uow.session, status="met"
                 )
     elif target in RETURNED_STATUSES and doc.get("renewal_application_id") == application["_id"]:
         closes = doc.get("window_closes_on")
@@ -374,8 +347,7 @@ async def follow_renewal(
             _last_reason(application) or f"the renewal application was {target.replace('_', ' ')}"
         )
         await move(
-            db,
-            session,
+            uow,
             doc,
             trigger,
             actor=service,
@@ -383,13 +355,13 @@ async def follow_renewal(
             extra={"renewal_application_id": None},
             **common,
         )
-        for deadline_id in await term_deadline_ids(db, session, doc["_id"], ["met"]):
+        for deadline_id in await term_deadline_ids(uow, doc["_id"], ["met"]):
             if not deadline_id.startswith("dl_renewal_"):
                 continue
             if in_window:
-                await reopen_deadline(db, deadline_id, now, session)
+                await reopen_deadline(uow.db, deadline_id, now, uow.session)
             else:
-                await close_deadline(db, deadline_id, f"renewal {target}", now, session)
+                await close_deadline(uow.db, deadline_id, f"renewal {target}", now, uow.session)
 
 
 def _last_reason(application: dict[str, Any]) -> str | None:
@@ -398,8 +370,7 @@ def _last_reason(application: dict[str, Any]) -> str | None:
 
 
 async def grant_renewal(
-    db: AsyncDatabase,
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     *,
     catalog: Catalog,
     doc: dict[str, Any],
@@ -408,12 +379,12 @@ async def grant_renewal(
     valid_until: date,
     now: datetime,
     service: str,
-    staged: Staged,
     actor: str,
     reminder_time: str = "09:00",
 ) -> dict[str, Any]:
     """A granted renewal: the old term ends completely and the new one starts its cycle."""
-    await close_all(db, session, doc["_id"], "renewed: a new term started", now)
+    db, session = uow.db, uow.session
+    await close_all(uow, doc["_id"], "renewed: a new term started", now)
     term = Term(
         issued_on=issued_on, valid_until=valid_until, application_id=application_id, started_at=now
     )
@@ -444,26 +415,22 @@ async def grant_renewal(
         )
     doc = {**doc, "issued_on": stored_day(issued_on), "valid_until": stored_day(valid_until)}
     doc = await move(
-        db,
-        session,
+        uow,
         doc,
         "renewal_granted",
         actor=actor,
         now=now,
         service=service,
-        staged=staged,
         application_id=application_id,
         extra={"renewal_application_id": None},
         reason=f"renewed until {valid_until}",
     )
     return await start_term(
-        db,
-        session,
+        uow,
         catalog=catalog,
         doc=doc,
         now=now,
         service=service,
-        staged=staged,
         actor=actor,
         reminder_time=reminder_time,
     )

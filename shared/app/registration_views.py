@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.calendar import AUTHORITY_TZ, authority_date, day_of, stored_day
 from shared.domain.deadlines import last_day
@@ -21,6 +20,7 @@ from shared.domain.registration import (
     REGISTRATION_STATES,
     REGISTRATION_TRANSITIONS,
 )
+from shared.infra.mongo_types import Database
 
 # Deadlines that belong to a registration (the others belong to applications).
 REGISTRATION_DEADLINE_KINDS = ("renewal", "expiry")
@@ -260,9 +260,7 @@ def list_query(*, status: str | None, within_days: int | None, now: datetime) ->
     return {"$and": clauses} if clauses else {}
 
 
-async def _deadlines_of(
-    db: AsyncDatabase, registrations: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+async def _deadlines_of(db: Database, registrations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = [r["_id"] for r in registrations]
     numbers = [r["number"] for r in registrations]
     query = {
@@ -280,14 +278,14 @@ def _owned(registration: dict[str, Any], deadlines: list[dict[str, Any]]) -> lis
     ]
 
 
-async def _reminders_of(db: AsyncDatabase, deadlines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _reminders_of(db: Database, deadlines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = [d["_id"] for d in deadlines]
     return await db["reminders"].find({"deadline_id": {"$in": ids}}).sort("fire_at", 1).to_list()
 
 
 async def list_registrations(
     *,
-    db: AsyncDatabase,
+    db: Database,
     now: datetime,
     status: str | None = None,
     within_days: int | None = None,
@@ -351,7 +349,7 @@ def deadline_lines(
 
 
 async def emails_of(
-    db: AsyncDatabase, *, number: str, reminders: list[dict[str, Any]]
+    db: Database, *, number: str, reminders: list[dict[str, Any]]
 ) -> list[EmailLine]:
     """Emails about the registration: for its reminders and its own events, newest first."""
     event_ids = {r.get("event_id") or f"reminder:{r['_id']}" for r in reminders}
@@ -374,7 +372,7 @@ async def emails_of(
     return sorted(emails, key=lambda e: (e.at is not None, e.at), reverse=True)
 
 
-async def registration_detail(*, db: AsyncDatabase, number: str) -> RegistrationDetail:
+async def registration_detail(*, db: Database, number: str) -> RegistrationDetail:
     """Everything known about one registration; raises ``RegistrationNotFound``."""
     registration = await db["registrations"].find_one({"number": number})
     if registration is None:

@@ -24,13 +24,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from shared.app.registration_lifecycle import (
     RegistrationRefused,
-    Staged,
     UnknownRegistration,
     close_all,
     grant_renewal,
@@ -39,13 +35,17 @@ from shared.app.registration_lifecycle import (
     term_record,
 )
 from shared.domain.calendar import authority_date, day_of, stored_day
-from shared.domain.catalog import Catalog
+from shared.domain.catalog import Catalog, cached_catalog
+from shared.domain.clock import Clock
 from shared.domain.events import ApplicationDecision
 from shared.domain.models import DEFAULT_LANGUAGE, ContactLanguage, new_id
 from shared.domain.registration import RegistrationDecisionKind, Term
 from shared.domain.search_terms import name_terms
 from shared.infra.deadline_store import reopen_deadline
-from shared.infra.outbox import in_transaction
+from shared.infra.mongo_types import Database, MongoClient
+from shared.infra.outbox import OutboxRelay
+from shared.infra.runtime import ServiceContext
+from shared.infra.unit_of_work import UnitOfWork, run_unit_of_work
 
 __all__ = [
     "CSV_COLUMNS",
@@ -114,22 +114,20 @@ def new_registration(
 
 
 async def record_certificate(
-    db: AsyncDatabase,
-    session: AsyncClientSession,
+    uow: UnitOfWork,
     *,
     catalog: Catalog,
     application: dict[str, Any],
     decision: ApplicationDecision,
     now: datetime,
     service: str,
-    staged: Staged,
     reminder_time: str = "09:00",
 ) -> dict[str, Any]:
     """Create (new) or renew (renewal) the registration; returns fields for the application."""
     assert decision.registration_number and decision.issued_on and decision.valid_until
-    registrations = db["registrations"]
+    registrations = uow.db["registrations"]
     existing = await registrations.find_one(
-        {"number": decision.registration_number}, session=session
+        {"number": decision.registration_number}, session=uow.session
     )
     if existing is not None and application.get("kind") != "renewal":
         raise RegistrationRefused(
@@ -151,22 +149,19 @@ async def record_certificate(
             source="certificate",
             now=now,
         )
-        await registrations.insert_one(doc, session=session)
+        await registrations.insert_one(doc, session=uow.session)
         await start_term(
-            db,
-            session,
+            uow,
             catalog=catalog,
             doc=doc,
             now=now,
             service=service,
-            staged=staged,
             actor=decision.actor,
             reminder_time=reminder_time,
         )
     else:
         await grant_renewal(
-            db,
-            session,
+            uow,
             catalog=catalog,
             doc=existing,
             application_id=application["_id"],
@@ -174,7 +169,6 @@ async def record_certificate(
             valid_until=decision.valid_until,
             now=now,
             service=service,
-            staged=staged,
             actor=decision.actor,
             reminder_time=reminder_time,
         )
@@ -185,7 +179,7 @@ async def record_certificate(
 
 
 async def decide_registration(
-    ctx: Any,
+    ctx: ServiceContext,
     *,
     number: str,
     kind: RegistrationDecisionKind,
@@ -199,67 +193,43 @@ async def decide_registration(
     takes the term's reminders up again from now (and reopens a window that is open).
     Raises ``UnknownRegistration`` or ``IllegalRegistrationMove``.
     """
-    from shared.domain.catalog import cached_catalog
-
     catalog = catalog or cached_catalog(ctx.settings.catalog_dir)
-    staged = Staged()
     now = ctx.clock.now()
 
-    async def work(session: AsyncClientSession) -> dict[str, Any]:
-        staged.event_ids.clear()
-        db = ctx.db
-        doc = await db["registrations"].find_one({"number": number}, session=session)
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        registrations = uow.db["registrations"]
+        doc = await registrations.find_one({"number": number}, session=uow.session)
         if doc is None:
             raise UnknownRegistration(f"There is no registration {number}.")
-        doc = await move(
-            db,
-            session,
-            doc,
-            kind,
-            actor=actor,
-            now=now,
-            service="ops",
-            staged=staged,
-            reason=reason,
-        )
+        doc = await move(uow, doc, kind, actor=actor, now=now, service="ops", reason=reason)
         if kind in ("suspended", "cancelled"):
-            await close_all(db, session, doc["_id"], f"registration {kind}", now)
+            await close_all(uow, doc["_id"], f"registration {kind}", now)
         else:
-            await _reinstate(db, session, catalog, doc, now, staged, actor)
-        return await db["registrations"].find_one({"_id": doc["_id"]}, session=session) or doc
+            await _reinstate(uow, catalog, doc, now, actor)
+        return await registrations.find_one({"_id": doc["_id"]}, session=uow.session) or doc
 
-    stored = await in_transaction(ctx.client, work)
-    for event_id in staged.event_ids:
-        await ctx.relay.publish(event_id)
-    return stored
+    return await ctx.unit_of_work(work)
 
 
 async def _reinstate(
-    db: AsyncDatabase,
-    session: AsyncClientSession,
-    catalog: Catalog,
-    doc: dict[str, Any],
-    now: datetime,
-    staged: Staged,
-    actor: str,
+    uow: UnitOfWork, catalog: Catalog, doc: dict[str, Any], now: datetime, actor: str
 ) -> None:
     """Reopen the current term's deadlines; an open window opens the renewal again."""
     until = day_of(doc["valid_until"])
     for kind in ("renewal", "expiry"):
-        await reopen_deadline(db, f"dl_{kind}_{doc['number']}_{until:%Y%m%d}", now, session)
+        deadline_id = f"dl_{kind}_{doc['number']}_{until:%Y%m%d}"
+        await reopen_deadline(uow.db, deadline_id, now, uow.session)
     closes = doc.get("window_closes_on")
     opens = doc.get("window_opens_on")
     today = authority_date(now)
     if closes and day_of(closes) >= today and (opens is None or day_of(opens) <= today):
         await move(
-            db,
-            session,
+            uow,
             doc,
             "window_opened",
             actor=actor,
             now=now,
             service="ops",
-            staged=staged,
             reason=f"the renewal window is open until {day_of(closes)}",
         )
 
@@ -316,8 +286,6 @@ class ImportReport:
     imported: int = 0
     unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)  # {"line": n, "message": ...}
-    # Staged in the outbox: a caller with a relay publishes them now, else any relay's sweep.
-    event_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"imported": self.imported, "unchanged": self.unchanged, "errors": self.errors}
@@ -361,23 +329,37 @@ def check_row(catalog: Catalog, raw: dict[str, str]) -> ImportRow:
 
 
 async def import_registrations(
-    client: AsyncMongoClient,
-    db: AsyncDatabase,
+    client: MongoClient,
+    db: Database,
     *,
     catalog: Catalog,
     text: str,
-    now: datetime,
+    clock: Clock,
+    relay: OutboxRelay | None = None,
     progress: Callable[[int, int], None] | None = None,
     reminder_time: str = "09:00",
 ) -> ImportReport:
-    """Import every good row (one transaction each); bad rows are reported by line."""
+    """Import every good row (one unit of work each); bad rows are reported by line.
+
+    ``relay``: publishes the events of each row after its commit; without one (the CLI)
+    they wait in the outbox for a service's relay to sweep them up.
+    """
     rows, errors = parse_rows(text)
     report = ImportReport(errors=errors)
+    now = clock.now()
+
+    async def import_one(row: ImportRow) -> bool:
+        return await run_unit_of_work(
+            client,
+            db,
+            lambda uow: _import_one(uow, catalog, row, now, reminder_time),
+            clock=clock,
+            relay=relay,
+        )
+
     for done, (line, raw) in enumerate(rows, start=1):
         try:
-            row = check_row(catalog, raw)
-            created, event_ids = await _import_one(client, db, catalog, row, now, reminder_time)
-            report.event_ids.extend(event_ids)
+            created = await import_one(check_row(catalog, raw))
         except RegistrationRefused as exc:
             report.errors.append({"line": line, "message": str(exc)})
         else:
@@ -391,13 +373,13 @@ async def import_registrations(
 
 
 async def _import_one(
-    client: AsyncMongoClient,
-    db: AsyncDatabase,
-    catalog: Catalog,
-    row: ImportRow,
-    now: datetime,
-    reminder_time: str = "09:00",
-) -> tuple[bool, list[str]]:
+    uow: UnitOfWork, catalog: Catalog, row: ImportRow, now: datetime, reminder_time: str
+) -> bool:
+    """Store one row's registration and start its term; False when it is known already."""
+    if await uow.db["registrations"].find_one(
+        {"number": row.registration_number}, {"_id": 1}, session=uow.session
+    ):
+        return False  # imported before: the same file twice changes nothing
     registration = new_registration(
         number=row.registration_number,
         category=row.category,
@@ -411,26 +393,14 @@ async def _import_one(
         source="import",
         now=now,
     )
-    staged = Staged()
-
-    async def work(session: AsyncClientSession) -> bool:
-        staged.event_ids.clear()
-        if await db["registrations"].find_one(
-            {"number": row.registration_number}, {"_id": 1}, session=session
-        ):
-            return False  # imported before: the same file twice changes nothing
-        await db["registrations"].insert_one(registration, session=session)
-        await start_term(
-            db,
-            session,
-            catalog=catalog,
-            doc=registration,
-            now=now,
-            service="ops",
-            staged=staged,
-            actor="import",
-            reminder_time=reminder_time,
-        )
-        return True
-
-    return await in_transaction(client, work), staged.event_ids
+    await uow.db["registrations"].insert_one(registration, session=uow.session)
+    await start_term(
+        uow,
+        catalog=catalog,
+        doc=registration,
+        now=now,
+        service="ops",
+        actor="import",
+        reminder_time=reminder_time,
+    )
+    return True

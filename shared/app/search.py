@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.calendar import day_of
 from shared.domain.search_terms import name_terms
+from shared.infra.mongo_types import Collection, Database
 
 HitKind = Literal["application", "registration", "document", "partner"]
 KINDS: tuple[HitKind, ...] = ("application", "registration", "document", "partner")
@@ -47,13 +46,13 @@ def _prefix(value: str) -> dict[str, str]:
     return {"$gte": value, "$lt": value + HIGHEST}
 
 
-async def _by_id_prefix(collection: AsyncCollection, query: str) -> list[dict[str, Any]]:
+async def _by_id_prefix(collection: Collection, query: str) -> list[dict[str, Any]]:
     # The hint makes the prefix a range on the _id index, which a planner may not pick alone.
     cursor = collection.find({"_id": _prefix(query)}, hint="_id_").limit(LIMIT_PER_KIND)
     return await cursor.to_list()
 
 
-async def _by_words(collection: AsyncCollection, field: str, query: str) -> list[dict[str, Any]]:
+async def _by_words(collection: Collection, field: str, query: str) -> list[dict[str, Any]]:
     """Records whose ``field`` (a list of words) has a word starting with each query word."""
     words = name_terms(query)
     if not words:
@@ -128,7 +127,7 @@ def _partner_hit(doc: dict[str, Any], matched: str) -> Hit:
     )
 
 
-async def _applications(db: AsyncDatabase, query: str) -> list[Hit]:
+async def _applications(db: Database, query: str) -> list[Hit]:
     apps = db["applications"]
     numbers = {query, query.upper()}
     found = [(d, "id") for d in await _by_id_prefix(apps, query)]
@@ -139,7 +138,7 @@ async def _applications(db: AsyncDatabase, query: str) -> list[Hit]:
     return [_application_hit(d, m) for d, m in _unique(found)]
 
 
-async def _registrations(db: AsyncDatabase, query: str) -> list[Hit]:
+async def _registrations(db: Database, query: str) -> list[Hit]:
     registrations = db["registrations"]
     found = []
     for number in {query, query.upper()}:
@@ -149,18 +148,18 @@ async def _registrations(db: AsyncDatabase, query: str) -> list[Hit]:
     return [_registration_hit(d, m) for d, m in _unique(found)]
 
 
-async def _documents(db: AsyncDatabase, query: str) -> list[Hit]:
+async def _documents(db: Database, query: str) -> list[Hit]:
     return [_document_hit(d, "id") for d in await _by_id_prefix(db["documents"], query)]
 
 
-async def _partners(db: AsyncDatabase, query: str) -> list[Hit]:
+async def _partners(db: Database, query: str) -> list[Hit]:
     partners = db["partners"]
     found = [(d, "id") for d in await _by_id_prefix(partners, query)]
     found += [(d, "name") for d in await _by_words(partners, "name_terms", query)]
     return [_partner_hit(d, m) for d, m in _unique(found)]
 
 
-async def search(*, db: AsyncDatabase, query: str) -> SearchResults:
+async def search(*, db: Database, query: str) -> SearchResults:
     """Everything ``query`` names, grouped by kind (at most ``LIMIT_PER_KIND`` of each).
 
     Ids and registration numbers match by their start (a short id from the CLI finds the

@@ -26,7 +26,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pymongo import ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from shared.domain.models import new_id
@@ -37,6 +36,7 @@ from shared.domain.webhooks import (
     event_matches,
     retry_delay,
 )
+from shared.infra.mongo_types import Database
 from shared.infra.webhook_http import AttemptOutcome, refused_addresses
 
 ENDPOINTS = "webhook_endpoints"
@@ -106,7 +106,7 @@ async def check_endpoint_url(url: str, *, allow_loopback: bool) -> None:
 
 
 async def create_endpoint(
-    db: AsyncDatabase,
+    db: Database,
     *,
     partner_id: str,
     url: str,
@@ -132,18 +132,14 @@ async def create_endpoint(
     return endpoint, secret
 
 
-async def list_endpoints(
-    db: AsyncDatabase, *, partner_id: str | None = None
-) -> list[WebhookEndpoint]:
+async def list_endpoints(db: Database, *, partner_id: str | None = None) -> list[WebhookEndpoint]:
     """The endpoints of one partner, or every endpoint; oldest first."""
     query = {"partner_id": partner_id} if partner_id else {}
     documents = await db[ENDPOINTS].find(query, {"secret": 0}).sort("created_at", 1).to_list()
     return [WebhookEndpoint.model_validate(d) for d in documents]
 
 
-async def delete_endpoint(
-    db: AsyncDatabase, *, endpoint_id: str, partner_id: str | None = None
-) -> None:
+async def delete_endpoint(db: Database, *, endpoint_id: str, partner_id: str | None = None) -> None:
     """Delete an endpoint and its deliveries; raises UnknownEndpoint."""
     query = {"_id": endpoint_id} | ({"partner_id": partner_id} if partner_id else {})
     if (await db[ENDPOINTS].delete_one(query)).deleted_count != 1:
@@ -151,7 +147,7 @@ async def delete_endpoint(
     await db[DELIVERIES].delete_many({"endpoint_id": endpoint_id})
 
 
-async def remove_partner_endpoints(db: AsyncDatabase, *, partner_id: str) -> int:
+async def remove_partner_endpoints(db: Database, *, partner_id: str) -> int:
     """Delete every endpoint of a partner (revoked), with its deliveries."""
     endpoints = await list_endpoints(db, partner_id=partner_id)
     for endpoint in endpoints:
@@ -160,7 +156,7 @@ async def remove_partner_endpoints(db: AsyncDatabase, *, partner_id: str) -> int
 
 
 async def enqueue_deliveries(
-    db: AsyncDatabase, *, partner_id: str, event: dict[str, Any], now: datetime, period: timedelta
+    db: Database, *, partner_id: str, event: dict[str, Any], now: datetime, period: timedelta
 ) -> int:
     """One delivery of ``event`` per endpoint of the partner that wants it; ``held`` for a
     disabled endpoint, so that enabling it again within the retry period sends it.
@@ -202,7 +198,7 @@ async def enqueue_deliveries(
 
 
 async def claim_due(
-    db: AsyncDatabase, *, now: datetime, lease: timedelta, worker: str, skip: set[str]
+    db: Database, *, now: datetime, lease: timedelta, worker: str, skip: set[str]
 ) -> dict[str, Any] | None:
     """Claim one due delivery, earliest first, of an endpoint not in ``skip``; or None.
 
@@ -238,14 +234,14 @@ async def claim_due(
     return None
 
 
-async def endpoint_secret(db: AsyncDatabase, endpoint_id: str) -> dict[str, Any] | None:
+async def endpoint_secret(db: Database, endpoint_id: str) -> dict[str, Any] | None:
     """The stored endpoint, secret included, for signing; None if it was deleted."""
     found: dict[str, Any] | None = await db[ENDPOINTS].find_one({"_id": endpoint_id})
     return found
 
 
 async def record_attempt(
-    db: AsyncDatabase,
+    db: Database,
     delivery: dict[str, Any],
     outcome: AttemptOutcome,
     *,
@@ -296,7 +292,7 @@ async def record_attempt(
 
 
 async def _after_failure(
-    db: AsyncDatabase,
+    db: Database,
     delivery: dict[str, Any],
     outcome: AttemptOutcome,
     count: int,
@@ -335,7 +331,7 @@ async def _after_failure(
     return "held"
 
 
-async def _after_success(db: AsyncDatabase, endpoint_id: str, *, now: datetime) -> None:
+async def _after_success(db: Database, endpoint_id: str, *, now: datetime) -> None:
     """Reset the failure count; a disabled endpoint that answered is enabled again."""
     before = await db[ENDPOINTS].find_one_and_update(
         {"_id": endpoint_id},
@@ -353,7 +349,7 @@ async def _after_success(db: AsyncDatabase, endpoint_id: str, *, now: datetime) 
         await release_held(db, endpoint_id, now=now)
 
 
-async def release_held(db: AsyncDatabase, endpoint_id: str, *, now: datetime) -> None:
+async def release_held(db: Database, endpoint_id: str, *, now: datetime) -> None:
     """Deliveries held while the endpoint was disabled: due now, or failed if too old."""
     deliveries = db[DELIVERIES]
     await deliveries.update_many(
@@ -366,7 +362,7 @@ async def release_held(db: AsyncDatabase, endpoint_id: str, *, now: datetime) ->
     )
 
 
-async def hold_for_disabled(db: AsyncDatabase, delivery: dict[str, Any], *, now: datetime) -> None:
+async def hold_for_disabled(db: Database, delivery: dict[str, Any], *, now: datetime) -> None:
     """A claimed delivery of a disabled endpoint waits, unsent, until it is enabled."""
     await db[DELIVERIES].update_one(
         {"_id": delivery["_id"], "status": "claimed", "claimed_by": delivery["claimed_by"]},
@@ -374,13 +370,13 @@ async def hold_for_disabled(db: AsyncDatabase, delivery: dict[str, Any], *, now:
     )
 
 
-async def drop_orphan(db: AsyncDatabase, delivery: dict[str, Any]) -> None:
+async def drop_orphan(db: Database, delivery: dict[str, Any]) -> None:
     """A delivery whose endpoint was deleted goes too."""
     await db[DELIVERIES].delete_one({"_id": delivery["_id"], "claimed_by": delivery["claimed_by"]})
 
 
 async def redeliver(
-    db: AsyncDatabase, *, delivery_id: str, now: datetime, period: timedelta, actor: str
+    db: Database, *, delivery_id: str, now: datetime, period: timedelta, actor: str
 ) -> dict[str, Any]:
     """Ops send one delivery again now, whatever its state, even to a disabled endpoint
     (a success enables the endpoint again). Same ``webhook-id``; a fresh retry period."""
@@ -407,7 +403,7 @@ async def redeliver(
 
 
 async def recent_deliveries(
-    db: AsyncDatabase, *, status: str | None = None, limit: int = 50
+    db: Database, *, status: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The most recently changed deliveries, optionally of one status, without their body."""
     query = {"status": status} if status else {}

@@ -41,7 +41,8 @@ def months_before(day: date, months: int) -> date:
 
     31 August less 6 months is 28 February (29 in a leap year).
     """
-    return day - relativedelta(months=months)
+    earlier: date = day - relativedelta(months=months)
+    return earlier
 
 
 def stored_day(day: date) -> datetime:

@@ -36,6 +36,14 @@ DEFAULT_PROCESSING_DAYS = 30
 # Application statuses in which the authority, not the exporter, has to act.
 WITH_THE_AUTHORITY = ("submitted", "under_examination")
 
+# What people call each kind of window, in notices and reasons.
+WINDOW_NAMES: dict[str, str] = {
+    "renewal": "renewal",
+    "additional_materials": "additional materials",
+    "rectification": "rectification",
+    "processing": "processing",
+}
+
 # The event each kind of deadline's "T-<n>d" points become.
 DUE_EVENT: dict[str, str] = {
     "renewal": "deadline.renewal_due",

@@ -199,10 +199,6 @@ class CloudEvent(BaseModel):
     causationid: str | None = None
     data: dict[str, Any]
 
-    def payload(self) -> Payload:
-        """The typed payload of this event (raises ``KeyError`` for an unknown type)."""
-        return PAYLOADS[self.type].model_validate(self.data)
-
 
 def new_event(
     event_type: str,

@@ -88,6 +88,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 
 ApplicationWindow = Literal["additional_materials", "rectification", "processing"]
 
+# The windows whose passing unmet moves the application (by ``<window>_missed``).
+MISSABLE_WINDOWS: tuple[ApplicationWindow, ...] = ("additional_materials", "rectification")
+
 # The window a state opens; leaving the state closes it.
 WINDOW_OF_STATE: dict[str, ApplicationWindow] = {
     "under_examination": "processing",
@@ -169,6 +172,6 @@ def allowed_triggers(status: str) -> list[str]:
 
 def missed_trigger(window: str) -> str:
     """The trigger the scheduler applies when ``window`` passes unmet."""
-    if window not in ("additional_materials", "rectification"):
+    if window not in MISSABLE_WINDOWS:
         raise UnknownTrigger(f"a missed {window!r} window moves no application")
     return f"{window}_missed"

@@ -81,8 +81,8 @@ def renewal_documents(catalog: Catalog, regime: Regime, category: str) -> list[s
     for rule in catalog.rules_for(regime.id, category, "renewal"):
         if rule.kind not in ("required_document", "coverage"):
             continue
-        known = catalog.document_types.get(rule.document_type)  # type: ignore[union-attr]
-        name = known.name if known else rule.document_type  # type: ignore[union-attr]
+        known = catalog.document_types.get(rule.document_type)
+        name = known.name if known else rule.document_type
         if name not in names:
             names.append(name)
     return names
@@ -90,21 +90,19 @@ def renewal_documents(catalog: Catalog, regime: Regime, category: str) -> list[s
 
 def plan_renewal(catalog: Catalog, category: str, valid_until: date, today: date) -> RenewalPlan:
     """The renewal window of a term ending on ``valid_until``, seen on ``today`` (Beijing)."""
-    regime = catalog.regime_for(category, "renewal", today)
+    regime = catalog.regime_for(category, today)
     if regime is not None:
         opens, closes = _window(regime, valid_until)
         if opens is not None and opens > today:
             # Filed on the opening day at the earliest: that day's regime judges it.
-            later = catalog.regime_for(category, "renewal", opens)
+            later = catalog.regime_for(category, opens)
             if later is not None and later.id != regime.id:
                 regime = later
                 opens, closes = _window(regime, valid_until)
             elif later is None:
                 return _not_renewable(catalog, category, valid_until, opens)
         if regime.in_force_until is not None and regime.in_force_until < closes:
-            successor = catalog.regime_for(
-                category, "renewal", regime.in_force_until + timedelta(days=1)
-            )
+            successor = catalog.regime_for(category, regime.in_force_until + timedelta(days=1))
             if successor is None:
                 closes = regime.in_force_until  # the regime ends; no filing after it
         if opens is not None and opens > closes:

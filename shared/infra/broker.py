@@ -47,7 +47,7 @@ class FailoverConnection(RobustConnection):
         query = dict(self.url.query)  # connection options ride on the URL; keep them
         self._failover_urls = [make_url(u).update_query(query) for u in self.urls] or [self.url]
 
-    @property  # type: ignore[override]
+    @property
     def transport(self) -> Any:
         return self.__dict__.get("_transport")
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from aio_pika.abc import AbstractIncomingMessage
 from faststream import AckPolicy
@@ -13,7 +14,7 @@ from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 from pydantic import ValidationError
 
-from shared.domain.events import CloudEvent
+from shared.domain.events import CloudEvent, Payload
 from shared.infra.dead_letters import dead_letter, delivery_attempt
 from shared.infra.logs import correlation_id
 from shared.infra.retry import with_backoff
@@ -26,6 +27,7 @@ EventHandler = Callable[[CloudEvent], Awaitable[None]]
 # The AMQP headers of the message being handled, for a handler that routes on them (the
 # webhooks service reads the partner header the relay set), as correlation_id is passed.
 message_headers: ContextVar[dict[str, Any]] = ContextVar("message_headers")
+P = TypeVar("P", bound=Payload)
 
 
 class GiveUp(Exception):
@@ -34,6 +36,36 @@ class GiveUp(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class Route(Generic[P]):
+    """How a consumer handles one event type: its payload model and the handler."""
+
+    payload: type[P]
+    handle: Callable[[CloudEvent, P], Awaitable[None]]
+
+
+def typed_payload(payload: type[P], event: CloudEvent) -> P:
+    """``event``'s payload as ``payload``; ``GiveUp`` when it can never be one."""
+    try:
+        return payload.model_validate(event.data)
+    except ValidationError as exc:
+        raise GiveUp(f"{event.type} {event.id} has no valid payload: {exc}") from exc
+
+
+def dispatch(routes: Mapping[str, Route[Any]]) -> EventHandler:
+    """A handler calling each event's route with its typed payload; other types are ignored.
+
+    A payload that does not validate can never succeed: it is dead-lettered at once.
+    """
+
+    async def on_event(event: CloudEvent) -> None:
+        route = routes.get(event.type)
+        if route is not None:
+            await route.handle(event, typed_payload(route.payload, event))
+
+    return on_event
 
 
 def subscribe_events(

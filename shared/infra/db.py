@@ -5,7 +5,6 @@ from __future__ import annotations
 from gridfs import AsyncGridFSBucket
 from prometheus_client import Counter
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.monitoring import (
     CommandFailedEvent,
     CommandListener,
@@ -13,6 +12,7 @@ from pymongo.monitoring import (
     CommandSucceededEvent,
 )
 
+from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.settings import Settings
 
 DOCUMENT_BLOBS_BUCKET = "document_blobs"
@@ -155,7 +155,7 @@ class CommandCounter(CommandListener):
         pass
 
 
-def connect(settings: Settings) -> AsyncMongoClient:
+def connect(settings: Settings) -> MongoClient:
     """A client for ``MONGODB_URL`` (timezone-aware datetimes, bounded server selection)."""
     listeners = [CommandCounter()] if settings.mongodb_command_counting else []
     return AsyncMongoClient(
@@ -171,16 +171,16 @@ def connect(settings: Settings) -> AsyncMongoClient:
     )
 
 
-def database(client: AsyncMongoClient, settings: Settings) -> AsyncDatabase:
+def database(client: MongoClient, settings: Settings) -> Database:
     return client[settings.mongodb_db]
 
 
-def blobs(db: AsyncDatabase) -> AsyncGridFSBucket:
+def blobs(db: Database) -> AsyncGridFSBucket:
     """The GridFS bucket that holds document bytes."""
     return AsyncGridFSBucket(db, bucket_name=DOCUMENT_BLOBS_BUCKET)
 
 
-async def ensure_indexes(db: AsyncDatabase) -> None:
+async def ensure_indexes(db: Database) -> None:
     """Create every index regwatch queries through (idempotent)."""
     for collection, indexes in INDEXES.items():
         if indexes:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.domain.deadlines import Deadline, reminder_documents
+from shared.infra.mongo_types import Database
 
 
 async def open_deadline(
-    db: AsyncDatabase, deadline: Deadline, session: AsyncClientSession | None = None
+    db: Database, deadline: Deadline, session: AsyncClientSession | None = None
 ) -> None:
     """Insert ``deadline`` and its pending reminder points (call inside the transaction).
 
@@ -25,7 +25,7 @@ async def open_deadline(
 
 
 async def close_deadline(
-    db: AsyncDatabase,
+    db: Database,
     deadline_id: str,
     reason: str,
     now: datetime,
@@ -54,7 +54,7 @@ async def close_deadline(
 
 
 async def reopen_deadline(
-    db: AsyncDatabase, deadline_id: str, now: datetime, session: AsyncClientSession | None = None
+    db: Database, deadline_id: str, now: datetime, session: AsyncClientSession | None = None
 ) -> None:
     """Open a met or closed deadline again; its cancelled reminders still ahead are pending.
 

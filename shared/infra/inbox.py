@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.domain.clock import Clock
+from shared.infra.mongo_types import Database
 from shared.infra.retry import TransientConflict
 
 
 async def first_delivery(
-    db: AsyncDatabase,
+    db: Database,
     consumer: str,
     event_id: str,
     clock: Clock,

@@ -1,11 +1,13 @@
 """Transactional outbox: events are written with the state change, then relayed.
 
-A handler writes its state change and ``stage(event)`` in one MongoDB transaction. After
-the commit the relay publishes the entry with publisher confirms (message id = event id)
-and marks it sent. A background loop picks up entries whose publisher died: each entry is
-leased with ``find_one_and_update``, so two relays never publish it at the same time. A
-crash between publish and mark republishes it once the lease ends; consumers de-duplicate
-by event id. Sent entries stay as the event log that the dashboard reads.
+A writer's unit of work (``shared.infra.unit_of_work``) writes its state change and the
+entries of its events in one MongoDB transaction, each entry leased to this process's
+relay. After the commit the relay publishes them with publisher confirms (message id =
+event id) and marks them sent. A background loop picks up entries whose publisher died or
+failed once their lease ends: each is leased again by a conditional update, so two relays
+never publish it at the same time. A crash between publish and mark republishes it once
+the lease ends; consumers de-duplicate by event id. Sent entries stay as the event log
+that the dashboard reads.
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
 from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
 from shared.infra.activity import ACTIVITY
+from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.partner_routing import PartnerRouting
 from shared.infra.publisher import Publisher
 from shared.infra.topology import EVENTS_EXCHANGE
@@ -50,7 +51,7 @@ def outbox_entry(event: CloudEvent, now: Any) -> dict[str, Any]:
 
 
 async def in_transaction(
-    client: AsyncMongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]
+    client: MongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]
 ) -> T:
     """Run ``work`` in one transaction, retried on transient errors by the driver."""
     async with client.start_session() as session:
@@ -66,7 +67,7 @@ class OutboxRelay:
 
     def __init__(
         self,
-        db: AsyncDatabase,
+        db: Database,
         publisher: Publisher,
         clock: Clock,
         *,
@@ -81,26 +82,10 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._partners = PartnerRouting(db)
 
-    async def publish(self, event_id: str) -> bool:
-        """Publish one entry now if no other relay holds it; True when it was published.
-
-        Never raises for a broker problem: a failed entry stays pending for the sweep.
-        """
-        entry = await self._claim({"_id": event_id})
-        if entry is None:
-            return False
-        try:
-            await self._send(entry)
-        except Exception as exc:
-            # The state change is committed: the sweep publishes the entry once its lease ends.
-            log.warning("publishing %s failed, left to the sweep: %s", event_id, exc)
-            return False
-        return True
-
     async def drain(self) -> int:
         """Publish every available pending entry; returns how many were published."""
         count = 0
-        while (entry := await self._claim({})) is not None:
+        while (entry := await self._claim()) is not None:
             await self._send(entry)
             count += 1
         return count
@@ -132,7 +117,7 @@ class OutboxRelay:
                 log.warning("outbox relay pass failed: %s", exc)
             await asyncio.sleep(self._poll_seconds)
 
-    async def _claim(self, extra: dict[str, Any]) -> dict[str, Any] | None:
+    async def _claim(self) -> dict[str, Any] | None:
         """Lease one available pending entry to this relay, or None.
 
         An indexed read then an update conditional on what was read, rather than
@@ -141,7 +126,7 @@ class OutboxRelay:
         update matches, the other moves on.
         """
         now = self._clock.now()
-        query = {"status": "pending", "available_at": {"$lte": now}, **extra}
+        query = {"status": "pending", "available_at": {"$lte": now}}
         candidates = self._outbox.find(query).sort("available_at", 1).limit(5)
         async for entry in candidates:
             leased = await self._outbox.update_one(
@@ -162,7 +147,10 @@ class OutboxRelay:
         return outbox_entry(event, now) | {"available_at": now + self._lease, "attempts": 1}
 
     async def publish_leased(self, entry: dict[str, Any]) -> bool:
-        """Publish an entry written by ``leased_entry``; False leaves it to the sweep."""
+        """Publish an entry written by ``leased_entry``; False leaves it to the sweep.
+
+        Never raises for a broker problem: the state change is committed already.
+        """
         try:
             await self._send(entry)
         except Exception as exc:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from cachetools import LRUCache
-from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.infra.mongo_types import Database
 from shared.infra.topology import PARTNER_HEADER, is_partner_event
 
 REGISTRATION_DEADLINE_KINDS = ("renewal", "expiry")
@@ -22,7 +22,7 @@ REGISTRATION_DEADLINE_KINDS = ("renewal", "expiry")
 class PartnerRouting:
     """Finds the partner of an event from the applications and registrations it names."""
 
-    def __init__(self, db: AsyncDatabase, *, cache_size: int = 10_000) -> None:
+    def __init__(self, db: Database, *, cache_size: int = 10_000) -> None:
         self._db = db
         # An application never changes partner, so what was found is kept.
         self._application_partner: LRUCache[str, str] = LRUCache(maxsize=cache_size)

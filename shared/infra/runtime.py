@@ -8,14 +8,12 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 from aio_pika.exceptions import AMQPConnectionError, ProbableAuthenticationError
 from faststream.rabbit import RabbitBroker
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 
 from shared.domain.catalog import CatalogError, cached_catalog
@@ -25,11 +23,14 @@ from shared.infra.activity import report_activity
 from shared.infra.broker import connection_name, declare_topology, make_broker
 from shared.infra.logs import configure_logging
 from shared.infra.metrics import start_exporter
+from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.outbox import OutboxRelay
 from shared.infra.publisher import Publisher
 from shared.infra.settings import Settings, get_settings
+from shared.infra.unit_of_work import Work, run_unit_of_work
 
 log = logging.getLogger("regwatch.runtime")
+T = TypeVar("T")
 
 
 class StartupError(Exception):
@@ -47,7 +48,7 @@ def redact(url: str) -> str:
 
 async def check_mongodb(settings: Settings) -> None:
     """Ping MongoDB; raise StartupError with one specific line if it does not answer."""
-    client: AsyncMongoClient = mongo.connect(settings)
+    client: MongoClient = mongo.connect(settings)
     try:
         await client[settings.mongodb_db].command("ping")
     except OperationFailure as exc:
@@ -101,10 +102,16 @@ class ServiceContext:
     service: str
     settings: Settings
     clock: Clock
-    client: AsyncMongoClient
-    db: AsyncDatabase
+    client: MongoClient
+    db: Database
     broker: RabbitBroker
     relay: OutboxRelay
+
+    async def unit_of_work(self, work: Work[T]) -> T:
+        """Run ``work`` in one transaction with the events it stages, published after commit."""
+        return await run_unit_of_work(
+            self.client, self.db, work, clock=self.clock, relay=self.relay
+        )
 
     async def close(self) -> None:
         await self.relay.stop()

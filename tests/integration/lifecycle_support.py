@@ -13,7 +13,6 @@ import httpx
 import pytest_asyncio
 from bson import ObjectId
 from fastapi import FastAPI
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.http import decisions, problems, registrations
@@ -21,9 +20,9 @@ from services.validator import app as validator_app
 from shared.domain.events import DocumentReceived, new_event
 from shared.domain.models import DocumentRecord, new_id
 from shared.infra.db import blobs
-from shared.infra.outbox import in_transaction, outbox_entry
 from shared.infra.runtime import ServiceContext, open_context
 from shared.infra.settings import Settings
+from shared.infra.unit_of_work import UnitOfWork
 from tests.factories import make_application, make_partner
 from tests.support import sample_image, sample_pdf, wait_until
 
@@ -128,12 +127,11 @@ async def deliver(
         subject=application_id,
     )
 
-    async def write(session: AsyncClientSession) -> None:
-        await ctx.db["documents"].insert_one(record.to_mongo(), session=session)
-        await ctx.db["outbox"].insert_one(outbox_entry(event, now), session=session)
+    async def write(uow: UnitOfWork) -> None:
+        await uow.db["documents"].insert_one(record.to_mongo(), session=uow.session)
+        uow.stage(event)
 
-    await in_transaction(ctx.client, write)
-    await ctx.relay.publish(event.id)
+    await ctx.unit_of_work(write)
     return event.id
 
 

@@ -182,11 +182,13 @@ async def status_event_with_email(
             "type": "registration.status_changed",
             "subject": registration_number,
             "time": now,
-            # A CloudEvent carries its time; the dashboard's event views read it.
+            # The envelope as the dashboard's event log reads it (no payload needed here).
             "event": {
                 "id": event_id,
                 "type": "registration.status_changed",
                 "time": now.isoformat(),
+                "subject": registration_number,
+                "data": {},
             },
             "status": "sent",
             "available_at": now,
@@ -224,9 +226,8 @@ async def imported_registration(ctx: ServiceContext, *, valid_until: date) -> st
         ctx.db,
         catalog=cached_catalog(ctx.settings.catalog_dir),
         text=",".join(CSV_COLUMNS) + "\n" + row + "\n",
-        now=ctx.clock.now(),
+        clock=ctx.clock,
+        relay=ctx.relay,
     )
     assert report.imported == 1, report.errors
-    for event_id in report.event_ids:
-        await ctx.relay.publish(event_id)
     return num

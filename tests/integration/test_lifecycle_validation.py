@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.validator.app import catalog_for
 from services.validator.handlers import on_document_received
-from shared.domain.events import CloudEvent
+from shared.domain.events import CloudEvent, DocumentReceived
 from shared.infra.settings import Settings
 from shared.infra.topology import EVENTS_EXCHANGE
 from tests.integration.lifecycle_support import (
@@ -169,14 +169,18 @@ async def test_document_already_seen_by_an_earlier_evaluation_is_not_evaluated_a
     document_id = result["document_ids"][0]
     # A second delivery of the same document's event, as if it had arrived together with
     # the first one: the latest result covers it, so nothing is evaluated or published.
+    original = await db["outbox"].find_one({"_id": first})
+    assert original is not None
+    received = DocumentReceived.model_validate(original["event"]["data"])
+    assert received.document_id == document_id
     copy = CloudEvent(
         source="urn:regwatch:intake",
         type="document.received",
         time=datetime.now(UTC),
         subject=application_id,
-        data={"document_id": document_id, "application_id": application_id},
+        data=received.model_dump(mode="json"),
     )
-    await on_document_received(lifecycle.validator, catalog_for(settings), copy)
+    await on_document_received(lifecycle.validator, catalog_for(settings), copy, received)
     assert len(await results_of(db, application_id)) == 1
     assert await db["inbox"].find_one({"consumer": "validator", "event_id": copy.id})
     assert first != copy.id

@@ -45,7 +45,6 @@ async def test_two_relays_publish_each_pending_entry_once(
     subject = f"relay-{uuid.uuid4().hex}"
     clock = SystemClock()
     now = clock.now()
-    await db["outbox"].insert_many([outbox_entry(sent_event(subject, now), now) for _ in range(30)])
     relays = [
         OutboxRelay(
             db, Publisher(settings.amqp_url, name=f"relay-test-{i}"), clock, lease_seconds=30
@@ -53,6 +52,9 @@ async def test_two_relays_publish_each_pending_entry_once(
         for i in range(2)
     ]
     async with EventTap(settings.amqp_url, "notification.sent") as tap:
+        # Written once the tap listens: the session's running relays may sweep some at once.
+        entries = [outbox_entry(sent_event(subject, now), now) for _ in range(30)]
+        await db["outbox"].insert_many(entries)
         published = await asyncio.gather(*(relay.drain() for relay in relays))
         await tap.wait_for("notification.sent", count=30, timeout=60)
         await asyncio.sleep(0.5)

@@ -21,6 +21,7 @@ from shared.domain.models import new_id
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import INTAKE_EXCHANGE, PARTNER_HEADER, SUBMIT_ROUTING_KEY
+from shared.infra.unit_of_work import UnitOfWork
 from tests.factories import make_application
 from tests.integration.test_intake_partners import url_for
 from tests.support import EventTap, drain_dead_letters, sample_pdf, wait_until
@@ -89,11 +90,15 @@ def deadline_event(kind: str, **fields: Any) -> Any:
 
 
 async def stage_and_relay(ctx: ServiceContext, event: Any) -> None:
-    """Through the outbox, as the scheduler emits it (leased at once: no other relay of the
-    session sweeps it up first)."""
-    entry = ctx.relay.leased_entry(event, datetime.now(UTC))
-    await ctx.db["outbox"].insert_one(entry)
-    assert await ctx.relay.publish_leased(entry)
+    """Through a unit of work, as the scheduler emits it (leased to this relay: no other
+    relay of the session sweeps it up first)."""
+
+    async def work(uow: UnitOfWork) -> None:
+        uow.stage(event)
+
+    await ctx.unit_of_work(work)
+    sent = await ctx.db["outbox"].find_one({"_id": event.id}, {"status": 1})
+    assert sent is not None and sent["status"] == "sent"
 
 
 async def registration(db: AsyncDatabase, application_id: str | None) -> str:

@@ -53,7 +53,7 @@ def test_every_rule_and_regime_carries_a_source() -> None:
     ],
 )
 def test_regime_is_chosen_by_date(category: str, on: date, regime: str | None) -> None:
-    found = load_catalog().regime_for(category, "new", on)
+    found = load_catalog().regime_for(category, on)
     assert (found.id if found else None) == regime
 
 

@@ -33,14 +33,18 @@ def point(name: str) -> dict:
 
 
 def test_reminder_event_id_is_derived_from_the_reminder() -> None:
-    first = reminder_event(DEADLINE, point("T-14d"), SUBJECT, now=NOW)
-    again = reminder_event(DEADLINE, point("T-14d"), SUBJECT, now=NOW + timedelta(minutes=1))
+    first = reminder_event(DEADLINE, point("T-14d"), SUBJECT, now=NOW, service="scheduler")
+    again = reminder_event(
+        DEADLINE, point("T-14d"), SUBJECT, now=NOW + timedelta(minutes=1), service="scheduler"
+    )
     assert first.id == again.id == "reminder:dl_r:T-14d"
     assert first.type == "deadline.renewal_due"
 
 
 def test_renewal_reminder_carries_subject_days_left_and_missing_items() -> None:
-    event = reminder_event(DEADLINE, point("T-14d"), SUBJECT, now=NOW + timedelta(seconds=20))
+    event = reminder_event(
+        DEADLINE, point("T-14d"), SUBJECT, now=NOW + timedelta(seconds=20), service="scheduler"
+    )
     data = DeadlineEvent.model_validate(event.data)
     assert data.days_left == 14
     assert data.due_at == DEADLINE.due_at
@@ -59,7 +63,7 @@ def test_expiry_point_is_dated_at_the_terms_last_day() -> None:
         }
     )
     [expired] = reminder_documents(expiry)
-    event = reminder_event(expiry, expired, SUBJECT, now=DEADLINE.expires_at)
+    event = reminder_event(expiry, expired, SUBJECT, now=DEADLINE.expires_at, service="scheduler")
     data = DeadlineEvent.model_validate(event.data)
     assert event.type == "registration.expired"
     assert data.due_at == DEADLINE.expires_at

@@ -13,7 +13,6 @@ from shared.domain.catalog import cached_catalog
 from shared.domain.lifecycle import IllegalTransition
 
 router = APIRouter(tags=["ops"])
-SERVICE = "intake"
 
 
 @router.post(
@@ -45,7 +44,6 @@ async def record_decision(
             ctx,
             catalog=catalog,
             decision=payload,
-            service=SERVICE,
             publish_decision=True,
             correlation_id=request.headers.get("x-correlation-id"),
         )

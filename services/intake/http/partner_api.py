@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -165,7 +166,7 @@ async def get_document_content(
         raise problem_for(error) from None
     stream = await blobs(ctx.db).open_download_stream(document["blob_id"])
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         try:
             while chunk := await stream.readchunk():
                 yield chunk

@@ -65,13 +65,12 @@ async def import_csv(request: Request, actor: str = Depends(require_ops)) -> dic
             ctx.db,
             catalog=cached_catalog(ctx.settings.catalog_dir),
             text=text,
-            now=ctx.clock.now(),
+            clock=ctx.clock,
+            relay=ctx.relay,
             reminder_time=ctx.settings.reminder_local_time,
         )
     except csv.Error as exc:  # e.g. a bare carriage return inside a field
         raise Problem(422, "bad_csv", f"The CSV cannot be read: {exc}.") from None
-    for event_id in report.event_ids:
-        await ctx.relay.publish(event_id)
     return report.as_dict()
 
 

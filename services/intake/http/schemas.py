@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from services.intake.checks import IsoDate
-from shared.domain.models import ApplicationKind, Exporter, StatusChange
+from shared.domain.lifecycle import StatusChange
+from shared.domain.models import ApplicationKind, Exporter
 
 # Control characters (a CR/LF in a name would reach email subjects and CSV exports) and bidi
 # overrides (they make a name read otherwise) never reach a stored name; in the schema too,

@@ -34,14 +34,12 @@ class Catalog:
                 f"unknown category {category_id!r}; known categories: {known}"
             ) from None
 
-    def regime_for(self, category: str, kind: str, on: date) -> Regime | None:
+    def regime_for(self, category: str, on: date) -> Regime | None:
         """The regime in force for ``category`` on ``on`` (None when none is).
 
-        ``kind`` is accepted for callers that choose the date by kind (submission date for
-        new applications, the registration's expiry for renewals): every regime here covers
-        all kinds.
+        Every regime covers all kinds of application: callers choose the date by kind
+        (the submission date for new applications, the registration's expiry for renewals).
         """
-        del kind
         for regime in self.regimes.values():
             if regime.covers(category) and regime.in_force_on(on):
                 return regime

@@ -56,7 +56,7 @@ def evaluate(
     if not category.passed:
         return _conclude(catalog, facts, None, [category])
     on = facts.regime_date()
-    regime = catalog.regime_for(facts.category, facts.kind, on)
+    regime = catalog.regime_for(facts.category, on)
     outcomes = [category, _regime_outcome(catalog, facts, regime)]
     ctx = CheckContext(catalog, regime, facts, indexed)
     for rule in catalog.rules_for(regime.id if regime else None, facts.category, facts.kind):

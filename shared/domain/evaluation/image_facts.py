@@ -26,5 +26,5 @@ def is_colour_image(data: bytes) -> bool | None:
     spread = 0
     for first, second in ((red, green), (green, blue)):
         low_high = ImageChops.difference(first, second).getextrema()
-        spread = max(spread, int(low_high[1]))  # type: ignore[index,arg-type]
+        spread = max(spread, int(low_high[1]))  # type: ignore[arg-type]
     return spread > GREY_TOLERANCE
