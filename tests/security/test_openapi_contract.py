@@ -131,9 +131,13 @@ def test_every_operation_answers_as_documented(
         headers = credentials(operation, partner_key, settings.regwatch_ops_token)
 
         def check(case: Any, headers: dict[str, str] = headers) -> None:
-            response = case.call_and_validate(
-                headers=headers, excluded_checks=[positive_data_acceptance]
-            )
+            excluded = [positive_data_acceptance]
+            if mode is GenerationMode.NEGATIVE and case.method.upper() == "GET":
+                # A query string carries text only: an "object" generated for a string filter
+                # arrives as text the API may take as a filter. 5xx and problem shapes are
+                # still checked.
+                excluded.append(negative_data_rejection)
+            response = case.call_and_validate(headers=headers, excluded_checks=excluded)
             assert_problem_if_error(response, case.path)
             if mode is GenerationMode.POSITIVE and response.status_code == 422:
                 # A schema-valid request passes the schema; what is left is the domain's
