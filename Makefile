@@ -62,7 +62,7 @@ run: system-deps infra-up
 test: venv system-deps  # long scenario timelines and the heavy fault scenarios run in test-faults
 	$(BIN)/python -m pytest -q -m "not scenarios and not heavy"
 
-test-faults: venv  # every fault test, heavy ones included, ending with the scenario table
+test-faults: venv  # every fault test, heavy ones included, ending with the scenario table (kept in .run/fault-scenarios.txt)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
 	$(MAKE) test-scenarios
 

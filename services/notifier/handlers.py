@@ -200,18 +200,37 @@ async def _give_up(
     return reason
 
 
+HOLDER_POLL_SECONDS = 1.0
+
+
+async def _claim_when_free(ctx: ServiceContext, event: CloudEvent, recipient: str) -> str | None:
+    """Claim one delivery, waiting while another notifier holds it.
+
+    The holder either finishes (nothing is left to send: None) or died mid-send, and then
+    its lease ends and this notifier takes over. Failing at once instead would spend the
+    message's few deliveries in seconds against a lease of minutes, and dead-letter a
+    reminder that nobody sent. The wait is bounded by one lease.
+    """
+    lease = delivery_lease(ctx)
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + lease.total_seconds() + HOLDER_POLL_SECONDS
+    while True:
+        try:
+            return await deliveries.claim(
+                ctx, event_id=event.id, event_type=event.type, recipient=recipient, lease=lease
+            )
+        except deliveries.DeliveryInFlight:
+            if loop.time() >= give_up_at:
+                raise
+            await asyncio.sleep(HOLDER_POLL_SECONDS)
+
+
 async def _claim_all(
     ctx: ServiceContext, event: CloudEvent, recipients: list[str]
 ) -> dict[str, str]:
     pending: dict[str, str] = {}
     for recipient in recipients:
-        token = await deliveries.claim(
-            ctx,
-            event_id=event.id,
-            event_type=event.type,
-            recipient=recipient,
-            lease=delivery_lease(ctx),
-        )
+        token = await _claim_when_free(ctx, event, recipient)
         if token is not None:
             pending[recipient] = token
     return pending

@@ -53,8 +53,13 @@ class FailoverConnection(RobustConnection):
 
     @transport.setter
     def transport(self, value: Any) -> None:
-        # aio-pika clears the transport right before each connection attempt.
-        if value is None and "_failover_urls" in self.__dict__:
+        # aio-pika clears the transport right before each connection attempt (and on close,
+        # which is no attempt: closing does not move to another node).
+        if (
+            value is None
+            and "_failover_urls" in self.__dict__
+            and not self.__dict__.get("_close_called")
+        ):
             if self._attempts:
                 self.url = self._failover_urls[self._attempts % len(self._failover_urls)]
                 log.info("connecting to the next broker node: %s", self)

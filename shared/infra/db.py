@@ -164,6 +164,10 @@ def connect(settings: Settings) -> MongoClient:
         serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
         appname="regwatch",
         event_listeners=listeners,
+        # A message is acked once its write is acknowledged: the write must outlive a crash
+        # then. "majority" is journaled on a replica set (writeConcernMajorityJournalDefault);
+        # said here rather than left to the deployment's default, which is w:1 with an arbiter.
+        w="majority",
     )
 
 

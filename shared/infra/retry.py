@@ -13,8 +13,16 @@ log = logging.getLogger("regwatch.retry")
 T = TypeVar("T")
 
 
+class TransientConflict(Exception):
+    """A race with another copy that settles by itself shortly; retried like an outage, so
+    it does not spend one of the message's few deliveries."""
+
+
 def is_transient(exc: BaseException) -> bool:
-    """True for failures that go away by themselves: the server is down or restarting."""
+    """True for failures that go away by themselves: the server is down or restarting, or
+    another copy is finishing the same work."""
+    if isinstance(exc, TransientConflict):
+        return True
     if isinstance(exc, ConnectionFailure):  # AutoReconnect, NetworkTimeout, ServerSelection...
         return True
     if isinstance(exc, PyMongoError):
@@ -46,6 +54,6 @@ async def with_backoff(
         except Exception as exc:
             if not is_transient(exc) or loop.time() + delay > deadline:
                 raise
-            log.warning("%s: database unavailable (%s); retrying in %.1f s", what, exc, delay)
+            log.warning("%s: %s; retrying in %.1f s", what, exc, delay)
             await asyncio.sleep(delay)
             delay = min(max_delay, delay * 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,5 +72,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
     if ROWS:
         terminalreporter.section("fault scenarios")
-        for line in table(ROWS):
+        lines = table(ROWS)
+        for line in lines:
             terminalreporter.write_line(line)
+        # Also on disk: a session that ends badly must not take the figures with it.
+        saved = Path(".run/fault-scenarios.txt")
+        saved.parent.mkdir(exist_ok=True)
+        saved.write_text("\n".join(lines) + "\n")
+        terminalreporter.write_line(f"(table saved in {saved})")

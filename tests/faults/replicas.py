@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import re
+import signal
 import subprocess
 from collections import Counter
 from collections.abc import Callable
@@ -100,8 +102,12 @@ class ReplicaSet:
         return [r for r in self.replicas if r.service == service]
 
     def stop(self) -> None:
+        """SIGTERM every replica at once, then SIGKILL whichever is still up after 20 s."""
         for replica in self.replicas:
-            replica.process.stop()
+            if replica.process.alive():
+                os.killpg(replica.pid, signal.SIGTERM)
+        for replica in self.replicas:
+            replica.process.stop()  # waits, and SIGKILLs one that outlives its grace
 
     def dead(self) -> list[str]:
         return [f"{r.service} pid {r.pid}" for r in self.replicas if not r.process.alive()]
@@ -147,13 +153,13 @@ class BrokerView:
                 held[pid] = held.get(pid, 0) + unacked
         return held
 
-    def in_flight(self) -> int:
-        """Messages ready or unacknowledged in regwatch's queues."""
+    def in_flight(self, queues: list[str]) -> int:
+        """Messages ready or unacknowledged in ``queues``."""
         rows = self._ctl_json("list_queues", "name", "messages_ready", "messages_unacknowledged")
         return sum(
             int(r["messages_ready"] or 0) + int(r["messages_unacknowledged"] or 0)
             for r in rows
-            if str(r["name"]).startswith("regwatch.") and r["name"] != "regwatch.dead_letters"
+            if r["name"] in queues
         )
 
 
@@ -215,16 +221,19 @@ class PartnerFleet:
         )
 
     async def _partner(self, number: int, documents: list[tuple[str, int]]) -> None:
-        connection = await connect_failover(
-            random.sample(self.urls, len(self.urls)),
-            name=f"fault-partner-{number}",
-            reconnect_interval=0.5,
+        connection = await asyncio.wait_for(
+            connect_failover(
+                random.sample(self.urls, len(self.urls)),
+                name=f"fault-partner-{number}",
+                reconnect_interval=0.5,
+            ),
+            60,
         )
         slots = asyncio.Semaphore(self.window)
         try:
             await asyncio.gather(*(self._one(connection, slots, d) for d in documents))
         finally:
-            await connection.close()
+            await asyncio.wait_for(connection.close(), 10)
 
     async def _one(
         self, connection: Any, slots: asyncio.Semaphore, document: tuple[str, int]
@@ -234,22 +243,23 @@ class PartnerFleet:
             while True:
                 attempt += 1
                 try:
-                    channel = await connection.channel(publisher_confirms=True)
-                    try:
-                        exchange = await channel.get_exchange(INTAKE_EXCHANGE.name, ensure=False)
-                        self.published += 1
-                        await asyncio.wait_for(
-                            exchange.publish(document_message(*document), SUBMIT_ROUTING_KEY),
-                            15,
-                        )
-                    finally:
-                        if not channel.is_closed:
-                            await channel.close()
+                    # Bounded: a channel opened while the connection is away waits for it.
+                    await asyncio.wait_for(self._publish(connection, document), 15)
                     self.confirmed.add(f"{document[0]}-{document[1]}")
                     return
                 except (aio_pika.exceptions.AMQPError, OSError, TimeoutError, RuntimeError):
                     self.resends += 1
                     await asyncio.sleep(min(0.2 * attempt, 2))
+
+    async def _publish(self, connection: Any, document: tuple[str, int]) -> None:
+        channel = await connection.channel(publisher_confirms=True)
+        try:
+            exchange = await channel.get_exchange(INTAKE_EXCHANGE.name, ensure=False)
+            self.published += 1
+            await exchange.publish(document_message(*document), SUBMIT_ROUTING_KEY)
+        finally:
+            if not channel.is_closed:
+                await channel.close()
 
 
 async def due_reminders(db: AsyncDatabase, partner_id: str, count: int, tag: str) -> list[str]:

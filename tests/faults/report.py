@@ -14,7 +14,8 @@ class ScenarioRow:
     in_flight: list[int] = field(default_factory=list)
     lost: int = 0
     user_duplicates: int = 0
-    absorbed_duplicates: int = 0  # redeliveries and resends that consumers de-duplicated
+    absorbed_duplicates: int = 0  # events carried twice, mails handed over twice: de-duplicated
+    resends: int = 0  # partners' publishes tried again after a failure or a missing confirm
     notes: str = ""
 
 
@@ -28,6 +29,7 @@ HEADER = (
     "lost",
     "dup. (user)",
     "dup. absorbed",
+    "resends",
 )
 
 
@@ -42,6 +44,7 @@ def table(rows: list[ScenarioRow]) -> list[str]:
             str(r.lost),
             str(r.user_duplicates),
             str(r.absorbed_duplicates),
+            str(r.resends),
         )
         for r in rows
     ]

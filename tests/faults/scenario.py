@@ -12,12 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aio_pika
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from devtools.local_infra import free_port
 from devtools.smtp_sink import read_maildir, start_sink
 from shared.infra.settings import Settings
-from shared.infra.topology import INTAKE_DOCUMENTS, NOTIFIER_EVENTS, VALIDATOR_EVENTS
+from shared.infra.topology import (
+    CONSUMER_QUEUES,
+    DEAD_LETTER_QUEUE_NAME,
+    INTAKE_DOCUMENTS,
+    NOTIFIER_EVENTS,
+    VALIDATOR_EVENTS,
+)
 from tests.factories import make_application, make_partner
 from tests.faults.replicas import (
     BrokerView,
@@ -28,7 +37,7 @@ from tests.faults.replicas import (
     leased_claims,
     tally,
 )
-from tests.faults.stream import declare_tap, drain_tap
+from tests.faults.stream import declare_tap, drain_tap, purge_queues
 from tests.processes import wait_for_consumers
 from tests.support import wait_until
 
@@ -37,6 +46,29 @@ QUEUE_OF = {
     "validator": VALIDATOR_EVENTS.name,
     "notifier": NOTIFIER_EVENTS.name,
 }
+
+
+async def reap_abandoned_transactions(db: AsyncDatabase, every: float = 2.0) -> None:
+    """Stand in for mongod's background reaper of abandoned transactions.
+
+    A replica SIGKILLed inside a transaction leaves it open, and writers that meet its
+    uncommitted writes wait for it, as on mongod, which aborts it after 60 s
+    (transactionLifetimeLimitSeconds) on a timer. SecantusDB aborts it only when some other
+    transaction runs: when every scheduler is waiting on the same claim, none ever does, and
+    the ticks would wait forever. A small transaction every few seconds restores mongod's
+    bound.
+    """
+    while True:
+        try:
+            async with db.client.start_session() as session:
+
+                async def touch(s: AsyncClientSession) -> None:
+                    await db["fault_reaper"].find_one({}, session=s)
+
+                await session.with_transaction(touch)
+        except PyMongoError:  # the database is being killed or restarted: try again later
+            pass
+        await asyncio.sleep(every)
 
 
 @dataclass
@@ -53,6 +85,8 @@ class Stream:
     emails: list[str] = field(default_factory=list)
     in_flight: list[int] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
+    sending: asyncio.Task[None] | None = None
+    reaper: asyncio.Task[None] | None = None
 
     @classmethod
     async def start(
@@ -70,6 +104,10 @@ class Stream:
         sink = start_sink("127.0.0.1", port, maildir)
         settings = settings.model_copy(update={"smtp_port": port})
         await declare_tap(settings.amqp_url)
+        # The broker outlives tests (a session's node, a module's cluster): start empty.
+        await purge_queues(
+            settings.amqp_url, [q.name for q in CONSUMER_QUEUES] + [DEAD_LETTER_QUEUE_NAME]
+        )
         replicas = ReplicaSet(
             settings,
             counts,
@@ -96,6 +134,7 @@ class Stream:
             partner_id,
             apps,
         )
+        stream.reaper = asyncio.create_task(reap_abandoned_transactions(db))
         await stream.wait_consuming()
         return stream
 
@@ -118,10 +157,33 @@ class Stream:
     def documents(self, count: int) -> list[tuple[str, int]]:
         return [(self.applications[i % len(self.applications)], i) for i in range(count)]
 
+    def send_in_background(self, count: int) -> None:
+        """The partners start sending ``count`` documents; ``sent`` waits for them."""
+        self.sending = asyncio.create_task(self.fleet.send(self.documents(count)))
+
+    async def sent(self) -> None:
+        assert self.sending is not None
+        await self.sending
+
+    async def held_by_consumers(self) -> int:
+        """Deliveries the services' consumers hold unacknowledged now, as the broker sees it."""
+        by_pid = await asyncio.to_thread(self.view.unacked_by_pid)
+        return sum(by_pid.values())
+
+    async def wait_for_held_work(self, timeout: float = 60) -> int:
+        """Wait until the consumers hold deliveries (so a fault now meets work in flight)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if held := await self.held_by_consumers():
+                return held
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no consumer held a delivery within {timeout} s")
+
     async def add_reminders(self, count: int) -> None:
         self.emails += await due_reminders(self.db, self.partner_id, count, uuid.uuid4().hex[:6])
 
-    async def kill_busy_replica(self, service: str, timeout: float = 60) -> None:
+    async def kill_busy_replica(self, service: str, timeout: float = 120) -> None:
         """SIGKILL a replica of ``service`` that holds work right now, then restart it.
 
         Consumers: the broker lists unacknowledged deliveries on its consumer connection.
@@ -159,21 +221,44 @@ class Stream:
     async def settle(self, timeout: float = 240) -> None:
         """Wait until every confirmed document is stored, every event relayed, every queue
         drained and every due reminder mailed."""
+        progress: dict[str, int] = {}
 
         async def done() -> bool:
-            stored = await self.db["documents"].count_documents({})
-            pending = await self.db["outbox"].count_documents({"status": "pending"})
-            if stored < len(self.fleet.confirmed) or pending:
-                return False
+            progress["stored"] = await self.db["documents"].count_documents({})
+            progress["outbox pending"] = await self.db["outbox"].count_documents(
+                {"status": "pending"}
+            )
             mailed = {str(m["To"]) for m in read_maildir(self.maildir)}
-            if not mailed.issuperset(self.emails):
-                return False
-            return await asyncio.to_thread(self.view.in_flight) == 0
+            progress["due mails missing"] = len(set(self.emails) - mailed)
+            progress["queued"] = await self.queued()
+            return (
+                progress["stored"] >= len(self.fleet.confirmed)
+                and not progress["outbox pending"]
+                and not progress["due mails missing"]
+                and not progress["queued"]
+            )
 
-        await wait_until(done, timeout=timeout, interval=1.0, message=self.describe)
+        def describe() -> str:
+            return f"{progress}; confirmed {len(self.fleet.confirmed)}; {self.describe()}"
+
+        await wait_until(done, timeout=timeout, interval=1.0, message=describe)
+
+    async def queued(self) -> int:
+        """Messages ready or unacknowledged in the queues of the services that run here
+        (a queue no replica consumes, such as the notifier's in a throughput run, fills)."""
+        queues = [QUEUE_OF[s] for s in QUEUE_OF if self.replicas.of(s)]
+        return await asyncio.to_thread(self.view.in_flight, queues)
 
     def describe(self) -> str:
-        return f"dead replicas: {self.replicas.dead()}; confirmed {len(self.fleet.confirmed)}"
+        return f"dead replicas: {self.replicas.dead()}"
+
+    async def dead_letters(self) -> int:
+        """Messages in the dead-letter queue (purged at start): none is promised."""
+        connection = await aio_pika.connect(self.settings.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(DEAD_LETTER_QUEUE_NAME, passive=True)
+            return int(queue.declaration_result.message_count or 0)
 
     async def count(self) -> Tally:
         events = await drain_tap(self.settings.amqp_url)
@@ -196,6 +281,12 @@ class Stream:
             work.setdefault(replica.service, []).append(done)
         return work
 
-    def close(self) -> None:
-        self.replicas.stop()
+    async def close(self) -> None:
+        """Stop the partners (a failed check must not leave them reconnecting), every
+        replica and the mail sink."""
+        for task in (self.sending, self.reaper):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=30)
+        await asyncio.to_thread(self.replicas.stop)
         self.sink.stop()

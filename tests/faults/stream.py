@@ -85,6 +85,20 @@ async def declare_tap(amqp_url: str) -> None:
         await queue.bind(exchange, "#")
 
 
+async def purge_queues(amqp_url: str, queues: list[str]) -> None:
+    """Empty ``queues`` where they exist: what an earlier test left is no one's work now."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        for name in queues:
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(name, passive=True)
+            except aio_pika.exceptions.ChannelClosed:  # not declared yet: nothing to empty
+                continue
+            await queue.purge()
+            await channel.close()
+
+
 async def drain_tap(amqp_url: str) -> list[dict[str, Any]]:
     events = []
     connection = await aio_pika.connect(amqp_url)

@@ -5,8 +5,6 @@ does not (marker ``heavy``)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -39,6 +37,7 @@ async def test_replicas_of_every_service_share_the_work_and_do_everything_once(
         await stream.add_reminders(REMINDERS)
         await stream.settle()
         counted = await stream.count()
+        dead_letters = await stream.dead_letters()
         work = await stream.work_by_replica()
         ROWS.append(
             ScenarioRow(
@@ -47,15 +46,13 @@ async def test_replicas_of_every_service_share_the_work_and_do_everything_once(
                 lost=len(counted.lost),
                 user_duplicates=len(counted.user_duplicates),
                 absorbed_duplicates=counted.absorbed,
-                notes=f"work per replica {work}",
+                notes=f"work per replica {work}; dead letters {dead_letters}",
             )
         )
-        assert counted.lost == [] and counted.user_duplicates == []
+        assert counted.lost == [] and counted.user_duplicates == [] and dead_letters == 0
         assert all(n > 0 for done in work.values() for n in done), work
     finally:
-        if "sending" in locals():  # a failed check must not leave partners reconnecting
-            locals()["sending"].cancel()
-        stream.close()
+        await stream.close()
 
 
 @pytest.mark.asyncio
@@ -70,16 +67,17 @@ async def test_sigkilled_busy_replicas_lose_nothing_and_duplicate_nothing_a_user
         management_url=rabbit_node.management_url,
     )
     try:
-        sending = asyncio.create_task(stream.fleet.send(stream.documents(DOCUMENTS)))
+        stream.send_in_background(DOCUMENTS)
         for _round in range(KILL_ROUNDS):
             await stream.kill_busy_replica("intake")
             await stream.kill_busy_replica("validator")
             await stream.add_reminders(REMINDERS)
             await stream.kill_busy_replica("scheduler")
             await stream.kill_busy_replica("notifier")
-        await sending
+        await stream.sent()
         await stream.settle()
         counted = await stream.count()
+        dead_letters = await stream.dead_letters()
         ROWS.append(
             ScenarioRow(
                 "replicas, SIGKILL busy replicas",
@@ -88,13 +86,14 @@ async def test_sigkilled_busy_replicas_lose_nothing_and_duplicate_nothing_a_user
                 in_flight=stream.in_flight,
                 lost=len(counted.lost),
                 user_duplicates=len(counted.user_duplicates),
-                absorbed_duplicates=counted.absorbed + stream.fleet.resends,
+                absorbed_duplicates=counted.absorbed,
+                resends=stream.fleet.resends,
+                notes=f"dead letters {dead_letters}",
             )
         )
         assert counted.lost == [], counted.lost[:10]
         assert counted.user_duplicates == [], counted.user_duplicates[:10]
+        assert dead_letters == 0
         assert all(n > 0 for n in stream.in_flight)
     finally:
-        if "sending" in locals():  # a failed check must not leave partners reconnecting
-            locals()["sending"].cancel()
-        stream.close()
+        await stream.close()
