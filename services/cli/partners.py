@@ -3,7 +3,6 @@ revoke them."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -11,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.cli.database import run_with_db
 from services.intake.onboarding import (
     PartnerCredentials,
     ensure_events_queue,
@@ -20,9 +20,8 @@ from services.intake.onboarding import (
 from services.intake.rabbit_users import RabbitUsersError
 from shared.app.partners import UnknownPartner, list_partners
 from shared.domain.clock import clock_from
-from shared.infra import db as mongo
 from shared.infra.mongo_types import Database
-from shared.infra.settings import Settings, get_settings
+from shared.infra.settings import Settings
 
 app = typer.Typer(help="Partners: outside systems that submit documents.", no_args_is_help=True)
 console = Console()
@@ -30,22 +29,7 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    settings = get_settings()
-
-    async def with_db() -> T:
-        client = mongo.connect(settings)
-        try:
-            database = mongo.database(client, settings)
-            await mongo.ensure_indexes(database)
-            return await work(database, settings)
-        finally:
-            await client.close()
-
-    try:
-        return asyncio.run(with_db())
-    except (RabbitUsersError, UnknownPartner) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    return run_with_db(work, refusals=(RabbitUsersError, UnknownPartner), console=console)
 
 
 @app.command("add")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -10,13 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.cli.database import run_with_db
 from shared.app import webhooks
 from shared.app.partners import active_partner
 from shared.domain.clock import clock_from
 from shared.domain.webhooks import WebhookRefused
-from shared.infra import db as mongo
 from shared.infra.mongo_types import Database
-from shared.infra.settings import Settings, get_settings
+from shared.infra.settings import Settings
 
 app = typer.Typer(help="Partners' signed webhook endpoints.", no_args_is_help=True)
 console = Console()
@@ -24,22 +23,9 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    settings = get_settings()
-
-    async def with_db() -> T:
-        client = mongo.connect(settings)
-        try:
-            database = mongo.database(client, settings)
-            await mongo.ensure_indexes(database)
-            return await work(database, settings)
-        finally:
-            await client.close()
-
-    try:
-        return asyncio.run(with_db())
-    except (WebhookRefused, webhooks.UnknownEndpoint, LookupError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    return run_with_db(
+        work, refusals=(WebhookRefused, webhooks.UnknownEndpoint, LookupError), console=console
+    )
 
 
 @app.command("list")
