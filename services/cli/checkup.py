@@ -277,28 +277,41 @@ async def check_ports(settings: Settings) -> list[Finding]:
         ("intake", "INTAKE_HTTP_PORT", settings.intake_http_port),
         ("dashboard", "DASHBOARD_PORT", settings.dashboard_port),
     )
-    return [await asyncio.to_thread(_port, settings.http_host, *port) for port in ports]
+    return [await asyncio.to_thread(port_finding, settings.http_host, *port) for port in ports]
 
 
-def _port(host: str, service: str, variable: str, port: int) -> Finding:
+def port_finding(host: str, service: str, variable: str, port: int) -> Finding:
+    """Free, or answering ``/healthz`` as a regwatch service (the one page open to anyone)."""
     check, where = f"port {service}", f"{host}:{port}"
     try:
-        with urllib.request.urlopen(f"http://{where}/openapi.json", timeout=TIMEOUT) as response:
-            title = json.loads(response.read()).get("info", {}).get("title", "")
+        with urllib.request.urlopen(f"http://{where}/healthz", timeout=TIMEOUT) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:  # a regwatch service that is up but unwell
+        body = exc.read()
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, ConnectionRefusedError):
             return Finding(check, "ok", f"{where} free (the {service} is not running)")
-        title = ""
+        body = b""
     except Exception:
-        title = ""
-    if "regwatch" in title:
-        return Finding(check, "ok", f"{where} served by regwatch ({title})")
+        body = b""
+    name = _service_name(body)
+    if name.startswith("regwatch"):
+        return Finding(check, "ok", f"{where} served by regwatch ({name})")
     return Finding(
         check,
         "fail",
         f"{where} is taken by another program",
         f"stop that program or set {variable} to a free port",
     )
+
+
+def _service_name(body: bytes) -> str:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return ""
+    name = answer.get("service") if isinstance(answer, dict) else None
+    return name if isinstance(name, str) else ""
 
 
 async def check_clock(settings: Settings) -> list[Finding]:

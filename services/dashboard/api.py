@@ -51,7 +51,7 @@ async def healthz(board: Dashboard = Depends(dashboard)) -> dict[str, str]:
     await board.ctx.db.command("ping")
     if board.connection.is_closed:
         raise HTTPException(status_code=503, detail="RabbitMQ connection is closed")
-    return {"status": "ok"}
+    return {"status": "ok", "service": "regwatch-dashboard"}
 
 
 @router.get("/overview")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import http.server
 import json
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ import pytest
 import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.cli import checkup
 from services.dashboard.app import create_app
 from services.dashboard.auth import hash_password
 from services.dashboard.context import Dashboard
@@ -84,7 +87,42 @@ async def test_healthz_answers_without_login(dashboard: tuple[Dashboard, str]) -
     async with httpx.AsyncClient(base_url=dashboard[1]) as client:
         response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "service": "regwatch-dashboard"}
+
+
+async def test_doctor_port_check_knows_the_dashboard_from_another_program(
+    dashboard: tuple[Dashboard, str],
+) -> None:
+    # `make run` waits for this check: the dashboard's other pages need a login.
+    port = int(dashboard[1].rsplit(":", 1)[1])
+    served = await asyncio.to_thread(
+        checkup.port_finding, "127.0.0.1", "dashboard", "DASHBOARD_PORT", port
+    )
+    assert (served.verdict, served.detail) == (
+        "ok",
+        f"127.0.0.1:{port} served by regwatch (regwatch-dashboard)",
+    )
+
+    class Foreign(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"status": "ok"}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    other = http.server.HTTPServer(("127.0.0.1", 0), Foreign)
+    thread = threading.Thread(target=other.serve_forever, daemon=True)
+    thread.start()
+    try:
+        taken = await asyncio.to_thread(
+            checkup.port_finding, "127.0.0.1", "dashboard", "DASHBOARD_PORT", other.server_port
+        )
+    finally:
+        other.shutdown()
+    assert taken.verdict == "fail"
+    assert "taken by another program" in taken.detail
 
 
 async def test_api_and_pages_refuse_anonymous_callers_and_partner_api_keys(

@@ -10,4 +10,4 @@ router = APIRouter()
 @router.get("/healthz", tags=["ops"])
 async def healthz(request: Request) -> dict[str, str]:
     await service_context(request).db.command("ping")
-    return {"status": "ok"}
+    return {"status": "ok", "service": "regwatch-intake"}
