@@ -48,6 +48,7 @@ infra-down:
 run: system-deps infra-up
 	@set -a; source .run/infra.env; set +a; \
 	export WEBHOOK_ALLOW_LOOPBACK=$${WEBHOOK_ALLOW_LOOPBACK:-true}; \
+	export LOG_FORMAT=$${LOG_FORMAT:-text}; \
 	echo ""; \
 	echo "  intake API     http://127.0.0.1:$${INTAKE_HTTP_PORT:-8000}  (OpenAPI: /docs)"; \
 	echo "  dashboard      http://127.0.0.1:$${DASHBOARD_PORT:-8001}"; \

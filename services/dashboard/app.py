@@ -33,7 +33,7 @@ from services.dashboard.security import (
 )
 from shared.infra.metrics import instrument_http
 from shared.infra.runtime import open_context
-from shared.infra.serving import Server, serve_until_cancelled
+from shared.infra.serving import Server, listen, serve_until_cancelled
 from shared.infra.settings import Settings
 
 SERVICE = "dashboard"
@@ -121,10 +121,11 @@ def server(board: Dashboard, port: int | None = None) -> uvicorn.Server:
 
 
 async def main(settings: Settings) -> None:
+    sock = listen(settings.http_host, settings.dashboard_port, "DASHBOARD_PORT")
     board = await start(settings)
     web = server(board)
     log.info("ready: dashboard on http://%s:%d", settings.http_host, settings.dashboard_port)
     try:  # open SSE streams are closed by uvicorn itself (timeout_graceful_shutdown)
-        await serve_until_cancelled(web)
+        await serve_until_cancelled(web, sock)
     finally:
         await board.close()

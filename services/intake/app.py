@@ -17,7 +17,7 @@ from services.intake.http import create_http_app
 from services.intake.lookups import Lookups
 from services.intake.orphans import run_orphan_sweeps
 from shared.infra.runtime import ServiceContext, open_context
-from shared.infra.serving import Server, serve_until_cancelled
+from shared.infra.serving import Server, listen, serve_until_cancelled
 from shared.infra.settings import Settings
 from shared.infra.topology import INTAKE_APPLICATIONS, INTAKE_DOCUMENTS
 
@@ -63,6 +63,7 @@ async def start(settings: Settings) -> IntakeContext:
 
 
 async def main(settings: Settings) -> None:
+    sock = listen(settings.http_host, settings.intake_http_port, "INTAKE_HTTP_PORT")
     ctx = await start(settings)
     config = uvicorn.Config(
         create_http_app(ctx),
@@ -78,6 +79,6 @@ async def main(settings: Settings) -> None:
         settings.intake_http_port,
     )
     try:
-        await serve_until_cancelled(Server(config))
+        await serve_until_cancelled(Server(config), sock)
     finally:  # after the last request and message: in-flight work ends before we close
         await ctx.close()

@@ -101,6 +101,7 @@ def make_broker(settings: Settings, service: str) -> RabbitBroker:
         default_channel=Channel(prefetch_count=settings.prefetch_count, publisher_confirms=True),
         app_id=f"regwatch-{service}",
         logger=logging.getLogger(f"regwatch.{service}.broker"),
+        log_level=logging.getLevelNamesMapping()[settings.message_log_level.upper()],
         graceful_timeout=15.0,
         reconnect_interval=2.0,
         fail_fast=len(settings.broker_urls) == 1,

@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object a line, carrying the correlation id when there is one.
+"""Structured logs: one JSON object a line, carrying the correlation id when there is one;
+or, with ``LOG_FORMAT=text`` (what ``make run`` uses), a plain line a person reads.
 
 Below ``LOG_LEVEL=DEBUG`` the chatter a person reads as noise stays out: APScheduler's
 per-run lines, and uvicorn's access lines for health checks, metrics and static files.
@@ -43,6 +44,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """``level  logger: message  [correlation id]``; the process manager adds time and name."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        # uvicorn logs its lifecycle as "uvicorn.error" at INFO: a person reads "error".
+        name = (
+            "http" if record.name.startswith("uvicorn.") else record.name.removeprefix("regwatch.")
+        )
+        line = f"{record.levelname.lower():<7} {name}: {record.getMessage()}"
+        if (cid := correlation_id.get()) is not None:
+            line += f"  [{cid}]"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 class RoutineAccessFilter(logging.Filter):
     """Drops uvicorn access lines for health checks, metrics and static files."""
 
@@ -53,10 +70,10 @@ class RoutineAccessFilter(logging.Filter):
         return not path.startswith(ROUTINE_PATHS)
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Send every log record of the process to stderr as JSON lines, and count errors."""
+def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
+    """Send every log record of the process to stderr (JSON lines or text), and count errors."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(service))
+    handler.setFormatter(TextFormatter() if fmt == "text" else JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler, ErrorCounter(ACTIVITY)]
     root.setLevel(level.upper())

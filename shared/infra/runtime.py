@@ -217,7 +217,7 @@ def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, Non
     except Exception as exc:  # pydantic's ValidationError: show it briefly
         print(f"regwatch-{service}: invalid configuration: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    configure_logging(service, settings.log_level)
+    configure_logging(service, settings.log_level, settings.log_format)
     start_exporter(settings.metrics_port, settings.http_host)  # METRICS_PORT=0: off
     try:
         asyncio.run(_until_signalled(service, main, settings))

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = 1.0
     webhook_lease_seconds: float = 120.0
     log_level: str = "INFO"
+    # "json": one JSON object a line (for log shippers); "text": a line a person reads (make run).
+    log_format: Literal["json", "text"] = "json"
+    # The broker's "Received" / "Processed" line for every message: below INFO unless asked.
+    message_log_level: str = "DEBUG"
     run_dir: str = ".run"
     # The requirements catalog directory; unset: the catalog/ shipped beside the code.
     catalog_dir: str | None = None

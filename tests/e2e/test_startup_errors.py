@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from devtools.local_infra import free_port
@@ -44,3 +46,22 @@ def test_invalid_setting_is_reported(settings: Settings) -> None:
     assert result.returncode == 2
     assert "invalid configuration" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("service", "variable"), [("intake", "INTAKE_HTTP_PORT"), ("dashboard", "DASHBOARD_PORT")]
+)
+def test_a_taken_http_port_is_one_line_naming_the_setting(
+    settings: Settings, service: str, variable: str
+) -> None:
+    with socket.socket() as holder:  # another program on the port
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = service_env(settings, intake_http_port=port, dashboard_port=port)
+        result = run_to_exit(service, env)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in lines[0]
+    assert variable in lines[0]

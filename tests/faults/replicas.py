@@ -92,6 +92,7 @@ class ReplicaSet:
                     settings,
                     outbox_lease_seconds=settings.outbox_lease_seconds,
                     intake_http_port=free_port(),
+                    message_log_level="INFO",  # handled() counts the "Processed" lines
                     **overrides,
                 )
                 env["AMQP_URL"] = rotated[0]

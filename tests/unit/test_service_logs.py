@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared.infra.activity import Activity, ErrorCounter, report_activity, summary
-from shared.infra.logs import RoutineAccessFilter, configure_logging
+from shared.infra.logs import RoutineAccessFilter, TextFormatter, configure_logging, correlation_id
 from shared.infra.runtime import starting_line
 from shared.infra.settings import Settings
 from tests.support import wait_until
@@ -51,6 +51,33 @@ def test_apscheduler_job_runs_are_below_info_unless_debug() -> None:
     assert not logging.getLogger("uvicorn.access").filters
     configure_logging("scheduler", "INFO")
     assert len(logging.getLogger("uvicorn.access").filters) == 1
+
+
+def test_text_lines_carry_level_logger_message_and_correlation_id() -> None:
+    record = logging.LogRecord(
+        "regwatch.activity", logging.INFO, __file__, 1, "last minute: %s", ("0 errors",), None
+    )
+    assert TextFormatter().format(record) == "info    activity: last minute: 0 errors"
+    token = correlation_id.set("app_1")
+    try:
+        failed = logging.LogRecord("regwatch.intake", logging.ERROR, __file__, 1, "boom", (), None)
+        assert TextFormatter().format(failed) == "error   intake: boom  [app_1]"
+        started = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, "up", (), None)
+        assert TextFormatter().format(started) == "info    http: up  [app_1]"
+    finally:
+        correlation_id.reset(token)
+
+
+@pytest.mark.usefixtures("root_logging")
+def test_per_message_broker_lines_are_below_info_unless_asked() -> None:
+    from shared.infra.broker import make_broker
+
+    quiet = make_broker(Settings(), "validator")
+    loud = make_broker(Settings(message_log_level="INFO"), "validator")
+    assert (quiet.config.logger.log_level, loud.config.logger.log_level) == (
+        logging.DEBUG,
+        logging.INFO,
+    )
 
 
 def test_start_line_names_the_servers_and_hides_passwords() -> None:
