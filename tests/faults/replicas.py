@@ -212,6 +212,7 @@ class PartnerFleet:
         self.confirmed: set[str] = set()
         self.resends = 0
         self.published = 0
+        self.unconfirmed = 0  # publishes sent and not yet confirmed or failed, now
 
     async def send(self, documents: list[tuple[str, int]], *, timeout: float = 240) -> None:
         """Send every (application id, index) until confirmed, spread over the partners."""
@@ -243,6 +244,7 @@ class PartnerFleet:
             attempt = 0
             while True:
                 attempt += 1
+                self.unconfirmed += 1
                 try:
                     # Bounded: a channel opened while the connection is away waits for it.
                     await asyncio.wait_for(self._publish(connection, document), 15)
@@ -251,6 +253,8 @@ class PartnerFleet:
                 except (aio_pika.exceptions.AMQPError, OSError, TimeoutError, RuntimeError):
                     self.resends += 1
                     await asyncio.sleep(min(0.2 * attempt, 2))
+                finally:
+                    self.unconfirmed -= 1
 
     async def _publish(self, connection: Any, document: tuple[str, int]) -> None:
         channel = await connection.channel(publisher_confirms=True)

@@ -85,7 +85,8 @@ class Stream:
     emails: list[str] = field(default_factory=list)
     in_flight: list[int] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
-    sending: asyncio.Task[None] | None = None
+    sending: list[asyncio.Task[None]] = field(default_factory=list)
+    documents_sent: int = 0
     reaper: asyncio.Task[None] | None = None
 
     @classmethod
@@ -155,15 +156,28 @@ class Stream:
             )
 
     def documents(self, count: int) -> list[tuple[str, int]]:
-        return [(self.applications[i % len(self.applications)], i) for i in range(count)]
+        """``count`` documents not sent before (each index is a message id of its own)."""
+        first, self.documents_sent = self.documents_sent, self.documents_sent + count
+        apps = self.applications
+        return [(apps[i % len(apps)], i) for i in range(first, self.documents_sent)]
 
     def send_in_background(self, count: int) -> None:
-        """The partners start sending ``count`` documents; ``sent`` waits for them."""
-        self.sending = asyncio.create_task(self.fleet.send(self.documents(count)))
+        """The partners start sending ``count`` more documents; ``sent`` waits for them all."""
+        self.sending.append(asyncio.create_task(self.fleet.send(self.documents(count))))
 
     async def sent(self) -> None:
-        assert self.sending is not None
-        await self.sending
+        assert self.sending
+        await asyncio.gather(*self.sending)
+
+    async def wait_for_publishing(self, at_least: int = 4, timeout: float = 60) -> int:
+        """Wait until partners have ``at_least`` publishes awaiting the broker's confirm."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if self.fleet.unconfirmed >= at_least:
+                return self.fleet.unconfirmed
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"partners never had {at_least} publishes awaiting confirms")
 
     async def held_by_consumers(self) -> int:
         """Deliveries the services' consumers hold unacknowledged now, as the broker sees it."""
@@ -284,7 +298,7 @@ class Stream:
     async def close(self) -> None:
         """Stop the partners (a failed check must not leave them reconnecting), every
         replica and the mail sink."""
-        for task in (self.sending, self.reaper):
+        for task in [*self.sending, self.reaper]:
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.wait({task}, timeout=30)

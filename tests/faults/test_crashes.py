@@ -19,6 +19,7 @@ from tests.support import wait_until
 pytestmark = [pytest.mark.faults, pytest.mark.heavy, pytest.mark.timeout(900)]
 REPLICAS = {"intake": 2, "validator": 2, "notifier": 2, "scheduler": 2}
 DOCUMENTS = 160
+SECOND_WAVE = 240
 REMINDERS = 20
 
 
@@ -48,13 +49,18 @@ async def test_broker_or_database_sigkilled_mid_stream_loses_and_duplicates_noth
         await wait_until(underway, timeout=120, interval=0.3)
         await stream.add_reminders(REMINDERS)  # claims and mails in flight too
         # Killed while consumers hold deliveries, between their delivery and their ack.
-        stream.in_flight.append(await stream.wait_for_held_work())
+        held = await stream.wait_for_held_work()
         if server == "broker":
+            # ... and while partners publish: a second wave, killed before its confirms.
+            stream.send_in_background(SECOND_WAVE)
+            publishing = await stream.wait_for_publishing()
             await asyncio.to_thread(rabbit_node.kill)
+            stream.in_flight.append(held + publishing)
             stream.faults.append("SIGKILL broker")
             await asyncio.to_thread(rabbit_node.start)
             await stream.wait_consuming()
         else:
+            stream.in_flight.append(held)
             await asyncio.to_thread(mongo_node.kill)
             stream.faults.append("SIGKILL database")
             await asyncio.to_thread(mongo_node.start)
@@ -66,7 +72,7 @@ async def test_broker_or_database_sigkilled_mid_stream_loses_and_duplicates_noth
         ROWS.append(
             ScenarioRow(
                 f"replicas 2/2/2/2, SIGKILL {server}",
-                DOCUMENTS + len(stream.emails),
+                stream.documents_sent + len(stream.emails),
                 faults=stream.faults,
                 in_flight=stream.in_flight,
                 lost=len(counted.lost),
@@ -79,5 +85,7 @@ async def test_broker_or_database_sigkilled_mid_stream_loses_and_duplicates_noth
         assert counted.lost == [], counted.lost[:10]
         assert counted.user_duplicates == [], counted.user_duplicates[:10]
         assert dead_letters == 0
+        if server == "broker":  # the kill met unconfirmed publishes, which partners resent
+            assert stream.fleet.resends > 0
     finally:
         await stream.close()
