@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     intake_lookup_cache_seconds: float = 5.0
     delivery_limit: int = 5
     # Each partner's events queue keeps at most this many events; beyond, the oldest go to
-    # the dead-letter queue (applies to queues created after a change).
+    # the dead-letter queue (a broker policy set at each start: reaches existing queues).
     partner_events_max_length: int = 10_000
     prefetch_count: int = 32
     outbox_poll_seconds: float = 1.0
