@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     webhook_concurrency: int = 16  # requests in flight per replica, at most one per endpoint
     webhook_poll_seconds: float = 1.0
     webhook_lease_seconds: float = 120.0
+    # Signing secrets are stored encrypted with the first of these Fernet keys (comma-
+    # separated; the others still decrypt); empty: a key derived from REGWATCH_OPS_TOKEN.
+    webhook_secret_keys: str = ""
+    # After a secret is rotated, deliveries carry signatures with the old one too this long.
+    webhook_secret_grace_hours: float = 24.0
     log_level: str = "INFO"
     run_dir: str = ".run"
     # The requirements catalog directory; unset: the catalog/ shipped beside the code.
