@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["intake", "validator", "scheduler", "soak"]
+ORDER = ["intake", "validator", "scheduler", "reader", "soak"]
 TIMEOUT_SECONDS = 600
 # Figures that come from ``make test-faults`` (cluster, replicas, crashes), not from a
 # benchmark here: this heading and everything under it survive a rewrite.

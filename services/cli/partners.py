@@ -20,6 +20,7 @@ from services.intake.onboarding import (
 from services.intake.rabbit_users import RabbitUsersError
 from shared.app.partners import UnknownPartner, list_partners
 from shared.domain.clock import clock_from
+from shared.infra.broker_policies import BrokerPolicyError
 from shared.infra.mongo_types import Database
 from shared.infra.settings import Settings
 
@@ -29,7 +30,9 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    return run_with_db(work, refusals=(RabbitUsersError, UnknownPartner), console=console)
+    return run_with_db(
+        work, refusals=(RabbitUsersError, BrokerPolicyError, UnknownPartner), console=console
+    )
 
 
 @app.command("add")

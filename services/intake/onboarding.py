@@ -18,6 +18,7 @@ from shared.app.partners import (
 )
 from shared.app.webhooks import remove_partner_endpoints
 from shared.domain.models import Partner
+from shared.infra.broker_policies import apply_partner_events_policy
 from shared.infra.mongo_types import Database
 from shared.infra.settings import Settings
 
@@ -59,12 +60,13 @@ async def onboard_partner(
 
 
 async def create_events_queue(users: RabbitUsers, settings: Settings, partner: Partner) -> str:
-    """Declare and bind ``partner``'s events queue (idempotent); its name."""
+    """Bound every partner's events queue (the policy), then declare and bind
+    ``partner``'s (idempotent); its name."""
     assert partner.amqp_user is not None
+    await apply_partner_events_policy(settings)
     return await users.create_events_queue(
         amqp_user=partner.amqp_user,
         partner_id=partner.id,
-        max_length=settings.partner_events_max_length,
         delivery_limit=settings.delivery_limit,
     )
 

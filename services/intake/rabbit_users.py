@@ -107,7 +107,7 @@ class RabbitUsers:
         )
 
     async def create_events_queue(
-        self, *, amqp_user: str, partner_id: str, max_length: int, delivery_limit: int
+        self, *, amqp_user: str, partner_id: str, delivery_limit: int
     ) -> str:
         """Declare the partner's events queue and bind it on its partner id (idempotent).
 
@@ -129,9 +129,7 @@ class RabbitUsers:
                 {"routing_key": key},
             )
         name = partner_events_queue_name(amqp_user)
-        arguments = partner_events_queue_arguments(
-            max_length=max_length, delivery_limit=delivery_limit
-        )
+        arguments = partner_events_queue_arguments(delivery_limit=delivery_limit)
         await self._request(
             "PUT",
             f"queues/{vhost}/{quote(name, safe='')}",

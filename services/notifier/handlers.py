@@ -20,7 +20,7 @@ from services.notifier import deliveries
 from services.notifier.application_notices import ApplicationChange, status_notice
 from services.notifier.contacts import contact_languages
 from services.notifier.deadline_notices import DEADLINE_NOTICES, deadline_notice
-from services.notifier.notices import IncompleteEvent, Notice
+from services.notifier.notices import ADVISED_TEMPLATES, IncompleteEvent, Notice
 from services.notifier.registration_notices import registration_notice
 from services.notifier.render import compose
 from services.notifier.smtp import RecipientRefused, SmtpUnavailable, connection, send
@@ -111,7 +111,17 @@ async def notice_for(ctx: ServiceContext, event: CloudEvent) -> Notice | None:
         raise GiveUp(f"{event.type} {event.id} cannot be told: {exc}") from exc
     if notice is not None:  # each contact reads its email in its own language
         notice.languages = await contact_languages(ctx.db, notice.recipients)
+        if notice.template in ADVISED_TEMPLATES and notice.application_id:
+            notice.advice = await latest_advice(ctx, notice.application_id)
     return notice
+
+
+async def latest_advice(ctx: ServiceContext, application_id: str) -> list[str]:
+    """The warnings of the application's latest check (its advisory rules that failed)."""
+    latest = await ctx.db["validation_results"].find_one(
+        {"application_id": application_id}, {"warnings": 1}, sort=[("evaluated_at", -1)]
+    )
+    return [str(w) for w in (latest or {}).get("warnings") or []]
 
 
 def backoff(ctx: ServiceContext, attempt: int) -> float:

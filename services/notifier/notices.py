@@ -34,6 +34,11 @@ ANY_EXPORTER = N_("your company")
 STATUSES = (N_("failed"), N_("not accepted"), N_("refused"))
 
 
+# Emails that ask the exporter to act on an application: the advice of its latest check
+# (read when the email is made, so it is true when sent) goes with them.
+ADVISED_TEMPLATES = frozenset({"window_opened", "window_due", "renewal_due"})
+
+
 class IncompleteEvent(ValueError):
     """The event lacks what its email must state; sending it vaguer would mislead."""
 
@@ -55,6 +60,8 @@ class Notice(BaseModel):
     valid_until: date | None = None  # the registration's last valid day
     documents: list[str] = Field(default_factory=list)  # what a renewal will need
     missing: list[str] = Field(default_factory=list)  # what the latest check found missing
+    # The latest check's warnings (advisory content rules): advice, never blocking.
+    advice: list[str] = Field(default_factory=list)
     new_status: str | None = None
     reason: str | None = None
     not_renewable_from: date | None = None

@@ -13,6 +13,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.notifier import i18n
+from services.notifier.missing_items import missing_item
 from services.notifier.notices import ANY_EXPORTER, Notice
 from shared.domain.models import DEFAULT_LANGUAGE
 
@@ -36,6 +37,7 @@ def environment(language: str) -> Environment:
     env.filters["day"] = partial(i18n.day, language=language)
     env.filters["days"] = partial(i18n.days, language=language)
     env.filters["name"] = partial(i18n.name, language=language)
+    env.filters["missing_item"] = partial(missing_item, language=language)
     env.filters["term"] = partial(i18n.term, language=language)
     env.globals["language"] = language
     env.globals["colon"] = "：" if language == "zh" else ": "  # after a label, as each writes it

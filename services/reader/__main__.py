@@ -1,4 +1,5 @@
 from services.reader.app import main
 from shared.infra.runtime import run_service
 
-run_service("reader", main)
+if __name__ == "__main__":  # not on import: spawned processes may import the main module
+    run_service("reader", main)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
 
 from services.reader.extract import ReadLimits
 from services.reader.handlers import Reader, on_document_received
+from services.reader.isolated import ReadingProcesses
 from shared.domain.catalog import Catalog, cached_catalog
 from shared.domain.events import CloudEvent
 from shared.infra.consuming import subscribe_events
@@ -36,20 +38,37 @@ def register(ctx: ServiceContext, reader: Reader) -> None:
     subscribe_events(ctx.broker, READER_DOCUMENTS, ctx.settings, on_event)
 
 
-async def start(settings: Settings) -> ServiceContext:
+@dataclass
+class ReaderContext(ServiceContext):
+    """The service context plus the reading child processes, stopped on close."""
+
+    reader: Reader | None = None
+
+    async def close(self) -> None:
+        await super().close()
+        if self.reader is not None:
+            self.reader.processes.close()
+            self.reader.pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def start(settings: Settings) -> ReaderContext:
     # Reading is CPU work: take few documents at a time and read them in a bounded pool.
     settings = settings.model_copy(update={"prefetch_count": settings.reader_prefetch})
     catalog = cached_catalog(settings.catalog_dir)
-    ctx = await open_context(SERVICE, settings)
+    base = await open_context(SERVICE, settings)
     reader = Reader(
         limits=ReadLimits(
             page_cap=settings.reader_page_cap,
             time_limit=settings.reader_time_limit_seconds,
             ocr_languages=settings.reader_ocr_languages,
         ),
+        processes=ReadingProcesses(settings.reader_concurrency),
         pool=ThreadPoolExecutor(settings.reader_concurrency, thread_name_prefix="reader"),
         photo_types=photo_types(catalog),
         text_cap=settings.reader_text_cap,
+    )
+    ctx = ReaderContext(
+        **{f.name: getattr(base, f.name) for f in fields(ServiceContext)}, reader=reader
     )
     register(ctx, reader)
     await ctx.start_consuming()

@@ -1,8 +1,11 @@
 """Text and pixels out of a document's bytes: the PDF text layer, else Tesseract OCR.
 
 Bounded: at most ``page_cap`` pages and ``time_limit`` seconds per document, and no page
-whose content stream is beyond ``MAX_PAGE_CONTENT_BYTES`` (the limit is checked between
-pages, so one page's work is what can overrun it); what was not read is said in ``limits``. A file that cannot be opened is ``unreadable`` with the reason.
+whose content stream is beyond ``MAX_PAGE_CONTENT_BYTES``; what was not read is said in
+``limits``. The time limit is checked here between pages and given to Tesseract; the hard
+limit, which stops one pathological page too, is the reader's killing of the child process
+this runs in (services.reader.isolated). A file that cannot be opened is ``unreadable`` with
+the reason.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PIL import Image, UnidentifiedImageError
@@ -49,23 +53,39 @@ class Extraction:
     unreadable: str | None = None
 
 
-def extract(data: bytes, content_type: str, limits: ReadLimits, *, ocr_images: bool) -> Extraction:
-    """Read ``data``; ``ocr_images`` False reads a photo's pixels only, not its text."""
+Progress = Callable[[Extraction], None]
+
+
+def extract(
+    data: bytes,
+    content_type: str,
+    limits: ReadLimits,
+    *,
+    ocr_images: bool,
+    progress: Progress | None = None,
+) -> Extraction:
+    """Read ``data``; ``ocr_images`` False reads a photo's pixels only, not its text.
+
+    ``progress`` is given what was read so far after each page (and a photo's facts before
+    its OCR): the reader keeps it when it has to stop the reading (services.reader.isolated).
+    """
     deadline = time.monotonic() + limits.time_limit
+    report = progress or (lambda _: None)
     if content_type == "application/pdf":
-        return _read_pdf(data, limits, deadline)
+        return _read_pdf(data, limits, deadline, report)
     if content_type.startswith("image/"):
-        return _read_image(data, limits, deadline, ocr_images)
+        return _read_image(data, limits, deadline, ocr_images, report)
     return Extraction(unreadable=f"{content_type} files are not read")
 
 
-def _read_pdf(data: bytes, limits: ReadLimits, deadline: float) -> Extraction:
+def _read_pdf(data: bytes, limits: ReadLimits, deadline: float, report: Progress) -> Extraction:
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = list(reader.pages)
     except (PyPdfError, ValueError, OSError, KeyError, TypeError) as exc:
         return Extraction(unreadable=f"the PDF cannot be opened: {exc}")
     found = Extraction(page_count=len(pages))
+    report(found)
     for number, page in enumerate(pages[: limits.page_cap], start=1):
         if time.monotonic() > deadline:
             found.limits.append(
@@ -77,6 +97,7 @@ def _read_pdf(data: bytes, limits: ReadLimits, deadline: float) -> Extraction:
                 f"page {number}: content over {MAX_PAGE_CONTENT_BYTES} bytes, not read"
             )
             found.pages.append("")
+            report(found)
             continue
         try:
             text = page.extract_text() or ""
@@ -89,6 +110,7 @@ def _read_pdf(data: bytes, limits: ReadLimits, deadline: float) -> Extraction:
                 text = scanned
                 found.ocr_pages.append(number)
         found.pages.append(text)
+        report(found)
     if len(pages) > limits.page_cap:
         found.limits.append(f"page cap: {limits.page_cap} of {len(pages)} pages read")
     return found
@@ -135,13 +157,16 @@ def _ocr_page_images(
     return "\n".join(t for t in texts if t.strip())
 
 
-def _read_image(data: bytes, limits: ReadLimits, deadline: float, ocr_images: bool) -> Extraction:
+def _read_image(
+    data: bytes, limits: ReadLimits, deadline: float, ocr_images: bool, report: Progress
+) -> Extraction:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             photo = photo_facts(image)
             found = Extraction(page_count=1, photo=photo)
             if ocr_images:
+                report(found)
                 try:
                     found.pages.append(_ocr(image, limits, deadline))
                     found.ocr_pages.append(1)

@@ -8,8 +8,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from services.reader.extract import ReadLimits, extract
+from services.reader.extract import ReadLimits
 from services.reader.facts import reading_facts
+from services.reader.isolated import ReadingProcesses
 from services.reader.store import already_read, record_facts
 from shared.domain.events import CloudEvent, DocumentReceived
 from shared.infra.db import blobs
@@ -20,10 +21,12 @@ log = logging.getLogger("regwatch.reader")
 
 @dataclass
 class Reader:
-    """What reading needs besides the context: limits, a bounded pool for the CPU work, and
-    the document types that are photos (their pixels are measured, their text not read)."""
+    """What reading needs besides the context: limits, child processes that read (killed at
+    the time limit), a bounded pool for the rest of the CPU work, and the document types
+    that are photos (their pixels are measured, their text not read)."""
 
     limits: ReadLimits
+    processes: ReadingProcesses
     pool: ThreadPoolExecutor
     photo_types: frozenset[str]
     text_cap: int
@@ -48,7 +51,7 @@ async def on_document_received(ctx: ServiceContext, reader: Reader, event: Cloud
     loop = asyncio.get_running_loop()
     extraction = await loop.run_in_executor(
         reader.pool,
-        lambda: extract(
+        lambda: reader.processes.read(
             data,
             received.content_type,
             reader.limits,

@@ -14,11 +14,13 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from services.webhooks.sender import DeliverySender
+from shared.app.webhook_secrets import seal_stored_secrets
 from shared.app.webhooks import enqueue_deliveries
 from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
 from shared.infra.consuming import message_headers, subscribe_events
-from shared.infra.runtime import ServiceContext, open_context
+from shared.infra.runtime import ServiceContext, StartupError, open_context
+from shared.infra.secret_box import SecretBox, SecretKeyError
 from shared.infra.settings import Settings
 from shared.infra.topology import PARTNER_HEADER, WEBHOOKS_EVENTS
 
@@ -64,8 +66,19 @@ def register(service: WebhooksService) -> None:
 async def start(
     settings: Settings, clock: Clock | None = None, *, worker: str | None = None
 ) -> WebhooksService:
-    """Connect, consume the partners' events and start sending."""
+    """Seal the secrets stored in plain text, connect, consume the partners' events and
+    start sending."""
+    try:
+        box = SecretBox.from_settings(settings)
+    except SecretKeyError as exc:
+        raise StartupError(str(exc)) from None
     ctx = await open_context(SERVICE, settings, clock)
+    try:
+        if sealed := await seal_stored_secrets(ctx.db, box):
+            log.info("sealed %d webhook signing secrets with the first key", sealed)
+    except SecretKeyError as exc:
+        await ctx.close()
+        raise StartupError(str(exc)) from None
     service = WebhooksService(**{f.name: getattr(ctx, f.name) for f in fields(ServiceContext)})
     service.sender = DeliverySender(
         ctx.db,

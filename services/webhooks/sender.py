@@ -15,9 +15,11 @@ from datetime import timedelta
 import httpx
 
 from shared.app import webhooks
+from shared.app.webhook_secrets import signing_secrets
 from shared.domain.clock import Clock
 from shared.infra.mongo_types import Database
 from shared.infra.outbox import CLOUDEVENTS_CONTENT_TYPE
+from shared.infra.secret_box import SecretBox
 from shared.infra.settings import Settings
 from shared.infra.webhook_http import send_webhook, webhook_client
 
@@ -42,6 +44,7 @@ class DeliverySender:
         self._settings = settings
         self._worker = worker
         self._policy = retry_policy(settings)
+        self._box = SecretBox.from_settings(settings)
         self._client: httpx.AsyncClient = webhook_client(
             allow_loopback=settings.webhook_allow_loopback,
             connect_seconds=settings.webhook_connect_timeout_seconds,
@@ -134,7 +137,7 @@ class DeliverySender:
         outcome = await send_webhook(
             self._client,
             url=endpoint["url"],
-            secret=endpoint["secret"],
+            secrets=signing_secrets(endpoint, self._box, now=self._clock.now()),
             webhook_id=str(delivery["event_id"]),
             body=str(delivery["body"]),
             content_type=CLOUDEVENTS_CONTENT_TYPE,

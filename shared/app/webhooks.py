@@ -37,6 +37,7 @@ from shared.domain.webhooks import (
     retry_delay,
 )
 from shared.infra.mongo_types import Database
+from shared.infra.secret_box import SecretBox
 from shared.infra.webhook_http import AttemptOutcome, refused_addresses
 
 ENDPOINTS = "webhook_endpoints"
@@ -44,6 +45,12 @@ DELIVERIES = "webhook_deliveries"
 MAX_ENDPOINTS_PER_PARTNER = 10
 KEPT_ATTEMPTS = 30  # per delivery, newest last
 CANDIDATES = 16
+# Where an endpoint's signing secrets are stored: sealed (shared.infra.secret_box), the
+# previous one during a rotation's grace period; a plain ``secret`` is from before sealing.
+SEALED = "secret_sealed"
+PREVIOUS_SEALED = "previous_secret_sealed"
+PLAIN = "secret"
+HIDDEN = {SEALED: 0, PREVIOUS_SEALED: 0, PLAIN: 0}  # never shown, never listed
 
 EndpointStatus = Literal["active", "disabled"]
 DeliveryStatus = Literal["pending", "claimed", "delivered", "failed", "held"]
@@ -64,6 +71,8 @@ class WebhookEndpoint(BaseModel):
     last_success_at: datetime | None = None
     last_failure_at: datetime | None = None
     last_error: str | None = None
+    # After a rotation: until then, deliveries carry a signature with the old secret too.
+    previous_secret_until: datetime | None = None
 
     model_config = {"populate_by_name": True}
 
@@ -113,8 +122,10 @@ async def create_endpoint(
     events: list[str],
     now: datetime,
     allow_loopback: bool,
+    box: SecretBox,
 ) -> tuple[WebhookEndpoint, str]:
-    """Register an endpoint; returns it and its secret (the only time the secret is shown)."""
+    """Register an endpoint; returns it and its secret (the only time the secret is shown;
+    it is stored sealed with ``box``)."""
     patterns = check_patterns(events)
     await check_endpoint_url(url, allow_loopback=allow_loopback)
     if await db[ENDPOINTS].count_documents({"partner_id": partner_id}) >= MAX_ENDPOINTS_PER_PARTNER:
@@ -128,14 +139,15 @@ async def create_endpoint(
         status="active",
         created_at=now,
     )
-    await db[ENDPOINTS].insert_one({**endpoint.model_dump(by_alias=True), "secret": secret})
+    sealed = box.seal(secret)
+    await db[ENDPOINTS].insert_one({**endpoint.model_dump(by_alias=True), SEALED: sealed})
     return endpoint, secret
 
 
 async def list_endpoints(db: Database, *, partner_id: str | None = None) -> list[WebhookEndpoint]:
     """The endpoints of one partner, or every endpoint; oldest first."""
     query = {"partner_id": partner_id} if partner_id else {}
-    documents = await db[ENDPOINTS].find(query, {"secret": 0}).sort("created_at", 1).to_list()
+    documents = await db[ENDPOINTS].find(query, HIDDEN).sort("created_at", 1).to_list()
     return [WebhookEndpoint.model_validate(d) for d in documents]
 
 

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     intake_lookup_cache_seconds: float = 5.0
     delivery_limit: int = 5
     # Each partner's events queue keeps at most this many events; beyond, the oldest go to
-    # the dead-letter queue (applies to queues created after a change).
+    # the dead-letter queue (a broker policy set at each start: reaches existing queues).
     partner_events_max_length: int = 10_000
     prefetch_count: int = 32
     outbox_poll_seconds: float = 1.0
@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     webhook_concurrency: int = 16  # requests in flight per replica, at most one per endpoint
     webhook_poll_seconds: float = 1.0
     webhook_lease_seconds: float = 120.0
+    # Signing secrets are stored encrypted with the first of these Fernet keys (comma-
+    # separated; the others still decrypt); empty: a key derived from REGWATCH_OPS_TOKEN.
+    webhook_secret_keys: str = ""
+    # After a secret is rotated, deliveries carry signatures with the old one too this long.
+    webhook_secret_grace_hours: float = 24.0
     log_level: str = "INFO"
     # "json": one JSON object a line (for log shippers); "text": a line a person reads (make run).
     log_format: Literal["json", "text"] = "json"

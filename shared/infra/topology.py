@@ -140,20 +140,40 @@ def partner_events_queue_name(amqp_user: str) -> str:
     return f"partner.{amqp_user}.events"
 
 
-def partner_events_queue_arguments(*, max_length: int, delivery_limit: int) -> dict[str, object]:
-    """Arguments of a partner's events queue: durable quorum, bounded.
+def partner_events_queue_arguments(*, delivery_limit: int) -> dict[str, object]:
+    """Arguments of a partner's events queue: durable quorum, dead-lettering.
+
+    Its length bound is not an argument (fixed when the queue is declared) but the policy
+    ``partner_events_policy``, which RabbitMQ applies to existing queues as soon as it
+    changes.
+    """
+    return {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+        "x-delivery-limit": delivery_limit,
+    }
+
+
+PARTNER_EVENTS_POLICY_NAME = "regwatch-partner-events"
+
+
+def partner_events_policy(*, max_length: int) -> dict[str, object]:
+    """The policy bounding every partner's events queue (``partner.<amqp_user>.events``).
 
     An absent partner must not fill the broker: beyond ``max_length`` the oldest event is
     dead-lettered (``drop-head``). ``reject-publish`` would nack the relay's publish and
     hold back the event for every other consumer too. Quorum queues dead-letter dropped
-    heads at most once, so this queue keeps the default strategy.
+    heads at most once, so these queues keep the default dead-letter strategy.
     """
     return {
-        "x-queue-type": "quorum",
-        "x-max-length": max_length,
-        "x-overflow": "drop-head",
-        "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
-        "x-delivery-limit": delivery_limit,
+        "pattern": r"^partner\..+\.events$",
+        "definition": {
+            "max-length": max_length,
+            "overflow": "drop-head",
+            "dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+        },
+        "apply-to": "queues",
+        "priority": 10,
     }
 
 

@@ -134,9 +134,15 @@ class AttemptOutcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def signed_headers(secret: str, *, webhook_id: str, body: str, at: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers of one attempt, signed with the endpoint's secret."""
-    signature = Webhook(secret).sign(msg_id=webhook_id, timestamp=at.astimezone(UTC), data=body)
+def signed_headers(
+    secrets: list[str], *, webhook_id: str, body: str, at: datetime
+) -> dict[str, str]:
+    """The Standard Webhooks headers of one attempt, signed with each of the endpoint's
+    secrets (two while a rotation's grace period lasts), space-separated."""
+    signature = " ".join(
+        Webhook(secret).sign(msg_id=webhook_id, timestamp=at.astimezone(UTC), data=body)
+        for secret in secrets
+    )
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(at.timestamp())),
@@ -148,7 +154,7 @@ async def send_webhook(
     client: httpx.AsyncClient,
     *,
     url: str,
-    secret: str,
+    secrets: list[str],
     webhook_id: str,
     body: str,
     content_type: str,
@@ -158,7 +164,7 @@ async def send_webhook(
 
     The timestamp is the wall clock, not regwatch's clock: receivers check it against theirs.
     """
-    headers = signed_headers(secret, webhook_id=webhook_id, body=body, at=datetime.now(UTC))
+    headers = signed_headers(secrets, webhook_id=webhook_id, body=body, at=datetime.now(UTC))
     started = time.monotonic()
     status_code, error, excerpt = None, None, b""
     try:

@@ -442,3 +442,101 @@ async def test_two_contacts_of_a_registration_each_get_one_email_in_their_own_la
 def decoded_subject(message: Any) -> str:
     """The Subject as people read it (a Chinese one arrives RFC 2047 encoded)."""
     return str(make_header(decode_header(subject_of(message))))
+
+
+def reminder_for(application: Application, emails: list[str]) -> CloudEvent:
+    payload = DeadlineEvent(
+        deadline_id=new_id("dl"),
+        reminder_id=new_id("rm"),
+        kind="additional_materials",
+        subject=application.id,
+        application_id=application.id,
+        exporter_name=application.exporter.name,
+        contact_emails=emails,
+        due_at=NOW + timedelta(days=7),
+        days_left=7,
+    )
+    return new_event(
+        "deadline.additional_materials_due",
+        payload,
+        service="scheduler",
+        time=NOW,
+        subject=application.id,
+        event_id=f"reminder:{uuid.uuid4().hex}",
+    )
+
+
+async def checked(
+    db: AsyncDatabase, application: Application, at: datetime, warnings: list[str]
+) -> None:
+    """A check of the application's documents, as the validator stores it."""
+    await db["validation_results"].insert_one(
+        {
+            "_id": new_id("val"),
+            "application_id": application.id,
+            "fingerprint": uuid.uuid4().hex,
+            "evaluated_at": at,
+            "verdict": "incomplete",
+            "missing": [],
+            "warnings": warnings,
+        }
+    )
+
+
+@pytest.mark.asyncio
+async def test_reader_warnings_of_the_latest_check_are_emailed_as_advice(
+    iso: Settings, iso_db: AsyncDatabase, sink: Sink, notifier: ServiceContext
+) -> None:
+    emails = contacts("ivo")
+    application = await stored_application(
+        iso_db, emails, kind="new", status="additional_materials_requested"
+    )
+    expired = "page 1 reads 'Valid until 1 March 2019'; the metadata says 2020-03-01"
+    await checked(iso_db, application, NOW - timedelta(days=2), ["an older warning"])
+    await checked(iso_db, application, NOW - timedelta(days=1), [expired])
+
+    await publish_event(iso.amqp_url, reminder_for(application, emails))
+    await wait_until(lambda: len(mails_to(sink.maildir, set(emails))) >= 1)
+    [mail] = mails_to(sink.maildir, set(emails))
+    text = body_text(mail)
+    advice = (
+        "Advice from the latest check of your documents (it does not hold up your application):"
+    )
+    assert f"{advice}\n  - {expired}\n" in text
+    assert "an older warning" not in text
+
+    # A newer document mended it: the next email says what is true when it is sent.
+    await checked(iso_db, application, NOW, [])
+    await publish_event(iso.amqp_url, reminder_for(application, emails))
+    await wait_until(lambda: len(mails_to(sink.maildir, set(emails))) >= 2)
+    later = body_text(mails_to(sink.maildir, set(emails))[1])
+    assert application.id in later and advice not in later and expired not in later
+
+
+@pytest.mark.asyncio
+async def test_advice_is_emailed_with_a_window_request_in_the_contacts_language(
+    iso: Settings, iso_db: AsyncDatabase, sink: Sink, notifier: ServiceContext
+) -> None:
+    emails = contacts("jun")
+    application = await stored_application(
+        iso_db, emails, kind="new", status="additional_materials_requested"
+    )
+    await iso_db["applications"].update_one(
+        {"_id": application.id}, {"$set": {"exporter.contact_languages": {emails[0]: "zh"}}}
+    )
+    warning = "the business licence names 'Fjord Melk AS' (score 71), not 'Fjord Dairy AS'"
+    await checked(iso_db, application, NOW, [warning])
+    change = ApplicationStatusChanged(
+        application_id=application.id,
+        from_status="accepted",
+        to_status="additional_materials_requested",
+        actor="ops",
+        at=NOW,
+    )
+    event = new_event(
+        "application.status_changed", change, service="validator", time=NOW, subject=application.id
+    )
+    await publish_event(iso.amqp_url, event)
+    await wait_until(lambda: len(mails_to(sink.maildir, set(emails))) >= 1)
+    text = body_text(mails_to(sink.maildir, set(emails))[0])
+    assert f"最近一次文件检查给出的建议（不影响您的申请进度）：\n  - {warning}\n" in text

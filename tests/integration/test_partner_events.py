@@ -6,21 +6,33 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 import aiormq.exceptions
+import httpx
 import pytest
+import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.onboarding import PartnerCredentials, offboard_partner
 from shared.domain.events import DeadlineEvent, new_event
 from shared.domain.models import new_id
+from shared.infra.broker_policies import apply_partner_events_policy, vhost_of
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
-from shared.infra.topology import INTAKE_EXCHANGE, PARTNER_HEADER, SUBMIT_ROUTING_KEY
+from shared.infra.topology import (
+    DEAD_LETTER_EXCHANGE,
+    DEAD_LETTER_QUEUE_NAME,
+    EVENTS_EXCHANGE,
+    INTAKE_EXCHANGE,
+    PARTNER_EVENTS_POLICY_NAME,
+    PARTNER_HEADER,
+    SUBMIT_ROUTING_KEY,
+)
 from shared.infra.unit_of_work import UnitOfWork
 from tests.factories import make_application
 from tests.integration.test_intake_partners import url_for
@@ -200,23 +212,101 @@ async def test_revoking_a_partner_removes_its_events_queue(
             await channel.declare_queue(partner.events_queue, passive=True)
 
 
-async def test_an_absent_partners_oldest_events_overflow_to_the_dead_letters(
-    services: list[ServiceContext], onboard: Any, settings: Settings, db: AsyncDatabase
+async def test_services_bound_every_partner_events_queue_with_a_policy(
+    services: list[ServiceContext], settings: Settings
 ) -> None:
-    small = settings.model_copy(update={"partner_events_max_length": 2})
-    partner = await onboard("Absent partner", small)
-    application_id = await make_application(db, partner.partner_id)
-    events = [
-        deadline_event("rectification", subject=application_id, application_id=application_id)
-        for _ in range(3)
-    ]
-    for event in events:
-        await stage_and_relay(services[0], event)
-    letters: list[aio_pika.abc.AbstractIncomingMessage] = []
+    vhost = quote(vhost_of(settings.amqp_url), safe="")
+    async with httpx.AsyncClient(auth=("guest", "guest")) as client:
+        response = await client.get(
+            f"{settings.rabbitmq_management_url}/api/policies/{vhost}/{PARTNER_EVENTS_POLICY_NAME}"
+        )
+    assert response.status_code == 200
+    policy = response.json()
+    assert policy["pattern"] == r"^partner\..+\.events$"
+    assert policy["definition"]["max-length"] == settings.partner_events_max_length
+    assert policy["definition"]["overflow"] == "drop-head"
+
+
+@pytest_asyncio.fixture
+async def vhost(settings: Settings) -> AsyncIterator[Settings]:
+    """A vhost of its own, so that bounds set here reach no other test's partner queues."""
+    name = f"regwatch-test-{uuid.uuid4().hex[:8]}"
+    api = f"{settings.rabbitmq_management_url}/api"
+    async with httpx.AsyncClient(auth=("guest", "guest")) as client:
+        (await client.put(f"{api}/vhosts/{name}")).raise_for_status()
+        permissions = {"configure": ".*", "write": ".*", "read": ".*"}
+        (await client.put(f"{api}/permissions/{name}/guest", json=permissions)).raise_for_status()
+        yield settings.model_copy(
+            update={"amqp_url": urlunsplit(urlsplit(settings.amqp_url)._replace(path=f"/{name}"))}
+        )
+        await client.delete(f"{api}/vhosts/{name}")
+
+
+async def effective_bound(settings: Settings, queue: str) -> tuple[str | None, object]:
+    """The policy RabbitMQ applies to ``queue`` and the length bound it gives it."""
+    vhost = quote(vhost_of(settings.amqp_url), safe="")
+    async with httpx.AsyncClient(auth=("guest", "guest")) as client:
+        response = await client.get(
+            f"{settings.rabbitmq_management_url}/api/queues/{vhost}/{quote(queue, safe='')}"
+        )
+    response.raise_for_status()
+    found = response.json()
+    return found.get("policy"), (found.get("effective_policy_definition") or {}).get("max-length")
+
+
+async def bound_becomes(settings: Settings, queue: str, max_length: int) -> None:
+    """Wait until the management API shows ``queue`` under the partner events policy with
+    ``max_length`` (its queue figures are refreshed every few seconds)."""
+    wanted = (PARTNER_EVENTS_POLICY_NAME, max_length)
+    seen: list[object] = []
+
+    async def shown() -> bool:
+        seen.append(await effective_bound(settings, queue))
+        return seen[-1] == wanted
+
+    await wait_until(shown, timeout=30, interval=0.5, message=lambda: f"last seen {seen[-1:]}")
+
+
+async def test_a_changed_bound_reaches_an_existing_queue_and_overflows_to_the_dead_letters(
+    onboard: Any, vhost: Settings
+) -> None:
+    partner = await onboard("Absent partner", vhost)
+    connection = await aio_pika.connect(vhost.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        letters = await channel.declare_queue(
+            DEAD_LETTER_QUEUE_NAME, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await letters.bind(DEAD_LETTER_EXCHANGE.name)
+    await bound_becomes(vhost, partner.events_queue, vhost.partner_events_max_length)
+
+    # The setting changes after the queue exists: the next start or partner sets it again.
+    await apply_partner_events_policy(vhost.model_copy(update={"partner_events_max_length": 2}))
+    await bound_becomes(vhost, partner.events_queue, 2)
+
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    connection = await aio_pika.connect(vhost.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        events = await channel.get_exchange(EVENTS_EXCHANGE.name, ensure=False)
+        for event_id in ids:
+            await events.publish(
+                aio_pika.Message(
+                    json.dumps({"id": event_id}).encode(),
+                    message_id=event_id,
+                    headers={PARTNER_HEADER: partner.partner_id},
+                ),
+                routing_key="deadline.rectification_due",
+            )
+    dead: list[aio_pika.abc.AbstractIncomingMessage] = []
 
     async def oldest_dead_lettered() -> bool:
-        letters.extend(await drain_dead_letters(settings.amqp_url))
-        return events[0].id in {m.message_id for m in letters}
+        dead.extend(await drain_dead_letters(vhost.amqp_url))
+        return ids[0] in {m.message_id for m in dead}
 
     await wait_until(oldest_dead_lettered)
-    assert await PartnerQueue(settings, partner).ids() == {events[1].id, events[2].id}
+    assert await PartnerQueue(vhost, partner).ids() == {ids[1], ids[2]}
+
+    # A raised bound reaches it too (a queue argument would have kept the first one).
+    await apply_partner_events_policy(vhost.model_copy(update={"partner_events_max_length": 50}))
+    await bound_becomes(vhost, partner.events_queue, 50)

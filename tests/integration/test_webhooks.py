@@ -12,11 +12,13 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from cryptography.fernet import Fernet
 from pymongo.asynchronous.database import AsyncDatabase
 from standardwebhooks import Webhook
 
@@ -24,7 +26,9 @@ from devtools.local_infra import free_port
 from services.intake.http import create_http_app
 from services.intake.onboarding import PartnerCredentials
 from services.webhooks import app as webhooks_app
+from shared.app.webhooks import generate_secret
 from shared.infra.runtime import ServiceContext
+from shared.infra.secret_box import SecretBox, derived_key
 from shared.infra.settings import Settings
 from tests.dashboard_support import dashboard_server, ops_headers
 from tests.factories import make_application
@@ -49,6 +53,7 @@ class Receiver:
         self.events: list[dict[str, Any]] = []
         self.webhook_ids: list[str] = []
         self.refused: list[str] = []
+        self.requests: list[tuple[bytes, dict[str, str]]] = []  # as received, for re-checks
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -61,6 +66,7 @@ class Receiver:
             if not message.get("more_body"):
                 break
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        self.requests.append((body, headers))
         try:
             event = Webhook(self.secret).verify(body, headers)
         except Exception as exc:
@@ -288,3 +294,121 @@ async def test_ops_add_list_and_remove_a_partners_endpoint_from_the_cli(
     removed = await asyncio.to_thread(cli, "remove", stored["_id"])
     again = await asyncio.to_thread(cli, "remove", stored["_id"])
     assert removed.returncode == 0 and again.returncode == 1
+
+
+def verifies(secret: str, request: tuple[bytes, dict[str, str]]) -> bool:
+    try:
+        Webhook(secret).verify(*request)
+    except Exception:
+        return False
+    return True
+
+
+async def test_a_rotated_secret_signs_with_the_old_one_too_until_the_grace_period_ends(
+    services: list[ServiceContext], onboard: Any, settings: Settings, db: AsyncDatabase
+) -> None:
+    intake = services[0]
+    partner = await onboard("Webhook partner rotating")
+    application_id = await make_application(db, partner.partner_id)
+    receiver = Receiver()
+    endpoint = await register(intake, partner, receiver, events=["deadline.*"])
+    old = receiver.secret
+    stored = await db["webhook_endpoints"].find_one({"_id": endpoint["id"]})
+    assert stored is not None and "secret" not in stored  # sealed at rest, never plain
+    assert (
+        old not in str(stored)
+        and SecretBox.from_settings(settings).open(stored["secret_sealed"]) == old
+    )
+
+    env = {
+        **os.environ,
+        "MONGODB_URL": settings.mongodb_url,
+        "MONGODB_DB": settings.mongodb_db,
+        "REGWATCH_OPS_TOKEN": settings.regwatch_ops_token,  # the key the services derive
+    }
+    code = "from services.cli.webhooks import app; app()"
+    rotated = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", code, "rotate-secret", endpoint["id"], "--grace-hours", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    new = rotated.stdout.strip().splitlines()[-1]
+    assert new.startswith("whsec_") and new != old and "also signs until" in rotated.stdout
+
+    async def deliver() -> tuple[bytes, dict[str, str]]:
+        event = deadline_event(
+            "rectification", subject=application_id, application_id=application_id
+        )
+        await stage_and_relay(intake, event)
+        await wait_until(lambda: event.id in receiver.ids(), timeout=30)
+        return receiver.requests[-1]
+
+    await receiver.start()
+    async with webhooks_service(settings):
+        # In the grace period the receiver may switch whenever it likes: both verify.
+        during = await deliver()
+        assert len(during[1]["webhook-signature"].split(" ")) == 2
+        assert verifies(old, during) and verifies(new, during)
+        # The grace period ends: the new secret alone signs, the old one no longer verifies.
+        await db["webhook_endpoints"].update_one(
+            {"_id": endpoint["id"]},
+            {"$set": {"previous_secret_until": datetime.now(UTC) - timedelta(seconds=1)}},
+        )
+        receiver.secret = new
+        after = await deliver()
+        assert len(after[1]["webhook-signature"].split(" ")) == 1
+        assert verifies(new, after) and not verifies(old, after)
+    await receiver.stop()
+    assert receiver.refused == []
+    async with partner_api(intake, partner) as api:
+        listed = (await api.get("/v1/webhooks")).json()
+    assert all("secret" not in key for key in listed[0])
+
+
+async def test_secrets_in_plain_text_or_under_an_old_key_are_sealed_with_the_first_key_at_start(
+    services: list[ServiceContext], onboard: Any, settings: Settings, db: AsyncDatabase
+) -> None:
+    intake = services[0]
+    partner = await onboard("Webhook partner from before sealing")
+    application_id = await make_application(db, partner.partner_id)
+    plain, old_key = Receiver(), Receiver()
+    old_box = SecretBox.from_settings(settings)  # the key the endpoints were sealed with
+    for receiver in (plain, old_key):
+        receiver.secret = generate_secret()
+    stored = {
+        plain: {"secret": plain.secret},  # as endpoints were stored before sealing
+        old_key: {"secret_sealed": old_box.seal(old_key.secret)},
+    }
+    for receiver, secret in stored.items():
+        await db["webhook_endpoints"].insert_one(
+            {
+                "_id": f"whk_{uuid.uuid4().hex[:12]}",
+                "partner_id": partner.partner_id,
+                "url": receiver.url,
+                "events": ["deadline.*"],
+                "status": "active",
+                "created_at": datetime.now(UTC),
+                **secret,
+            }
+        )
+        await receiver.start()
+    new_key = Fernet.generate_key()
+    keys = f"{new_key.decode()},{derived_key(settings.regwatch_ops_token).decode()}"
+    async with webhooks_service(settings, webhook_secret_keys=keys):
+        found = await db["webhook_endpoints"].find({"partner_id": partner.partner_id}).to_list()
+        assert all("secret" not in endpoint for endpoint in found)
+        new_box = SecretBox([new_key])  # the first key alone opens every one now
+        assert {new_box.open(e["secret_sealed"]) for e in found} == {plain.secret, old_key.secret}
+        event = deadline_event(
+            "rectification", subject=application_id, application_id=application_id
+        )
+        await stage_and_relay(intake, event)
+        for receiver in (plain, old_key):
+            await wait_until(lambda r=receiver: event.id in r.ids(), timeout=30)
+    for receiver in (plain, old_key):
+        await receiver.stop()
+        assert receiver.refused == []

@@ -202,3 +202,33 @@ def test_registrations_csv_languages_go_with_the_emails_in_order() -> None:
     assert checked.contact_languages == {"a@fjord.example": "en", "b@fjord.example": "zh"}
     del row["languages"]
     assert check_row(cached_catalog(), row).contact_languages == {}
+
+
+def test_missing_items_of_the_latest_check_read_in_the_contacts_language() -> None:
+    notice = renewal("deadline.renewal_due", days_left=14)
+    notice.missing = [
+        "3 more distinct facility photos (more than 10 required)",
+        "2 more facility photos (at least 11 required)",
+        "business licence (1 required)",
+        "CCIC pre-shipment inspection certificate for copper in 2029",
+        "tax registration document for 2028",
+        "licence.pdf lacks metadata issue_date",  # free text: shown as stored
+    ]
+    chinese, html = render.render(notice, language="zh")
+    assert "还需3张互不相同的设施照片（要求超过10份）" in chinese
+    assert "还需2份设施照片（要求至少11份）" in chinese
+    assert "营业执照（要求1）" in chinese
+    assert "2029年copper的CCIC装运前检验证书" in chinese
+    assert "2028年的税务登记文件" in chinese
+    assert "licence.pdf lacks metadata issue_date" in chinese
+    assert "还需3张互不相同的设施照片（要求超过10份）" in html
+    english, _ = render.render(notice, language="en")
+    for item in notice.missing:  # English is what the items are stored in
+        assert f"  - {item}\n" in english
+
+
+def test_an_item_naming_no_catalog_document_stays_as_stored() -> None:
+    notice = renewal("deadline.renewal_due", days_left=14)
+    notice.missing = ["2 more spare parts (at least 3 required)"]
+    chinese, _ = render.render(notice, language="zh")
+    assert "  - 2 more spare parts (at least 3 required)\n" in chinese

@@ -101,9 +101,20 @@ def test_retry_waits_double_with_jitter_up_to_the_cap() -> None:
 def test_a_receiver_verifies_the_signature_with_standardwebhooks() -> None:
     secret = generate_secret()
     body = '{"id":"evt_1","type":"document.received"}'
-    headers = signed_headers(secret, webhook_id="evt_1", body=body, at=datetime.now(UTC))
+    headers = signed_headers([secret], webhook_id="evt_1", body=body, at=datetime.now(UTC))
     assert headers["webhook-signature"].startswith("v1,")
     assert Webhook(secret).verify(body, headers)["id"] == "evt_1"
+    with pytest.raises(Exception, match="signature"):
+        Webhook(generate_secret()).verify(body, headers)
+
+
+def test_during_a_rotation_a_receiver_with_either_secret_verifies() -> None:
+    old, new = generate_secret(), generate_secret()
+    body = '{"id":"evt_2","type":"deadline.renewal_due"}'
+    headers = signed_headers([new, old], webhook_id="evt_2", body=body, at=datetime.now(UTC))
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    assert Webhook(old).verify(body, headers)["id"] == "evt_2"
+    assert Webhook(new).verify(body, headers)["id"] == "evt_2"
     with pytest.raises(Exception, match="signature"):
         Webhook(generate_secret()).verify(body, headers)
 
@@ -118,7 +129,7 @@ def test_a_connection_to_a_refused_address_is_never_opened() -> None:
             return await send_webhook(
                 client,
                 url="https://localhost:9/hook",
-                secret=generate_secret(),
+                secrets=[generate_secret()],
                 webhook_id="evt_1",
                 body="{}",
                 content_type="application/cloudevents+json",

@@ -19,6 +19,7 @@ from shared.domain.events import CloudEvent
 from shared.domain.models import Partner
 from shared.domain.webhooks import WebhookRefused
 from shared.infra.runtime import ServiceContext
+from shared.infra.secret_box import SecretBox
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 PartnerDep = Annotated[Partner, Depends(require_partner)]
@@ -78,6 +79,7 @@ async def create_webhook(
             events=body.events,
             now=ctx.clock.now(),
             allow_loopback=ctx.settings.webhook_allow_loopback,
+            box=SecretBox.from_settings(ctx.settings),
         )
     except WebhookRefused as exc:
         raise Problem(422, "webhook_refused", str(exc)) from None

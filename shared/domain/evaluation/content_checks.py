@@ -18,6 +18,7 @@ from shared.domain.catalog.rules import (
 from shared.domain.evaluation.context import CheckContext, listing, outcome
 from shared.domain.evaluation.inputs import DocumentFacts, as_date
 from shared.domain.evaluation.outcomes import RuleOutcome
+from shared.domain.evaluation.wording import AT_LEAST, MORE_DISTINCT
 from shared.domain.reading import ReadingFacts, normalise_number
 
 LANGUAGE_NAMES = {"zh": "Chinese", "en": "English", "ja": "Japanese", "ko": "Korean"}
@@ -226,7 +227,7 @@ def check_distinct_photos(rule: DistinctPhotos, ctx: CheckContext) -> RuleOutcom
             )
             continue
         kept.append((document, value))
-    required = rule.requirement_text or f"at least {rule.min}"
+    required = rule.requirement_text or AT_LEAST.format(n=rule.min)
     name = ctx.name(rule.document_type, 2)
     count = len(kept)
     if count >= rule.min:
@@ -236,7 +237,8 @@ def check_distinct_photos(rule: DistinctPhotos, ctx: CheckContext) -> RuleOutcom
     short = rule.min - count
     said = f"{count} distinct, sharp {name} of {len(photos)} received, {required} required"
     message = f"{said}: {listing(notes)}" if notes else said
-    return outcome(rule, False, message, [f"{short} more distinct {name} ({required} required)"])
+    item = MORE_DISTINCT.format(count=short, documents=name, required=required)
+    return outcome(rule, False, message, [item])
 
 
 def _checked(message: str, findings: Findings) -> str:

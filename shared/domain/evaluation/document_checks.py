@@ -12,13 +12,20 @@ from shared.domain.catalog.rules import (
 )
 from shared.domain.evaluation.context import CheckContext, listing, outcome
 from shared.domain.evaluation.outcomes import RuleOutcome
+from shared.domain.evaluation.wording import (
+    DOCUMENT,
+    DOCUMENT_FOR_MATERIAL,
+    DOCUMENT_FOR_YEAR,
+    MORE_DOCUMENTS,
+    required_count,
+)
 
 
 def check_required_document(rule: RequiredDocument, ctx: CheckContext) -> RuleOutcome:
     if rule.when is not None and not _condition_holds(rule, ctx):
         return outcome(rule, True, f"No {ctx.name(rule.document_type)} needed for this application")
     count = len(ctx.documents.by_type.get(rule.document_type, []))
-    required = rule.requirement_text or (f"at least {rule.min}" if rule.min > 1 else str(rule.min))
+    required = required_count(rule.min, rule.requirement_text)
     received = (
         f"{count} {ctx.name(rule.document_type, count)} received"
         if count
@@ -26,18 +33,14 @@ def check_required_document(rule: RequiredDocument, ctx: CheckContext) -> RuleOu
     )
     if count < rule.min:
         short = rule.min - count
-        wanted = (
-            f"{short} more {ctx.name(rule.document_type, short)}"
-            if count
-            else (
-                ctx.name(rule.document_type, rule.min)
-                if rule.min > 1
-                else ctx.name(rule.document_type)
+        item = (
+            MORE_DOCUMENTS.format(
+                count=short, documents=ctx.name(rule.document_type, short), required=required
             )
+            if count
+            else DOCUMENT.format(document=ctx.name(rule.document_type, rule.min), required=required)
         )
-        return outcome(
-            rule, False, f"{received}, {required} required", [f"{wanted} ({required} required)"]
-        )
+        return outcome(rule, False, f"{received}, {required} required", [item])
     if rule.max is not None and count > rule.max:
         return outcome(
             rule, False, f"{received}, at most {rule.max} allowed: withdraw the extra ones"
@@ -73,7 +76,12 @@ def check_coverage(rule: Coverage, ctx: CheckContext) -> RuleOutcome:
     span = f"{years[0]}-{years[-1]}"
     if not gaps:
         return outcome(rule, True, f"A {name} for each of {span} received")
-    missing = [f"{name} for {m + ' in ' if m else ''}{y}" for m, y in gaps]
+    missing = [
+        DOCUMENT_FOR_MATERIAL.format(document=name, material=m, year=y)
+        if m
+        else DOCUMENT_FOR_YEAR.format(document=name, year=y)
+        for m, y in gaps
+    ]
     return outcome(
         rule,
         False,
