@@ -14,7 +14,12 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from shared.infra.settings import Settings
-from shared.infra.topology import PARTNER_EVENTS_POLICY_NAME, partner_events_policy
+from shared.infra.topology import (
+    DEAD_LETTER_POLICY,
+    DEAD_LETTER_POLICY_NAME,
+    PARTNER_EVENTS_POLICY_NAME,
+    partner_events_policy,
+)
 
 log = logging.getLogger("regwatch.broker_policies")
 
@@ -58,3 +63,8 @@ async def apply_partner_events_policy(settings: Settings) -> None:
         PARTNER_EVENTS_POLICY_NAME,
         partner_events_policy(max_length=settings.partner_events_max_length),
     )
+
+
+async def apply_dead_letter_policy(settings: Settings) -> None:
+    """Give the dead-letter queue its explicit, out-of-reach delivery limit."""
+    await set_policy(settings, DEAD_LETTER_POLICY_NAME, DEAD_LETTER_POLICY)

@@ -21,7 +21,11 @@ from shared.domain.clock import Clock, clock_from
 from shared.infra import db as mongo
 from shared.infra.activity import report_activity
 from shared.infra.broker import connection_name, declare_topology, make_broker
-from shared.infra.broker_policies import BrokerPolicyError, apply_partner_events_policy
+from shared.infra.broker_policies import (
+    BrokerPolicyError,
+    apply_dead_letter_policy,
+    apply_partner_events_policy,
+)
 from shared.infra.logs import configure_logging
 from shared.infra.metrics import start_exporter
 from shared.infra.mongo_types import Database, MongoClient
@@ -156,7 +160,7 @@ async def open_context(
     broker = make_broker(settings, service)
     await broker.connect()
     await declare_topology(broker, settings)
-    await bound_partner_queues(settings)
+    await apply_broker_policies(settings)
     relay = OutboxRelay(
         database,
         Publisher(settings.broker_urls, name=connection_name(service, "publisher")),
@@ -167,15 +171,17 @@ async def open_context(
     return ServiceContext(service, settings, clock, client, database, broker, relay)
 
 
-async def bound_partner_queues(settings: Settings) -> None:
-    """Set the partner events queues' length bound from this service's settings.
+async def apply_broker_policies(settings: Settings) -> None:
+    """Set regwatch's broker policies: the partner events queues' length bound from this
+    service's settings, and the dead-letter queue's explicit delivery limit.
 
-    Not a reason to stop: without the management API the queues keep the bound last set.
+    Not a reason to stop: without the management API the queues keep the policies last set.
     """
     try:
         await apply_partner_events_policy(settings)
+        await apply_dead_letter_policy(settings)
     except BrokerPolicyError as exc:
-        log.warning("partner events queues keep their previous length bound: %s", exc)
+        log.warning("broker policies keep their previous settings: %s", exc)
 
 
 def starting_line(service: str, settings: Settings) -> str:

@@ -120,7 +120,8 @@ def quorum_queue(
 # The dead-letter queue has no dead-letter path of its own, so a delivery limit there would
 # drop letters; RabbitMQ 4 gives every quorum queue a limit of 20 unless a policy says
 # otherwise. This policy makes the limit explicit and out of reach (1,000,000 deliveries,
-# a value RabbitMQ 3.x accepts too), applied by ``make cluster-up`` (devtools.rabbit_cluster).
+# a value RabbitMQ 3.x accepts too), set by every service at start (shared.infra.broker_policies)
+# and by ``make cluster-up`` (devtools.rabbit_cluster).
 DEAD_LETTER_POLICY_NAME = "regwatch-dead-letters"
 DEAD_LETTER_POLICY = {
     "pattern": r"^regwatch\.dead_letters$",

@@ -26,6 +26,7 @@ from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import (
     DEAD_LETTER_EXCHANGE,
+    DEAD_LETTER_POLICY_NAME,
     DEAD_LETTER_QUEUE_NAME,
     EVENTS_EXCHANGE,
     INTAKE_EXCHANGE,
@@ -225,6 +226,23 @@ async def test_services_bound_every_partner_events_queue_with_a_policy(
     assert policy["pattern"] == r"^partner\..+\.events$"
     assert policy["definition"]["max-length"] == settings.partner_events_max_length
     assert policy["definition"]["overflow"] == "drop-head"
+
+
+async def test_services_give_the_dead_letter_queue_its_explicit_delivery_limit(
+    services: list[ServiceContext], settings: Settings
+) -> None:
+    vhost = quote(vhost_of(settings.amqp_url), safe="")
+    api = f"{settings.rabbitmq_management_url}/api"
+    async with httpx.AsyncClient(auth=("guest", "guest")) as client:
+        policy = (await client.get(f"{api}/policies/{vhost}/{DEAD_LETTER_POLICY_NAME}")).json()
+        assert policy["pattern"] == r"^regwatch\.dead_letters$"
+        assert policy["definition"] == {"delivery-limit": 1_000_000}
+
+        async def applied() -> bool:  # the management API refreshes queue figures lazily
+            queue = await client.get(f"{api}/queues/{vhost}/{DEAD_LETTER_QUEUE_NAME}")
+            return bool(queue.json().get("policy") == DEAD_LETTER_POLICY_NAME)
+
+        await wait_until(applied, timeout=30, interval=1)
 
 
 @pytest_asyncio.fixture
