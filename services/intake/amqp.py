@@ -72,7 +72,9 @@ def parse_envelope(message: AbstractIncomingMessage, partner_id: str) -> Submiss
     application_id = _header(headers, "x-application-id")
     document_type = _header(headers, "x-document-type")
     original = _header(headers, "x-filename")
-    assert application_id and document_type and original  # required=True guarantees them
+    assert application_id  # required=True guarantees the three
+    assert document_type
+    assert original
     filename = sanitize_filename(original)
     metadata = parse_metadata(_header(headers, "x-document-meta", required=False))
     return Submission(

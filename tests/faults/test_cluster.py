@@ -187,9 +187,11 @@ async def test_every_durable_queue_is_a_quorum_queue_with_a_limit_and_a_dead_let
         for q in ask("list_queues", "name", "durable", "type", "arguments", "policy")
         if str(q["name"]).startswith("regwatch.")
     }
-    assert DEAD_LETTER_QUEUE_NAME in queues and INTAKE_DOCUMENTS.name in queues
+    assert DEAD_LETTER_QUEUE_NAME in queues
+    assert INTAKE_DOCUMENTS.name in queues
     for name, queue in queues.items():
-        assert queue["durable"] and queue["type"] == "quorum", queue
+        assert queue["durable"], queue
+        assert queue["type"] == "quorum", queue
         if name == DEAD_LETTER_QUEUE_NAME:
             continue
         arguments = _arguments(queue["arguments"])
@@ -226,7 +228,8 @@ async def test_cluster_throughput_with_one_and_with_three_replicas(
             await stream.settle()
             rates[replicas] = THROUGHPUT_DOCUMENTS / (time.monotonic() - started)
             counted = await stream.count()
-            assert counted.lost == [] and counted.user_duplicates == []
+            assert counted.lost == []
+            assert counted.user_duplicates == []
         finally:
             await stream.close()
             await client.drop_database(settings.mongodb_db)

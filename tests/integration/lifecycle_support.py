@@ -160,7 +160,8 @@ async def wait_for_result_caused_by(
 
     await wait_until(produced, timeout=20)
     result = await db["validation_results"].find_one({"caused_by": cause_id})
-    assert result is not None and result["application_id"] == application_id
+    assert result is not None
+    assert result["application_id"] == application_id
     return result
 
 

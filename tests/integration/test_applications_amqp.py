@@ -71,7 +71,8 @@ async def test_an_application_is_created_once_per_message_id(
     assert first["application_id"] == again["application_id"] != other["application_id"]
     assert first["errors"] == []
     stored = await db["applications"].find_one({"_id": first["application_id"]})
-    assert stored["partner_id"] == partner.partner_id and stored["status"] == "submitted"
+    assert stored["partner_id"] == partner.partner_id
+    assert stored["status"] == "submitted"
     assert stored["history"][0]["channel"] == "amqp", "its history says how it came in"
     assert await db["applications"].count_documents({"partner_id": partner.partner_id}) == 2
 
@@ -96,7 +97,8 @@ async def test_a_refused_application_gets_the_http_apis_error_codes(
     answer = await create(settings, partner, json.dumps(body).encode(), str(uuid.uuid4()))
     async with client_for(services[0], partner.api_key) as client:
         response = await client.post("/v1/applications", json=body)
-    assert answer["status"] == "rejected" and answer["application_id"] is None
+    assert answer["status"] == "rejected"
+    assert answer["application_id"] is None
     assert {e["code"] for e in answer["errors"]} == {code}
     assert {e["code"] for e in response.json()["errors"]} == {code}
 

@@ -88,7 +88,8 @@ async def test_status_shows_applications_queues_and_alarms(
 
     human = await regwatch(settings, "status")
     assert human.exit_code == 0, human.output
-    assert "ALARM" in human.stdout and "regwatch.notifier.events" in human.stdout
+    assert "ALARM" in human.stdout
+    assert "regwatch.notifier.events" in human.stdout
     assert category in human.stdout
 
 
@@ -109,7 +110,8 @@ async def test_applications_list_and_show(
 
     human = await regwatch(settings, "applications", "show", application_id)
     assert human.exit_code == 0, human.output
-    assert "Latest validation, rule by rule" in human.stdout and "licence.pdf" in human.stdout
+    assert "Latest validation, rule by rule" in human.stdout
+    assert "licence.pdf" in human.stdout
     missing = await regwatch(settings, "applications", "show", "app_missing")
     assert missing.exit_code == 1
     assert "There is no application app_missing." in missing.output
@@ -126,14 +128,16 @@ async def test_dlq_list_discard_and_replay(
 
     await wait_until(lambda: listed(poison_id), timeout=20, interval=0.5)
     [poison] = await listed(poison_id)
-    assert poison["reason"] == "rejected" and poison["queue"] == VALIDATOR_EVENTS.name
+    assert poison["reason"] == "rejected"
+    assert poison["queue"] == VALIDATOR_EVENTS.name
 
     discarded = json_of(await regwatch(settings, "dlq", "discard", poison["id"], "--yes", "--json"))
     assert [a["message_id"] for a in discarded] == [poison_id]
     assert discarded[0]["actor"].startswith("cli:")
     assert not await listed(poison_id)
     recorded = await db["dead_letter_actions"].find_one({"message_id": poison_id})
-    assert recorded is not None and recorded["action"] == "discard"
+    assert recorded is not None
+    assert recorded["action"] == "discard"
 
     application_id = await make_application(db, await guest_partner(db))
     message = submission(sample_pdf(str(uuid.uuid4())), application_id=application_id)
@@ -148,7 +152,8 @@ async def test_dlq_list_discard_and_replay(
 
     await wait_until(stored, timeout=20)
     unknown = await regwatch(settings, "dlq", "replay", letter["id"])
-    assert unknown.exit_code == 1 and "No dead letter" in unknown.output
+    assert unknown.exit_code == 1
+    assert "No dead letter" in unknown.output
     neither = await regwatch(settings, "dlq", "replay")
     assert neither.exit_code == 2
 
@@ -167,6 +172,8 @@ async def test_demo_sends_both_seed_renewals_and_prints_the_verdicts(
     assert summary["verdicts"]["scrap"] in ("complete", "incomplete", "refused")
     assert summary["verdicts"]["dairy"] in ("complete", "incomplete", "refused")
     stored = await db["applications"].find_one({"_id": dairy})
-    assert stored is not None and stored["category"] == "food.dairy"
-    assert "Documents sent" in result.stdout and "verdict" in result.stdout
+    assert stored is not None
+    assert stored["category"] == "food.dairy"
+    assert "Documents sent" in result.stdout
+    assert "verdict" in result.stdout
     assert "ccic-metal-" in result.stdout

@@ -110,4 +110,5 @@ async def test_illegal_decision_event_is_kept_with_its_reason_and_changes_nothin
         in (stored["refused"])
     )
     application = await db["applications"].find_one({"_id": application_id})
-    assert application is not None and application["status"] == "under_examination"
+    assert application is not None
+    assert application["status"] == "under_examination"

@@ -57,7 +57,8 @@ async def test_csv_import_reports_bad_rows_by_line_and_imports_the_good(
     assert errors[8] == "valid_until: must be after issued_on"
     # A scrap registration past the ban is recorded and watched; it says why it can't renew.
     scrap = await db["registrations"].find_one({"number": f"{tag}-6"})
-    assert scrap is not None and scrap["status"] == "expired"  # its term ended in 2022
+    assert scrap is not None
+    assert scrap["status"] == "expired"  # its term ended in 2022
     assert scrap["renewable"] is False
     assert "banned all imports of solid waste" in scrap["not_renewable_reason"]
 
@@ -67,7 +68,8 @@ async def test_csv_import_reports_bad_rows_by_line_and_imports_the_good(
     assert registration["product"] == "infant_formula"
     assert registration["source"] == "import"
     deadline = await db["deadlines"].find_one({"subject": f"{tag}-1", "kind": "renewal"})
-    assert deadline is not None and deadline["status"] == "open"
+    assert deadline is not None
+    assert deadline["status"] == "open"
     # Filed under Decree 280: the window opens 6 and closes 3 months before expiry.
     assert last_day(deadline["due_at"]).isoformat() == "2027-10-31"
     assert authority_date(deadline["opens_at"]).isoformat() == "2027-07-31"
@@ -93,14 +95,16 @@ async def test_import_as_multipart_upload_and_header_checks(lifecycle: Lifecycle
         files={"file": ("registrations.csv", sample_csv(tag).encode(), "text/csv")},
         headers=OPS,
     )
-    assert response.status_code == 200 and response.json()["imported"] == 3
+    assert response.status_code == 200
+    assert response.json()["imported"] == 3
     wrong_header = await lifecycle.http.post(
         "/v1/registrations/import",
         content="number,name\nX,Y\n",
         headers={**OPS, "Content-Type": "text/csv"},
     )
     [error] = wrong_header.json()["errors"]
-    assert error["line"] == 1 and "the header row lacks registration_number" in error["message"]
+    assert error["line"] == 1
+    assert "the header row lacks registration_number" in error["message"]
     refused = await lifecycle.http.post(
         "/v1/registrations/import", content=sample_csv(tag), headers={"Content-Type": "text/csv"}
     )

@@ -132,7 +132,8 @@ async def test_application_is_created_and_read_back(
     body = response.json()
     assert body["status"] == "submitted"
     assert body["exporter"]["name"] == "Fjord Dairy AS"
-    assert body["documents"] == [] and body["validation"] is None
+    assert body["documents"] == []
+    assert body["validation"] is None
     assert body["history"][0]["to_status"] == "submitted"
     assert (body["history"][0]["trigger"], body["history"][0]["channel"]) == ("created", "http")
 
@@ -233,11 +234,13 @@ async def test_upload_is_stored_published_and_served_back(
     assert document["sha256"] == hashlib.sha256(body).hexdigest()
     assert document["metadata"] == {"language": "en", "issue_date": "2024-05-01"}
     assert received[0]["data"]["document_id"] == document["id"]
-    assert content.status_code == 200 and content.content == body
+    assert content.status_code == 200
+    assert content.content == body
     assert content.headers["content-type"] == "application/pdf"
     assert [d["id"] for d in detail.json()["documents"]] == [document["id"]]
     stored = await db["documents"].find_one({"_id": document["id"]})
-    assert stored["channel"] == "http" and stored["partner_id"] == partner[0]
+    assert stored["channel"] == "http"
+    assert stored["partner_id"] == partner[0]
 
 
 async def test_same_idempotency_key_yields_the_same_document_once(
@@ -336,7 +339,8 @@ async def test_refused_upload_stores_nothing_and_publishes_rejection(
     problem = response.json()
     assert response.headers["content-type"] == "application/problem+json"
     assert problem["type"] == f"urn:regwatch:problem:{code}"
-    assert problem["status"] == status and problem["detail"]
+    assert problem["status"] == status
+    assert problem["detail"]
     assert rejected[0]["data"]["errors"][0]["code"] == code
     assert await db["documents"].count_documents({"application_id": application_id}) == 0
     assert await blob_count(db) == before
@@ -458,7 +462,8 @@ async def test_applications_are_listed_paged_and_filtered(
         bad = await client.get("/v1/applications", params={"page": 0})
     ids = [a["id"] for a in first["items"] + second["items"]]
     assert sorted(ids) == sorted([*dairy, scrap])
-    assert first["next_page"] == 2 and second["next_page"] is None
+    assert first["next_page"] == 2
+    assert second["next_page"] is None
     assert [a["id"] for a in only_scrap["items"]] == [scrap]
     assert none["items"] == []
     assert bad.status_code == 422

@@ -316,7 +316,8 @@ async def test_cli_adds_lists_and_revokes_a_partner(
         "events_queue",
     }
     key = await db["api_keys"].find_one({"partner_id": credentials["partner_id"]})
-    assert key is not None and credentials["api_key"] not in json.dumps(key, default=str)
+    assert key is not None
+    assert credentials["api_key"] not in json.dumps(key, default=str)
     connection = await aio_pika.connect(
         url_for(settings, PartnerCredentials.model_validate(credentials))
     )
@@ -325,9 +326,11 @@ async def test_cli_adds_lists_and_revokes_a_partner(
     listed = await asyncio.to_thread(run_cli, settings, "list")
     revoked = await asyncio.to_thread(run_cli, settings, "revoke", credentials["partner_id"])
     unknown = await asyncio.to_thread(run_cli, settings, "revoke", "ptn_nobody")
-    assert listed.returncode == 0 and credentials["partner_id"] in listed.stdout
+    assert listed.returncode == 0
+    assert credentials["partner_id"] in listed.stdout
     assert revoked.returncode == 0, revoked.stderr
-    assert unknown.returncode == 1 and "no partner ptn_nobody" in unknown.stdout
+    assert unknown.returncode == 1
+    assert "no partner ptn_nobody" in unknown.stdout
     partner = await db["partners"].find_one({"_id": credentials["partner_id"]})
     assert partner["revoked"] is True
 

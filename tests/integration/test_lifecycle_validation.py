@@ -65,7 +65,8 @@ async def test_complete_documents_move_the_application_to_examination(
     assert changed[0]["causationid"] == validated[-1]["causationid"]
 
     processing = await db["deadlines"].find_one({"_id": f"dl_processing_{application_id}"})
-    assert processing is not None and processing["status"] == "open"
+    assert processing is not None
+    assert processing["status"] == "open"
     assert processing["due_at"] == application["created_at"] + timedelta(days=30)
     assert "10-30 days" in processing["source"]
 
@@ -125,7 +126,8 @@ async def test_scrap_application_after_the_ban_is_refused_with_the_reason(
     assert result["verdict"] == "refused"
     assert result["regime"] is None
     [entry] = application["history"]
-    assert entry["actor"] == "validator" and entry["trigger"] == "catalog_refused"
+    assert entry["actor"] == "validator"
+    assert entry["trigger"] == "catalog_refused"
     assert "banned all imports of solid waste since 2021-01-01" in entry["reason"]
     assert await db["deadlines"].count_documents({"subject": application_id}) == 0
 

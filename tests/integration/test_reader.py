@@ -146,7 +146,8 @@ async def test_documents_are_read_and_the_verdict_follows_their_facts(
     assert facts[ids[1]]["ocr_pages"] == [1]
 
     result = await latest()
-    assert result["verdict"] == "complete" and result["reading"] == []
+    assert result["verdict"] == "complete"
+    assert result["reading"] == []
     advice = result["warnings"]
     assert any("reads 'Valid until 1 March 2019'" in w for w in advice), advice
     assert detail["reading"] == 0
@@ -155,6 +156,7 @@ async def test_documents_are_read_and_the_verdict_follows_their_facts(
     waited = await db["validation_results"].find_one(
         {"application_id": application_id, "reading": {"$ne": []}}
     )
-    assert waited is not None and waited["verdict"] == "incomplete"
+    assert waited is not None
+    assert waited["verdict"] == "incomplete"
     application = await db["applications"].find_one({"_id": application_id})
     assert application["status"] != "submitted"  # complete documents moved it on

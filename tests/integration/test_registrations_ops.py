@@ -132,7 +132,8 @@ async def test_a_record_older_than_the_lifecycle_reads_as_active_with_its_deadli
         TODAY + timedelta(days=50),
     )
     assert [t.valid_until for t in detail.terms] == [TODAY + timedelta(days=140)]
-    assert detail.history == [] and detail.emails == []
+    assert detail.history == []
+    assert detail.emails == []
     listed = await views.list_registrations(db=db, now=NOW, status="active", limit=500)
     assert number in {row.number for row in listed.rows}
 
@@ -197,7 +198,8 @@ async def test_ops_api_lists_and_shows_registrations_and_answers_problems(
     assert missing.headers["content-type"] == "application/problem+json"
     assert "There is no registration CHN-NOPE." in missing.json()["detail"]
     wrong = await ops_api.get("/v1/registrations", params={"status": "lapsed"})
-    assert wrong.status_code == 422 and "renewal_filed" in wrong.json()["detail"]
+    assert wrong.status_code == 422
+    assert "renewal_filed" in wrong.json()["detail"]
     anonymous = await httpx.AsyncClient(base_url=str(ops_api.base_url)).get("/v1/registrations")
     assert anonymous.status_code == 401
 
@@ -230,7 +232,8 @@ async def test_dashboard_lists_registrations_and_shows_one_with_its_emails(
         one = await ops.get(f"/registrations/{seeded.number}")
         assert one.status_code == 200
         assert str(today() + timedelta(days=100)) in one.text
-        assert "Registration renewed" in one.text and "Beijing time" in one.text
+        assert "Registration renewed" in one.text
+        assert "Beijing time" in one.text
         anonymous = await httpx.AsyncClient(base_url=url).get(f"/registrations/{seeded.number}")
         assert anonymous.status_code == 303
 
@@ -268,7 +271,8 @@ async def test_cli_lists_and_shows_registrations(settings: Settings, db: AsyncDa
     assert "active -> renewal_open" in shown.stdout, shown.stdout
     assert "next reminder: opens-notice deadline.renewal_window_opens on " in shown.stdout
     missing = await regwatch(settings, "registrations", "show", "CHN-NOPE")
-    assert missing.exit_code == 1 and "There is no registration CHN-NOPE." in missing.output
+    assert missing.exit_code == 1
+    assert "There is no registration CHN-NOPE." in missing.output
     bad = await regwatch(settings, "registrations", "list", "--within", "soon")
     assert bad.exit_code == 2
 
@@ -314,9 +318,8 @@ async def test_ops_api_suspends_and_reinstates_and_refuses_an_illegal_move_with_
     assert again.headers["content-type"] == "application/problem+json"
     problem = again.json()
     assert problem["current_status"] == "suspended"
-    assert (
-        "active" in problem["allowed_statuses"] and "suspended" not in problem["allowed_statuses"]
-    )
+    assert "active" in problem["allowed_statuses"]
+    assert "suspended" not in problem["allowed_statuses"]
 
     reinstated = await ops_api.post(
         f"/v1/registrations/{number}/decisions", json={"kind": "reinstated", "reason": "lifted"}
@@ -343,7 +346,8 @@ async def test_dashboard_records_a_decision_from_the_registration_page(
         login = await ops.post("/login", data={"password": settings.regwatch_ops_token})
         assert login.status_code == 303
         page = await ops.get(f"/registrations/{number}")
-        assert 'id="decide"' in page.text and '<option value="suspended">' in page.text
+        assert 'id="decide"' in page.text
+        assert '<option value="suspended">' in page.text
         # The form's CSRF token, as the browser sends it with the form.
         csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
         assert csrf is not None
@@ -363,7 +367,8 @@ async def test_dashboard_records_a_decision_from_the_registration_page(
         )
         assert "suspended refused" in (await ops.get(refused.headers["location"])).text
     stored = await db["registrations"].find_one({"number": number})
-    assert stored is not None and stored["history"][-1]["actor"] == "ops"
+    assert stored is not None
+    assert stored["history"][-1]["actor"] == "ops"
 
 
 async def regwatch_as_ops(settings: Settings, *args: str) -> Result:
@@ -401,11 +406,13 @@ async def test_cli_decides_through_the_ops_api(
         "--intake-url",
         url,
     )
-    assert refused.exit_code == 1 and "refused (409)" in refused.output
+    assert refused.exit_code == 1
+    assert "refused (409)" in refused.output
     assert "allowed only in" in refused.output
     unknown_kind = await regwatch_as_ops(
         settings, "registrations", "decide", number, "revoked", "--reason", "x", "--intake-url", url
     )
     assert unknown_kind.exit_code == 2
     stored = await db["registrations"].find_one({"number": number})
-    assert stored is not None and stored["status"] == "suspended"
+    assert stored is not None
+    assert stored["status"] == "suspended"

@@ -122,7 +122,8 @@ async def register(
         response = await api.post("/v1/webhooks", json={"url": receiver.url, **body})
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
-    assert created["secret"].startswith("whsec_") and created["status"] == "active"
+    assert created["secret"].startswith("whsec_")
+    assert created["status"] == "active"
     receiver.secret = created["secret"]
     return created
 
@@ -168,10 +169,12 @@ async def test_a_receiver_down_for_a_while_gets_each_of_its_events_signed(
         )
     await receiver_a.stop()
     await receiver_b.stop()
-    assert receiver_a.refused == [] and receiver_b.refused == []
+    assert receiver_a.refused == []
+    assert receiver_b.refused == []
     published = {e["id"]: e for e in tap.events}
     for event, webhook_id in zip(receiver_a.events, receiver_a.webhook_ids, strict=True):
-        assert event == published[event["id"]] and webhook_id == event["id"]
+        assert event == published[event["id"]]
+        assert webhook_id == event["id"]
     assert {"document.received", "document.rejected", "application.validated"} <= {
         e["type"] for e in receiver_a.events
     }
@@ -180,7 +183,8 @@ async def test_a_receiver_down_for_a_while_gets_each_of_its_events_signed(
     delivered = await db["webhook_deliveries"].find({"endpoint_id": endpoint_a["id"]}).to_list()
     assert {d["status"] for d in delivered} == {"delivered"}
     retried = [d for d in delivered if d["attempt_count"] > 1]
-    assert retried and all(x["error"] for d in retried for x in d["attempts"][:-1])
+    assert retried
+    assert all(x["error"] for d in retried for x in d["attempts"][:-1])
     assert all(d["attempts"][-1]["status_code"] == 204 for d in delivered)
 
 
@@ -224,7 +228,8 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_alarmed_and_redelivere
             alarms = (await ops.get("/api/overview")).json()["queues"]["alarms"]
             assert any(endpoint["id"] in a["queue"] for a in alarms)
             page = await ops.get("/webhooks")
-            assert endpoint["id"] in page.text and "consecutive failed" in page.text
+            assert endpoint["id"] in page.text
+            assert "consecutive failed" in page.text
             await receiver.start()
             delivery_id = f"{endpoint['id']}:{event.id}"
             answer = await ops.post(f"/api/webhooks/deliveries/{delivery_id}/redeliver")
@@ -236,7 +241,8 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_alarmed_and_redelivere
     assert receiver.refused == []
     async with partner_api(intake, partner) as api:
         listed = (await api.get("/v1/webhooks")).json()
-    assert listed[0]["status"] == "active" and listed[0]["disabled_reason"] is None
+    assert listed[0]["status"] == "active"
+    assert listed[0]["disabled_reason"] is None
 
 
 async def test_a_url_into_the_operators_network_is_refused(
@@ -280,11 +286,15 @@ async def test_ops_add_list_and_remove_a_partners_endpoint_from_the_cli(
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip().splitlines()[-1].startswith("whsec_")
     stored = await db["webhook_endpoints"].find_one({"partner_id": partner.partner_id})
-    assert stored is not None and stored["events"] == ["deadline.*"]
+    assert stored is not None
+    assert stored["events"] == ["deadline.*"]
     listed = await asyncio.to_thread(cli, "list", "--partner", partner.partner_id)
-    assert stored["_id"] in listed.stdout and "active" in listed.stdout
+    assert stored["_id"] in listed.stdout
+    assert "active" in listed.stdout
     refused = await asyncio.to_thread(cli, "add", partner.partner_id, "https://10.0.0.5/x")
-    assert refused.returncode == 1 and "public addresses" in refused.stdout
+    assert refused.returncode == 1
+    assert "public addresses" in refused.stdout
     removed = await asyncio.to_thread(cli, "remove", stored["_id"])
     again = await asyncio.to_thread(cli, "remove", stored["_id"])
-    assert removed.returncode == 0 and again.returncode == 1
+    assert removed.returncode == 0
+    assert again.returncode == 1

@@ -50,7 +50,8 @@ def test_scrap_categories_have_rules_before_the_ban_and_none_after(
 ) -> None:
     catalog = load_catalog()
     regime = catalog.regime_for(category, date(2019, 1, 1))
-    assert regime is not None and regime.id == "aqsiq_scrap"
+    assert regime is not None
+    assert regime.id == "aqsiq_scrap"
     rules = {r.id for r in catalog.rules_for(regime.id, category, kind)}
     assert {"facility_photos", "floor_plan", "business_registration"} <= rules
     assert catalog.regime_for(category, date(2021, 1, 1)) is None

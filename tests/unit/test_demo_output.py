@@ -34,12 +34,15 @@ def render(wide: bool) -> str:
 def test_demo_output_fits_80_columns_with_short_ids_and_whole_file_names() -> None:
     text = render(wide=False)
     assert max(len(line) for line in text.splitlines()) <= 80
-    assert f"{APPLICATION[:12]}…" in text and f"{DOCUMENT[:12]}…" in text
+    assert f"{APPLICATION[:12]}…" in text
+    assert f"{DOCUMENT[:12]}…" in text
     assert APPLICATION not in text
-    assert ".pdf" in text and text.count("…") == 2  # the file name wrapped, never cut
+    assert ".pdf" in text
+    assert text.count("…") == 2  # the file name wrapped, never cut
     assert "--wide or --json" in text
 
 
 def test_wide_demo_output_shows_full_ids() -> None:
     text = render(wide=True)
-    assert APPLICATION in text and DOCUMENT in text
+    assert APPLICATION in text
+    assert DOCUMENT in text

@@ -73,7 +73,8 @@ def test_each_missing_renewal_item_fails_with_its_own_message(
     failed = [o for o in result.outcomes if not o.passed]
     assert [o.rule for o in failed] == [rule]
     assert failed[0].message.startswith(message), failed[0].message
-    assert failed[0].source and "seed 000" in failed[0].source
+    assert failed[0].source
+    assert "seed 000" in failed[0].source
 
 
 @pytest.mark.parametrize(
@@ -278,7 +279,8 @@ def test_a_scrap_application_after_2020_is_refused_with_the_ban_as_reason(
     assert result.verdict == "refused"
     assert result.regime is None
     outcome = result.outcome("regime_in_force")
-    assert not outcome.passed and outcome.refuses
+    assert not outcome.passed
+    assert outcome.refuses
     assert "banned all imports of solid waste since 2021-01-01" in outcome.message
     assert [o.rule for o in result.outcomes] == [
         "category",
