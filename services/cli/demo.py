@@ -24,8 +24,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from services.dashboard import queries
-from services.dashboard.ops import OpsAccess, run_with_ops
+from services.cli.ops import OpsAccess, run_with_ops
+from shared.app import ops_views as queries
 from shared.app.partners import issue_api_key, save_partner
 from shared.domain.lifecycle import StatusChange
 from shared.domain.models import Application, Exporter, Partner, new_id

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.onboarding import PartnerCredentials, onboard_partner
-from services.intake.rabbit_users import RabbitUsers
+from shared.app.onboarding import PartnerCredentials, onboard_partner
+from shared.infra.rabbit_users import RabbitUsers
 from shared.infra.settings import Settings
 
 

@@ -15,7 +15,7 @@ import aio_pika
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.onboarding import PartnerCredentials
+from shared.app.onboarding import PartnerCredentials
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import CREATE_APPLICATION_ROUTING_KEY, INTAKE_EXCHANGE

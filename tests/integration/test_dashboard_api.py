@@ -20,7 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.dashboard.app import create_app
 from services.dashboard.auth import hash_password
 from services.dashboard.context import Dashboard
-from services.dashboard.dead_letters import DeadLetterDesk, ReplayRefused
+from shared.app.dead_letters import DeadLetterDesk, ReplayRefused
 from shared.app.partners import issue_api_key
 from shared.domain.clock import SystemClock
 from shared.domain.deadlines import Deadline

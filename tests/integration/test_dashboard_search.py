@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.dashboard import queries
+from shared.app import ops_views as queries
 from shared.app.deadline_calendar import deadline_month, month_csv
 from shared.app.registrations import new_registration
 from shared.app.search import HIGHEST, search

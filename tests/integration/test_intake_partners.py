@@ -25,9 +25,9 @@ from aio_pika.exceptions import ProbableAuthenticationError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake import app as intake_app
-from services.intake.onboarding import PartnerCredentials, offboard_partner, onboard_partner
-from services.intake.rabbit_users import RabbitUsers
+from shared.app.onboarding import PartnerCredentials, offboard_partner, onboard_partner
 from shared.app.partners import partner_for_api_key, revoke_partner
+from shared.infra.rabbit_users import RabbitUsers
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import (

@@ -15,7 +15,7 @@ import aiormq.exceptions
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.onboarding import PartnerCredentials, offboard_partner
+from shared.app.onboarding import PartnerCredentials, offboard_partner
 from shared.domain.events import DeadlineEvent, new_event
 from shared.domain.models import new_id
 from shared.infra.runtime import ServiceContext

@@ -22,8 +22,8 @@ from standardwebhooks import Webhook
 
 from devtools.local_infra import free_port
 from services.intake.http import create_http_app
-from services.intake.onboarding import PartnerCredentials
 from services.webhooks import app as webhooks_app
+from shared.app.onboarding import PartnerCredentials
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from tests.dashboard_support import dashboard_server, ops_headers

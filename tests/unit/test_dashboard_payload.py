@@ -7,8 +7,8 @@ import json
 
 from PIL import Image
 
-from services.dashboard.dead_letters import readable_headers, split_reason
 from services.dashboard.payload import describe_payload, first_page_picture
+from shared.app.dead_letters import readable_headers, split_reason
 from shared.domain.search_terms import name_terms
 from tests.support import sample_pdf
 

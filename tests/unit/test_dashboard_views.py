@@ -9,10 +9,10 @@ import pytest
 
 from services.dashboard.auth import authenticate, hash_password, verify_password
 from services.dashboard.charts import Bar, Series, render_svg
-from services.dashboard.dead_letters import preview
-from services.dashboard.events import event_line, matches
 from services.dashboard.feed import CLIENT_BUFFER, LiveFeed
-from services.dashboard.queues import QueueStat, alarms_for, vhost_of
+from shared.app.dead_letters import preview
+from shared.app.event_lines import event_line, matches
+from shared.infra.queue_report import QueueStat, alarms_for, vhost_of
 from shared.infra.settings import Settings
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)

@@ -11,10 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from services.dashboard.events import EventLine, event_line
+from shared.app.event_lines import EventLine, event_line
 from shared.domain.calendar import day_of
 from shared.domain.reading import ReadingFacts
 from shared.infra.mongo_types import Database
+from shared.infra.queue_report import QueueReport
 
 DEADLINE_HORIZONS_DAYS = (7, 30, 90)
 
@@ -420,3 +421,11 @@ async def find_document(
     *, db: Database, application_id: str, document_id: str
 ) -> dict[str, Any] | None:
     return await db["documents"].find_one({"_id": document_id, "application_id": application_id})
+
+
+class OpsOverview(BaseModel):
+    """The overview with the queues' report: what ``/api/overview`` and ``regwatch status
+    --json`` answer."""
+
+    overview: Overview
+    queues: QueueReport

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from services.intake.rabbit_users import RabbitUsers
 from shared.app.partners import (
     UnknownPartner,
     active_partner,
@@ -19,6 +18,7 @@ from shared.app.partners import (
 from shared.app.webhooks import remove_partner_endpoints
 from shared.domain.models import Partner
 from shared.infra.mongo_types import Database
+from shared.infra.rabbit_users import RabbitUsers
 from shared.infra.settings import Settings
 
 
