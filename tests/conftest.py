@@ -58,6 +58,13 @@ def settings(rabbitmq: dict[str, str], mongodb_url: str, smtp: dict[str, Any]) -
     )
 
 
+@pytest.fixture(scope="module")
+def reading_settings(settings: Settings) -> Iterator[Settings]:
+    """The reader on, in a vhost of its own (the other tests run without it)."""
+    with servers.reading_settings(settings) as on:
+        yield on
+
+
 @pytest_asyncio.fixture(scope="session")
 async def db(settings: Settings) -> AsyncIterator[AsyncDatabase]:
     client: AsyncMongoClient = mongo.connect(settings)

@@ -1,16 +1,20 @@
-"""Helpers for integration and e2e tests: a tap on the event exchange, waiting, samples."""
+"""Helpers for integration and e2e tests: a tap on the event exchange, waiting, serving an
+HTTP app, samples."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import aio_pika
+import uvicorn
 from PIL import Image
 
+from devtools.local_infra import free_port
 from shared.infra.topology import EVENTS_EXCHANGE
 
 T = TypeVar("T")
@@ -55,6 +59,21 @@ class EventTap:
     async def wait_for(self, event_type: str, count: int = 1, timeout: float = 20, **data: Any):
         await wait_until(lambda: len(self.of_type(event_type, **data)) >= count, timeout)
         return self.of_type(event_type, **data)
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1 (as ``python -m`` serves it);
+    its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    task = asyncio.create_task(server.serve())
+    try:
+        await wait_until(lambda: server.started, timeout=10)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def wait_until(

@@ -4,6 +4,7 @@ together."""
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
@@ -30,6 +31,12 @@ class PartnerCredentials(BaseModel):
     amqp_user: str
     amqp_password: str
     events_queue: str
+
+    def amqp_url(self, broker_url: str) -> str:
+        """``broker_url`` (host, port, vhost) with this partner's RabbitMQ user and password."""
+        parts = urlsplit(broker_url)
+        user = f"{quote(self.amqp_user, safe='')}:{quote(self.amqp_password, safe='')}"
+        return urlunsplit(parts._replace(netloc=f"{user}@{parts.hostname}:{parts.port or 5672}"))
 
 
 async def onboard_partner(

@@ -1,4 +1,4 @@
-"""Fixtures of the integration tests that take real partners on."""
+"""Fixtures of the integration tests: real partners taken on, the services with the reader on."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from datetime import UTC, datetime
 import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.intake import app as intake_app
+from services.reader import app as reader_app
+from services.validator import app as validator_app
 from shared.app.onboarding import PartnerCredentials, onboard_partner
 from shared.infra.rabbit_users import RabbitUsers
+from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 
 
@@ -32,3 +36,19 @@ async def onboard(
         for amqp_user in created:
             await users.delete_user(amqp_user)
             await users.delete_events_queue(amqp_user)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def reading_services(
+    reading_settings: Settings, db: AsyncDatabase
+) -> AsyncIterator[dict[str, ServiceContext]]:
+    """Intake, validator and reader with the reader on (the other tests run without it)."""
+    on = reading_settings
+    contexts = {
+        "intake": await intake_app.start(on),
+        "validator": await validator_app.start(on),
+        "reader": await reader_app.start(on),
+    }
+    yield contexts
+    for ctx in contexts.values():
+        await ctx.close()

@@ -3,7 +3,6 @@ against the real database and broker, with registrations seeded as the lifecycle
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -11,18 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from click.testing import Result
 from pymongo.asynchronous.database import AsyncDatabase
-from typer.testing import CliRunner
 
-from devtools.local_infra import free_port
-from services.cli.main import app as cli
 from services.intake.http import create_http_app
 from shared.app import registration_views as views
 from shared.domain.calendar import authority_date, start_of_day
 from shared.infra.runtime import ServiceContext, open_context
 from shared.infra.settings import Settings
+from tests.cli_support import json_of, regwatch
 from tests.dashboard_support import dashboard_server, ops_headers
 from tests.integration.registration_support import (
     emit_with_email,
@@ -32,8 +28,7 @@ from tests.integration.registration_support import (
     seed_registration,
     status_event_with_email,
 )
-from tests.integration.test_cli_ops import environment, json_of, regwatch
-from tests.support import wait_until
+from tests.support import serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -52,15 +47,8 @@ async def intake(
 ) -> AsyncIterator[tuple[ServiceContext, str]]:
     """The intake HTTP API (ops routes included) on a free port of 127.0.0.1."""
     ctx = await open_context("intake", settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_http_app(ctx), host="127.0.0.1", port=port, log_config=None)
-    )
-    task = asyncio.create_task(server.serve())
-    await wait_until(lambda: server.started, timeout=10)
-    yield ctx, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(create_http_app(ctx)) as url:
+        yield ctx, url
     await ctx.close()
 
 
@@ -373,8 +361,7 @@ async def test_dashboard_records_a_decision_from_the_registration_page(
 
 async def regwatch_as_ops(settings: Settings, *args: str) -> Result:
     """The CLI with the ops token in its environment, as an ops shell has it."""
-    env = {**environment(settings), "REGWATCH_OPS_TOKEN": settings.regwatch_ops_token}
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env)
+    return await regwatch(settings, *args, env={"REGWATCH_OPS_TOKEN": settings.regwatch_ops_token})
 
 
 async def test_cli_decides_through_the_ops_api(
