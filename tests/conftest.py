@@ -9,15 +9,14 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake import app as intake_app
 from services.validator import app as validator_app
-from shared.infra import db as mongo
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from tests import servers
+from tests.support import own_database
 
 
 @pytest.fixture(scope="session")
@@ -67,12 +66,8 @@ def reading_settings(settings: Settings) -> Iterator[Settings]:
 
 @pytest_asyncio.fixture(scope="session")
 async def db(settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    client: AsyncMongoClient = mongo.connect(settings)
-    database = mongo.database(client, settings)
-    await mongo.ensure_indexes(database)
-    yield database
-    await client.drop_database(settings.mongodb_db)
-    await client.close()
+    async with own_database(settings) as database:
+        yield database
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

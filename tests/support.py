@@ -13,8 +13,12 @@ from typing import Any, TypeVar
 import aio_pika
 import uvicorn
 from PIL import Image
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from devtools.local_infra import free_port
+from shared.infra import db as mongo
+from shared.infra.settings import Settings
 from shared.infra.topology import EVENTS_EXCHANGE
 
 T = TypeVar("T")
@@ -74,6 +78,19 @@ async def serving(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def own_database(settings: Settings) -> AsyncIterator[AsyncDatabase]:
+    """The database ``settings`` name, with regwatch's indexes; dropped afterwards."""
+    client: AsyncMongoClient[Any] = mongo.connect(settings)
+    try:
+        database = mongo.database(client, settings)
+        await mongo.ensure_indexes(database)
+        yield database
+        await client.drop_database(settings.mongodb_db)
+    finally:
+        await client.close()
 
 
 async def wait_until(

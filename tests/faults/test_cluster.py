@@ -33,7 +33,7 @@ from tests.faults.report import ROWS, ScenarioRow
 from tests.faults.scenario import QUEUE_OF, Stream
 from tests.faults.servers import MongoNode
 from tests.processes import wait_for_consumers
-from tests.support import wait_until
+from tests.support import own_database, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.heavy, pytest.mark.timeout(900)]
 REPLICAS = {"intake": 3, "validator": 2, "notifier": 2, "scheduler": 3}
@@ -72,14 +72,8 @@ def cluster_settings(
 
 @pytest_asyncio.fixture
 async def cluster_db(cluster_settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    client: AsyncMongoClient = mongo.connect(cluster_settings)
-    database = mongo.database(client, cluster_settings)
-    await mongo.ensure_indexes(database)
-    yield database
-    try:
-        await client.drop_database(cluster_settings.mongodb_db)
-    finally:
-        await client.close()
+    async with own_database(cluster_settings) as database:
+        yield database
 
 
 def ask_cluster(cluster: RabbitCluster) -> Any:

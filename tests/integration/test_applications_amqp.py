@@ -19,8 +19,7 @@ from shared.app.onboarding import PartnerCredentials
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import CREATE_APPLICATION_ROUTING_KEY, INTAKE_EXCHANGE
-from tests.integration.test_intake_http import client_for
-from tests.integration.test_intake_partners import url_for
+from tests.integration.partner_support import client_for
 from tests.support import next_message, sample_pdf
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -36,7 +35,7 @@ DAIRY = {
 async def create(
     settings: Settings, partner: PartnerCredentials, body: bytes, message_id: str | None
 ) -> dict[str, Any]:
-    connection = await aio_pika.connect(url_for(settings, partner))
+    connection = await aio_pika.connect(partner.amqp_url(settings.amqp_url))
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         replies = await channel.declare_queue(f"partner.{partner.amqp_user}.r", exclusive=True)
@@ -126,7 +125,7 @@ async def test_an_amqp_only_partner_creates_an_application_and_follows_it_to_a_v
         f"business_licence={licence}",
         f"application_form={form}",
         "--amqp-url",
-        url_for(settings, partner),
+        partner.amqp_url(settings.amqp_url),
         "--create",
         json.dumps(DAIRY),
         "--wait-verdict",

@@ -1,8 +1,6 @@
 """Calendar feeds served by the intake: a partner's (API key) and an exporter contact's
 (secret link), parsed with icalendar and checked against the open deadlines in MongoDB."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 import asyncio
@@ -31,11 +29,10 @@ from shared.infra.deadline_store import close_deadline
 from shared.infra.settings import Settings
 from tests.integration.lifecycle_support import (
     Lifecycle,
+    decide,
     food_other_complete,
-    lifecycle,
 )
-from tests.integration.test_decisions_http import decide
-from tests.integration.test_intake_http import client_for
+from tests.integration.partner_support import client_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -1,7 +1,5 @@
 """Decisions as ``application.decision`` events on the broker, consumed by the validator."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -17,9 +15,7 @@ from shared.infra.topology import EVENTS_EXCHANGE
 from tests.integration.lifecycle_support import (
     Lifecycle,
     food_other_complete,
-    lifecycle,
     wait_for_result_caused_by,
-    wait_for_results,
     wait_for_status,
 )
 from tests.support import EventTap, wait_until

@@ -1,7 +1,5 @@
 """Ops decisions over HTTP: lifecycle moves, windows as deadlines, registrations, refusals."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -17,22 +15,13 @@ from shared.infra.settings import Settings
 from tests.integration.lifecycle_support import (
     OPS,
     Lifecycle,
+    decide,
     deliver,
     food_other_complete,
-    lifecycle,
     wait_for_result_caused_by,
-    wait_for_results,
     wait_for_status,
 )
 from tests.support import EventTap
-
-
-async def decide(lifecycle: Lifecycle, application_id: str, kind: str, **fields: object):
-    return await lifecycle.http.post(
-        f"/v1/applications/{application_id}/decisions",
-        json={"kind": kind, **fields},
-        headers=OPS,
-    )
 
 
 @pytest.mark.asyncio

@@ -1,7 +1,5 @@
 """Importing existing registrations (HTTP and CLI): renewals watched from day one."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 import uuid
@@ -15,7 +13,7 @@ from services.cli.registrations import app as registrations_cli
 from shared.domain.calendar import authority_date
 from shared.domain.deadlines import last_day
 from shared.infra.settings import Settings
-from tests.integration.lifecycle_support import OPS, Lifecycle, lifecycle
+from tests.integration.lifecycle_support import OPS, Lifecycle
 
 HEADER = "registration_number,exporter_name,country,category,product,issued_on,valid_until,contact_emails"
 

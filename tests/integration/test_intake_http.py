@@ -22,10 +22,11 @@ from pymongo.errors import AutoReconnect
 from pypdf import PdfWriter
 
 from services.intake import app as intake_app
-from services.intake.http import create_http_app, partner_api
+from services.intake.http import partner_api
 from shared.app.partners import issue_api_key, new_partner, save_partner
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
+from tests.integration.partner_support import client_for
 from tests.support import EventTap, sample_image, sample_pdf
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -43,14 +44,6 @@ async def intake(settings: Settings, db: AsyncDatabase) -> AsyncIterator[Service
     ctx = await intake_app.start(settings)
     yield ctx
     await ctx.close()
-
-
-def client_for(ctx: ServiceContext, api_key: str | None) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    transport = httpx.ASGITransport(app=create_http_app(ctx))
-    return httpx.AsyncClient(
-        transport=transport, base_url="http://intake.test", headers=headers, timeout=60
-    )
 
 
 async def new_api_partner(db: AsyncDatabase, name: str = "HTTP partner") -> tuple[str, str]:

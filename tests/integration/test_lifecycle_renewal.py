@@ -1,7 +1,5 @@
 """Renewals: an imported registration is renewed by a renewal application and a certificate."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 import uuid
@@ -15,7 +13,6 @@ from tests.integration.lifecycle_support import (
     OPS,
     Lifecycle,
     deliver,
-    lifecycle,
     new_application,
     wait_for_status,
 )

@@ -1,7 +1,5 @@
 """Documents through the broker -> validation results, lifecycle moves, deadlines, events."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 import json
@@ -19,7 +17,6 @@ from shared.infra.topology import EVENTS_EXCHANGE
 from tests.integration.lifecycle_support import (
     Lifecycle,
     deliver,
-    lifecycle,
     new_application,
     results_of,
     wait_for_results,

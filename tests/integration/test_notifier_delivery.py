@@ -30,7 +30,6 @@ from shared.domain.events import (
     new_event,
 )
 from shared.domain.models import Application, Exporter, new_id
-from shared.infra import db as mongo
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import DEAD_LETTER_EXCHANGE
@@ -86,16 +85,6 @@ def iso(settings: Settings, sink: Sink) -> Iterator[Settings]:
         outbox_poll_seconds=0.2,
     ) as isolated:
         yield isolated
-
-
-@pytest_asyncio.fixture(scope="module")
-async def iso_db(iso: Settings) -> AsyncIterator[AsyncDatabase]:
-    client = mongo.connect(iso)
-    database = mongo.database(client, iso)
-    await mongo.ensure_indexes(database)
-    yield database
-    await client.drop_database(iso.mongodb_db)
-    await client.close()
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -24,7 +24,6 @@ from services.scheduler.claims import claim_due
 from services.scheduler.settle import settle_claimed
 from shared.domain.deadlines import DEFAULT_OFFSETS_DAYS, Deadline
 from shared.domain.models import Application, Exporter, new_id
-from shared.infra import db as mongo
 from shared.infra.deadline_store import close_deadline, open_deadline
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
@@ -52,16 +51,6 @@ def iso(settings: Settings) -> Iterator[Settings]:
         ops_email=f"ops-{uuid.uuid4().hex[:6]}@regwatch.example",
     ) as isolated:
         yield isolated
-
-
-@pytest_asyncio.fixture(scope="module")
-async def iso_db(iso: Settings) -> AsyncIterator[AsyncDatabase]:
-    client = mongo.connect(iso)
-    database = mongo.database(client, iso)
-    await mongo.ensure_indexes(database)
-    yield database
-    await client.drop_database(iso.mongodb_db)
-    await client.close()
 
 
 @pytest_asyncio.fixture(scope="module")

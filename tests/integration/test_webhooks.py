@@ -28,7 +28,7 @@ from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from tests.dashboard_support import dashboard_server, ops_headers
 from tests.factories import make_application
-from tests.integration.test_partner_events import (
+from tests.integration.partner_support import (
     about,
     deadline_event,
     stage_and_relay,

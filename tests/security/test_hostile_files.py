@@ -35,7 +35,7 @@ from shared.infra.settings import Settings
 from shared.infra.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 from tests.factories import make_application, make_partner
 from tests.security import hostile_files as hostile
-from tests.security.outcomes import accepted_or_refused
+from tests.security.hostile_input import accepted_or_refused
 from tests.support import next_message, sample_image, sample_pdf
 
 PDF = "application/pdf"

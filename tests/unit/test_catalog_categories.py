@@ -8,21 +8,7 @@ import pytest
 
 from shared.domain.catalog import UnknownCategory
 from shared.domain.catalog import cached_catalog as load_catalog
-
-SCRAP = [
-    "scrap.metal",
-    "scrap.plastics",
-    "scrap.paper",
-    "scrap.textiles",
-    "scrap.electronics",
-    "scrap.wood",
-]
-ARTICLE_7 = [
-    "food.meat", "food.casings", "food.aquatic", "food.dairy", "food.bird_nest", "food.bee_products",
-    "food.eggs", "food.edible_oils", "food.stuffed_pasta", "food.edible_grains", "food.milled_grain",
-    "food.vegetables", "food.condiments", "food.nuts_seeds", "food.dried_fruits", "food.coffee_cocoa",
-    "food.special_dietary", "food.health_foods",
-]  # fmt: skip
+from tests.unit.categories import ARTICLE_7, SCRAP
 
 
 def test_categories_are_exactly_the_public_ids() -> None:

@@ -15,7 +15,7 @@ from tests.unit.applications_for_rules import (
     food_new_documents,
     food_renewal_documents,
 )
-from tests.unit.test_catalog_categories import ARTICLE_7
+from tests.unit.categories import ARTICLE_7
 
 
 def run(app: dict, documents: list[dict]):

@@ -18,7 +18,7 @@ from services.notifier.notices import Notice
 from shared.app.registrations import check_row
 from shared.domain.catalog import cached_catalog
 from shared.domain.models import Exporter
-from tests.unit.test_notifier_render import NOW, deadline, registration, renewal
+from tests.unit.notices import NOW, deadline, registration, renewal
 
 ZH_PO = i18n.TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po"
 
