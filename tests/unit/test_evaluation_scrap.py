@@ -17,6 +17,7 @@ from tests.unit.applications_for_rules import (
     scrap_renewal,
     scrap_renewal_documents,
 )
+from tests.unit.categories import SCRAP
 
 
 def run(app: dict, documents: list[dict]):
@@ -258,17 +259,7 @@ def test_scrap_renewal_needs_its_registration_details() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "category",
-    [
-        "scrap.metal",
-        "scrap.plastics",
-        "scrap.paper",
-        "scrap.textiles",
-        "scrap.electronics",
-        "scrap.wood",
-    ],
-)
+@pytest.mark.parametrize("category", SCRAP)
 @pytest.mark.parametrize("submitted", [date(2021, 1, 1), date(2026, 11, 21)])
 def test_a_scrap_application_after_2020_is_refused_with_the_ban_as_reason(
     category: str, submitted: date
