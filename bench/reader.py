@@ -108,7 +108,10 @@ def reader_path(process: ReadingProcess, data: bytes, content_type: str) -> Call
     def read() -> object:
         started = time.monotonic()
         extraction = process.read(data, content_type, LIMITS, ocr_images=True)
-        assert not extraction.limits and extraction.unreadable is None, extraction.limits
+        if extraction.limits or extraction.unreadable is not None:
+            raise RuntimeError(
+                f"the bench's file was not read whole: {extraction.limits or extraction.unreadable}"
+            )
         return reading_facts(
             extraction,
             document=document,

@@ -9,15 +9,14 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake import app as intake_app
 from services.validator import app as validator_app
-from shared.infra import db as mongo
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from tests import servers
+from tests.support import own_database
 
 
 @pytest.fixture(scope="session")
@@ -58,14 +57,17 @@ def settings(rabbitmq: dict[str, str], mongodb_url: str, smtp: dict[str, Any]) -
     )
 
 
+@pytest.fixture(scope="module")
+def reading_settings(settings: Settings) -> Iterator[Settings]:
+    """The reader on, in a vhost of its own (the other tests run without it)."""
+    with servers.reading_settings(settings) as on:
+        yield on
+
+
 @pytest_asyncio.fixture(scope="session")
 async def db(settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    client: AsyncMongoClient = mongo.connect(settings)
-    database = mongo.database(client, settings)
-    await mongo.ensure_indexes(database)
-    yield database
-    await client.drop_database(settings.mongodb_db)
-    await client.close()
+    async with own_database(settings) as database:
+        yield database
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -19,7 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from devtools.local_infra import free_port
 from services.dashboard import app as dashboard_app
 from services.dashboard.context import Dashboard
-from services.dashboard.queues import vhost_of
+from shared.infra.queue_report import vhost_of
 from shared.infra.settings import Settings
 from shared.infra.topology import (
     DEAD_LETTER_EXCHANGE,

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from devtools import local_infra
 from devtools.smtp_sink import start_sink
+from shared.infra.settings import Settings
 
 
 def docker_answers() -> bool:
@@ -121,3 +122,18 @@ def smtp_sink() -> Iterator[dict[str, Any]]:
     finally:
         controller.stop()
         shutil.rmtree(maildir, ignore_errors=True)
+
+
+@contextmanager
+def reading_settings(settings: Settings, **changes: Any) -> Iterator[Settings]:
+    """``settings`` with the reader on, in a vhost of its own: validators of other tests
+    (reader off) share the session's queues and would take these events."""
+    with rabbitmq_vhost() as vhost:
+        yield settings.model_copy(
+            update={
+                "reader_enabled": True,
+                "amqp_url": vhost["amqp_url"],
+                "rabbitmq_management_url": vhost["management_url"],
+                **changes,
+            }
+        )

@@ -1,16 +1,24 @@
-"""Helpers for integration and e2e tests: a tap on the event exchange, waiting, samples."""
+"""Helpers for integration and e2e tests: a tap on the event exchange, waiting, serving an
+HTTP app, samples."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import aio_pika
+import uvicorn
 from PIL import Image
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
+from devtools.local_infra import free_port
+from shared.infra import db as mongo
+from shared.infra.settings import Settings
 from shared.infra.topology import EVENTS_EXCHANGE
 
 T = TypeVar("T")
@@ -55,6 +63,34 @@ class EventTap:
     async def wait_for(self, event_type: str, count: int = 1, timeout: float = 20, **data: Any):
         await wait_until(lambda: len(self.of_type(event_type, **data)) >= count, timeout)
         return self.of_type(event_type, **data)
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1 (as ``python -m`` serves it);
+    its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    task = asyncio.create_task(server.serve())
+    try:
+        await wait_until(lambda: server.started, timeout=10)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def own_database(settings: Settings) -> AsyncIterator[AsyncDatabase]:
+    """The database ``settings`` name, with regwatch's indexes; dropped afterwards."""
+    client: AsyncMongoClient[Any] = mongo.connect(settings)
+    try:
+        database = mongo.database(client, settings)
+        await mongo.ensure_indexes(database)
+        yield database
+        await client.drop_database(settings.mongodb_db)
+    finally:
+        await client.close()
 
 
 async def wait_until(

@@ -7,8 +7,8 @@ from pydantic import TypeAdapter
 from rich.console import Console
 from rich.table import Table
 
-from services.dashboard import queries
-from services.dashboard.ops import OpsAccess, run_with_ops
+from services.cli.ops import OpsAccess, run_with_ops
+from shared.app import ops_views as queries
 
 app = typer.Typer(help="Applications: list them, show one in full.", no_args_is_help=True)
 _SUMMARIES = TypeAdapter(list[queries.ApplicationSummary])

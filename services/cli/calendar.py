@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
 from rich.console import Console
 
+from services.cli.database import run_with_db
 from shared.app.calendar_links import calendar_path, calendar_token, revoke_calendar_token
 from shared.domain.clock import clock_from
-from shared.infra import db as mongo
 from shared.infra.mongo_types import Database
-from shared.infra.settings import Settings, get_settings
+from shared.infra.settings import Settings
 
 app = typer.Typer(help="Exporter contacts' calendar links (iCalendar feeds).", no_args_is_help=True)
 console = Console()
@@ -21,18 +20,7 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    settings = get_settings()
-
-    async def with_db() -> T:
-        client = mongo.connect(settings)
-        try:
-            database = mongo.database(client, settings)
-            await mongo.ensure_indexes(database)
-            return await work(database, settings)
-        finally:
-            await client.close()
-
-    return asyncio.run(with_db())
+    return run_with_db(work, refusals=(), console=console)
 
 
 @app.command("link")

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from shared.infra import db as mongo
 from shared.infra.mongo_types import Database
-from shared.infra.settings import Settings, get_settings
+from shared.infra.settings import Settings
 
 T = TypeVar("T")
 
@@ -22,8 +22,10 @@ def run_with_db(
     refusals: tuple[type[Exception], ...],
     console: Console,
 ) -> T:
-    """Run ``work`` on the configured database; a refusal prints its message and exits 1."""
-    settings = get_settings()
+    """Run ``work`` on the configured database; a refusal prints its message and exits 1.
+    The settings are read from the environment as the command starts (not the cached ones:
+    commands run in one process, as the tests do, may each have their own)."""
+    settings = Settings()
 
     async def with_db() -> T:
         client = mongo.connect(settings)

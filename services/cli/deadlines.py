@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from services.scheduler.subjects import reminder_subject
+from shared.app.reminder_subjects import reminder_subject
 from shared.domain.clock import clock_from
 from shared.domain.deadlines import Deadline, days_left
 from shared.infra import db as mongo

@@ -1,48 +1,60 @@
-"""``regwatch demo``: two renewals from the seeds sent to a running system, and what became
-of them. Seed 000: a scrap-metal exporter renewing its AQSIQ licence, over the partner
-AMQP contract. Seed 001: a dairy exporter renewing its GACC registration, over the HTTP
-API (over AMQP as well when the intake HTTP API does not answer)."""
+"""``regwatch demo``: the seeds' two renewals sent to a running system by a partner, and what
+became of them.
+
+The demo acts as a partner and uses only the partner contracts: it is taken on as ops take
+a partner on (``regwatch partners add``), creates the scrap renewal with ``application.create``
+and sends its documents over AMQP, creates the dairy renewal with ``POST /v1/applications`` and
+uploads its documents over HTTP, learns that a validation happened from its events queue and
+reads it with ``GET /v1/applications/{id}``. The demo partner is taken off again at the end;
+its applications stay.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import random
 import re
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import aio_pika
 import httpx
 import typer
-from PIL import Image, ImageDraw
-from pypdf import PdfWriter
+from aio_pika.abc import AbstractRobustConnection
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from services.dashboard import queries
-from services.dashboard.ops import OpsAccess, run_with_ops
-from shared.app.partners import issue_api_key, save_partner
-from shared.domain.lifecycle import StatusChange
-from shared.domain.models import Application, Exporter, Partner, new_id
+from services.cli.database import run_with_db
+from services.cli.demo_samples import (
+    MISMATCHED_FILE,
+    SampleDocument,
+    application_bodies,
+    dairy_renewal_documents,
+    scrap_renewal_documents,
+)
+from shared.app.onboarding import PartnerCredentials, offboard_partner, onboard_partner
+from shared.domain.catalog.rules import CONTENT_RULE_KINDS
+from shared.domain.clock import clock_from
+from shared.domain.evaluation.outcomes import Evaluation, RuleOutcome
 from shared.infra.mongo_types import Database
-from shared.infra.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
+from shared.infra.rabbit_users import RabbitUsersError, reply_queue_prefix
+from shared.infra.settings import Settings
+from shared.infra.topology import (
+    CREATE_APPLICATION_ROUTING_KEY,
+    INTAKE_EXCHANGE,
+    SUBMIT_ROUTING_KEY,
+)
 
 DEMO_PARTNER = "regwatch demo partner"
 REPLY_SECONDS = 60
+STORED = ("accepted", "duplicate")  # answers that name a stored document
 
 
-@dataclass
-class SampleDocument:
-    document_type: str
-    filename: str
-    content: bytes
-    content_type: str
-    metadata: dict[str, Any] = field(default_factory=dict)
+class IntakeUnreachable(Exception):
+    """The intake's HTTP API does not answer."""
 
 
 @dataclass
@@ -54,264 +66,127 @@ class Receipt:
     detail: str
 
 
-def pdf(title: str) -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    writer.add_metadata({"/Title": f"{title} {uuid.uuid4()}"})  # new bytes on every run
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+@dataclass
+class Outcome:
+    """What the partner API says of one application once its documents were evaluated."""
+
+    label: str
+    evaluation: Evaluation | None
+    reading: int = 0  # documents the reader has not read yet
 
 
-def photo(index: int, fmt: str = "JPEG") -> bytes:
-    """A distinct, sharp picture per index (the reader counts distinct photos, not files)."""
-    rng = random.Random(f"{index}-{uuid.uuid4()}")
-    image = Image.new("RGB", (256, 192), ((index * 53) % 256, 120, rng.randrange(256)))
-    draw = ImageDraw.Draw(image)
-    for _ in range(20):
-        x, y = rng.randrange(256), rng.randrange(192)
-        box = (x, y, x + rng.randrange(16, 128), y + rng.randrange(16, 96))
-        draw.rectangle(box, fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
-    return buffer.getvalue()
+class Partner:
+    """The demo partner's two ways in: its RabbitMQ connection and its HTTP API client."""
+
+    def __init__(
+        self,
+        credentials: PartnerCredentials,
+        connection: AbstractRobustConnection,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self.credentials = credentials
+        self.connection = connection
+        self.http = http
+
+    async def ask(self, routing_key: str, requests: list[aio_pika.Message]) -> list[Any]:
+        """Publish ``requests`` with a reply queue of ours; their JSON replies in the same
+        order, None where none came within ``REPLY_SECONDS``."""
+        channel = await self.connection.channel(publisher_confirms=True)
+        try:
+            name = f"{reply_queue_prefix(self.credentials.amqp_user)}demo-{uuid.uuid4().hex}"
+            replies = await channel.declare_queue(name, exclusive=True, auto_delete=True)
+            exchange = await channel.get_exchange(INTAKE_EXCHANGE.name, ensure=False)
+            waiting: dict[str, int] = {}
+            for index, message in enumerate(requests):
+                message.user_id = self.credentials.amqp_user
+                message.reply_to = replies.name
+                message.correlation_id = message.message_id
+                waiting[str(message.message_id)] = index
+                await exchange.publish(message, routing_key=routing_key)
+            answers: list[Any] = [None] * len(requests)
+            try:
+                async with replies.iterator(timeout=REPLY_SECONDS) as stream:
+                    async for reply in stream:
+                        await reply.ack()
+                        index = waiting.pop(str(reply.correlation_id), -1)
+                        if index >= 0:
+                            answers[index] = json.loads(reply.body)
+                        if not waiting:
+                            break
+            except TimeoutError:
+                pass  # the unanswered stay None
+            return answers
+        finally:
+            await channel.close()
 
 
-def scrap_renewal_documents(today: date) -> list[SampleDocument]:
-    """Seed 000, 'AQSIQ Renewals': what a scrap-metal exporter sends."""
-    issued = today - timedelta(days=60)
-    docs = [
-        SampleDocument(
-            "e_system_account", "e-system-account.pdf", pdf("AQSIQ e-system"), "application/pdf"
-        )
-    ]
-    for year in range(today.year - 3, today.year):
-        meta = {"year": year, "material": "metal", "issue_date": f"{year}-06-01"}
-        name = f"ccic-metal-{year}.pdf"
-        docs.append(SampleDocument("ccic_certificate", name, pdf(name), "application/pdf", meta))
-    for kind in ("business_registration", "tax_registration"):
-        notarized = {"notarized": True, "language": "en", "issue_date": issued.isoformat()}
-        docs.append(SampleDocument(kind, f"{kind}.pdf", pdf(kind), "application/pdf", notarized))
-        docs.append(
-            SampleDocument(
-                "chinese_translation",
-                f"{kind}-zh.pdf",
-                pdf(kind + " zh"),
-                "application/pdf",
-                {"language": "zh"},
-            )
-        )
-    for i in range(1, 12):  # "more than 10 photos of the office and processing yard"
-        docs.append(
-            SampleDocument(
-                "facility_photo", f"yard-{i:02}.jpg", photo(i), "image/jpeg", {"colour": True}
-            )
-        )
-    docs.append(
-        SampleDocument("floor_plan", "floor-plan.pdf", pdf("floor plan"), "application/pdf")
+def json_message(body: dict[str, Any]) -> aio_pika.Message:
+    return aio_pika.Message(
+        json.dumps(body).encode(),
+        message_id=str(uuid.uuid4()),
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )
-    docs.append(
-        SampleDocument(
-            "certificate_copy",
-            "aqsiq-certificate.png",
-            photo(99, "PNG"),
-            "image/png",
-            {"colour": True},
-        )
+
+
+def document_message(application_id: str, doc: SampleDocument) -> aio_pika.Message:
+    return aio_pika.Message(
+        doc.content,
+        message_id=str(uuid.uuid4()),
+        content_type=doc.content_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        headers={
+            "x-application-id": application_id,
+            "x-document-type": doc.document_type,
+            "x-filename": doc.filename,
+            "x-document-meta": json.dumps(doc.metadata),
+        },
     )
-    return docs
 
 
-def dairy_renewal_documents(today: date) -> list[SampleDocument]:
-    """Seed 001: renewal application form, registration number, commercial certificate."""
-    en = {"language": "en", "issue_date": (today - timedelta(days=30)).isoformat()}
-    certificate = {**en, "expiry_date": (today + timedelta(days=700)).isoformat()}
-    return [
-        SampleDocument(
-            "renewal_application_form",
-            "renewal-form.pdf",
-            pdf("renewal form"),
-            "application/pdf",
-            en,
-        ),
-        SampleDocument(
-            "commercial_certificate",
-            "commercial-certificate.pdf",
-            pdf("certificate"),
-            "application/pdf",
-            certificate,
-        ),
-        SampleDocument(
-            "compliance_declaration", "declaration.pdf", pdf("declaration"), "application/pdf", en
-        ),
-    ]
+async def create_over_amqp(partner: Partner, body: dict[str, Any]) -> str:
+    """``application.create``: the new application's id."""
+    (answer,) = await partner.ask(CREATE_APPLICATION_ROUTING_KEY, [json_message(body)])
+    if answer is None:
+        raise IntakeUnreachable(f"no answer to application.create within {REPLY_SECONDS} s")
+    if answer["status"] == "rejected":
+        raise RuntimeError(f"application.create was refused: {answer['errors']}")
+    return str(answer["application_id"])
 
 
-def application_bodies(today: date) -> dict[str, dict[str, Any]]:
-    return {
-        "scrap": {
-            "exporter": {
-                "name": "Baltic Metal Recycling AB",
-                "country": "SE",
-                "home_registration_number": "SE556677-8899",
-                "contact_emails": ["exports@balticmetal.example"],
-            },
-            "category": "scrap.metal",
-            "kind": "renewal",
-            "registration_number": "A123456789012",
-            "registration_valid_until": (today + timedelta(days=240)).isoformat(),
-        },
-        "dairy": {
-            "exporter": {
-                "name": "Fjord Dairy AS",
-                "country": "NO",
-                "home_registration_number": "NO987654321",
-                "contact_emails": ["regulatory@fjorddairy.example"],
-            },
-            "category": "food.dairy",
-            "product": "milk_powder",
-            "kind": "renewal",
-            "registration_number": "CNOR04012201100001",
-            "registration_valid_until": (today + timedelta(days=150)).isoformat(),
-        },
-    }
-
-
-async def demo_partner(ops: OpsAccess) -> tuple[str, str]:
-    """The partner behind this AMQP user (RabbitMQ checks user_id against it) and a fresh
-    API key of it."""
-    amqp_user = httpx.URL(ops.settings.amqp_url).username or "guest"
-    now = ops.clock.now()
-    found = await ops.db["partners"].find_one({"amqp_user": amqp_user, "revoked": {"$ne": True}})
-    if found is None:
-        partner = Partner(_id=new_id("ptn"), name=DEMO_PARTNER, amqp_user=amqp_user, created_at=now)
-        await save_partner(ops.db, partner=partner)
-        partner_id = partner.id
-    else:
-        partner_id = str(found["_id"])
-    return partner_id, await issue_api_key(ops.db, partner_id=partner_id, now=now)
-
-
-async def create_application(
-    ops: OpsAccess, http: httpx.AsyncClient | None, partner_id: str, body: dict[str, Any]
-) -> tuple[str, str]:
-    """(application id, channel): through the HTTP API, or straight into MongoDB without it."""
-    if http is not None:
-        response = await http.post("/v1/applications", json=body)
-        if response.status_code == 201:
-            return str(response.json()["id"]), "http"
+async def create_over_http(partner: Partner, body: dict[str, Any]) -> str:
+    """``POST /v1/applications``: the new application's id."""
+    response = await partner.http.post("/v1/applications", json=body)
+    if response.status_code != 201:
         raise RuntimeError(
             f"POST /v1/applications answered {response.status_code}: {response.text}"
         )
-    now = ops.clock.now()
-    valid_until = date.fromisoformat(body["registration_valid_until"])
-    application = Application(
-        _id=new_id("app"),
-        partner_id=partner_id,
-        exporter=Exporter(**body["exporter"]),
-        category=body["category"],
-        product=body.get("product"),
-        kind=body["kind"],
-        registration_number=body.get("registration_number"),
-        history=[
-            StatusChange(
-                from_status=None,
-                to_status="submitted",
-                actor=partner_id,
-                at=now,
-                trigger="created",
-                channel="mongodb",
-            )
-        ],
-        created_at=now,
-        updated_at=now,
-    )
-    document = application.model_dump(by_alias=True)
-    # The intake's convention: BSON has no date type, a calendar date is midnight UTC.
-    document["registration_valid_until"] = datetime.combine(valid_until, time.min, tzinfo=UTC)
-    await ops.db["applications"].insert_one(document)
-    return application.id, "mongodb"
-
-
-async def http_api(ops: OpsAccess, intake_url: str, api_key: str) -> httpx.AsyncClient | None:
-    """A client of the intake HTTP API, or None when it does not answer there."""
-    client = httpx.AsyncClient(
-        base_url=intake_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
-    )
-    try:
-        answer = await client.get("/v1/applications")
-    except httpx.HTTPError:
-        await client.aclose()
-        return None
-    if answer.status_code == 404:  # an intake without the partner API yet
-        await client.aclose()
-        return None
-    return client
+    return str(response.json()["id"])
 
 
 async def submit_over_amqp(
-    ops: OpsAccess, application_id: str, documents: list[SampleDocument], progress: Progress
+    partner: Partner, application_id: str, documents: list[SampleDocument]
 ) -> list[Receipt]:
-    """Publish each document as the partner contract says and collect the replies."""
-    task = progress.add_task(f"AMQP {application_id}", total=len(documents))
-    amqp_user = httpx.URL(ops.settings.amqp_url).username or "guest"
-    channel = await ops.connection.channel(publisher_confirms=True)
-    replies = await channel.declare_queue(exclusive=True, auto_delete=True)
-    exchange = await channel.get_exchange(INTAKE_EXCHANGE.name)
-    sent: dict[str, SampleDocument] = {}
-    for doc in documents:
-        message_id = str(uuid.uuid4())
-        sent[message_id] = doc
-        message = aio_pika.Message(
-            doc.content,
-            message_id=message_id,
-            correlation_id=message_id,
-            content_type=doc.content_type,
-            user_id=amqp_user,
-            reply_to=replies.name,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            headers={
-                "x-application-id": application_id,
-                "x-document-type": doc.document_type,
-                "x-filename": doc.filename,
-                "x-document-meta": json.dumps(doc.metadata),
-            },
-        )
-        await exchange.publish(message, routing_key=SUBMIT_ROUTING_KEY)
+    """Publish each document as the partner contract says; one receipt per reply."""
+    messages = [document_message(application_id, doc) for doc in documents]
     receipts = []
-    try:
-        async with replies.iterator(timeout=REPLY_SECONDS) as stream:
-            async for reply in stream:
-                await reply.ack()
-                answer = json.loads(reply.body)
-                doc = sent.pop(str(reply.correlation_id))
-                errors = "; ".join(e["message"] for e in answer.get("errors", []))
-                detail = errors or str(answer.get("document_id"))
-                receipts.append(Receipt(application_id, "amqp", doc, answer["status"], detail))
-                progress.advance(task)
-                if not sent:
-                    break
-    except TimeoutError:
-        # Intake is not consuming (or is stuck): say so for each document left unanswered.
-        unanswered = f"no reply within {REPLY_SECONDS} s: is the intake service running?"
-        receipts += [
-            Receipt(application_id, "amqp", d, "no reply", unanswered) for d in sent.values()
-        ]
-    await channel.close()
-    order = {id(doc): i for i, doc in enumerate(documents)}
-    return sorted(receipts, key=lambda r: order[id(r.document)])
+    for doc, answer in zip(documents, await partner.ask(SUBMIT_ROUTING_KEY, messages), strict=True):
+        if answer is None:
+            detail = f"no reply within {REPLY_SECONDS} s: is the intake service running?"
+            receipts.append(Receipt(application_id, "amqp", doc, "no reply", detail))
+            continue
+        errors = "; ".join(e["message"] for e in answer.get("errors", []))
+        detail = errors or str(answer.get("document_id"))
+        receipts.append(Receipt(application_id, "amqp", doc, answer["status"], detail))
+    return receipts
 
 
 async def submit_over_http(
-    http: httpx.AsyncClient,
-    application_id: str,
-    documents: list[SampleDocument],
-    progress: Progress,
+    partner: Partner, application_id: str, documents: list[SampleDocument]
 ) -> list[Receipt]:
-    task = progress.add_task(f"HTTP {application_id}", total=len(documents))
     receipts = []
     for doc in documents:
-        response = await http.post(
+        response = await partner.http.post(
             f"/v1/applications/{application_id}/documents",
             files={"file": (doc.filename, doc.content, doc.content_type)},
             data={"document_type": doc.document_type, "metadata": json.dumps(doc.metadata)},
@@ -319,39 +194,73 @@ async def submit_over_http(
         )
         answer = response.json()
         if response.is_success:
-            status, detail = (
-                str(answer.get("status", "accepted")),
-                str((answer.get("document") or {}).get("id") or answer.get("document_id")),
-            )
+            status, detail = str(answer["status"]), str(answer["document"]["id"])
         else:
             status, detail = "rejected", str(answer.get("detail") or answer.get("title"))
         receipts.append(Receipt(application_id, "http", doc, status, detail))
-        progress.advance(task)
     return receipts
 
 
-async def wait_for_validation(
-    db: Database, application_id: str, timeout: float
-) -> queries.ValidationView | None:
-    """The validation that followed the last document received, once the validator made it.
+def settled(detail: dict[str, Any], sent: set[str]) -> bool:
+    """The validation has seen every document sent and waits for no reading."""
+    validation = detail.get("validation")
+    if validation is None or detail.get("reading"):
+        return False
+    return sent <= set(validation.get("document_ids", [])) and not validation.get("reading")
 
-    Done when the validator has handled every ``document.received`` of the application: an
-    earlier evaluation may already have seen the last document, so no newer result appears.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        received = await db["outbox"].distinct(
-            "_id", {"subject": application_id, "type": "document.received"}
-        )
-        handled = await db["inbox"].count_documents(
-            {"consumer": "validator", "event_id": {"$in": received}}
-        )
-        result = await queries.latest_validation(db=db, application_id=application_id)
-        if received and handled == len(received) and result is not None:
-            return result
-        await asyncio.sleep(0.5)
-    return await queries.latest_validation(db=db, application_id=application_id)
+
+async def outcomes(
+    partner: Partner, labels: dict[str, str], sent: dict[str, set[str]], timeout: float
+) -> dict[str, Outcome]:
+    """Each application as the partner API shows it once settled (or when ``timeout`` is up):
+    looked at again whenever an ``application.validated`` about it reaches the events queue."""
+    details: dict[str, dict[str, Any]] = {}
+
+    async def look(application_id: str) -> bool:
+        response = await partner.http.get(f"/v1/applications/{application_id}")
+        response.raise_for_status()
+        details[application_id] = response.json()
+        return settled(details[application_id], sent[application_id])
+
+    pending = {a for a in labels if not await look(a)}
+    if pending:
+        channel = await partner.connection.channel()
+        try:
+            queue = await channel.get_queue(partner.credentials.events_queue, ensure=False)
+            async with asyncio.timeout(timeout), queue.iterator() as events:
+                async for message in events:
+                    await message.ack()
+                    event = json.loads(message.body)
+                    subject = event.get("subject")
+                    validated = event.get("type") == "application.validated"
+                    if validated and subject in pending and await look(subject):
+                        pending.discard(subject)
+                    if not pending:
+                        break
+        except TimeoutError:
+            for application_id in pending:  # shown as it stands when the time is up
+                await look(application_id)
+        finally:
+            await channel.close()
+    return {a: outcome_of(details[a], label) for a, label in labels.items()}
+
+
+def outcome_of(detail: dict[str, Any], label: str) -> Outcome:
+    validation = detail.get("validation")
+    evaluation = Evaluation.model_validate(validation) if validation else None
+    return Outcome(label, evaluation, int(detail.get("reading") or 0))
+
+
+def reader_catch(result: Evaluation, filename: str) -> RuleOutcome | None:
+    """The content rule that caught the planted mismatch in ``filename``, if one did."""
+    for outcome in result.outcomes:
+        if (
+            outcome.kind in CONTENT_RULE_KINDS
+            and not outcome.passed
+            and filename in outcome.message
+        ):
+            return outcome
+    return None
 
 
 ID_PATTERN = re.compile(r"\b([a-z]+_[0-9a-f]{8})[0-9a-f]{24}\b")
@@ -377,79 +286,144 @@ def receipts_table(receipts: list[Receipt], wide: bool) -> Table:
     return table
 
 
+def print_evaluation(console: Console, outcome: Outcome, mismatch: str) -> None:
+    """The verdict, each failed rule (a caught mismatch last, singled out), the count."""
+    result = outcome.evaluation
+    if result is None:
+        console.print("  [red]no validation result yet[/]")
+        return
+    console.print(
+        f"  verdict [bold]{result.verdict}[/] (catalog {result.catalog_version})",
+        highlight=False,
+    )
+    caught = reader_catch(result, mismatch)
+    for rule in result.outcomes:
+        if not rule.passed and rule is not caught:
+            label = "[yellow]WARN[/]" if rule.warning else "[red]FAIL[/]"
+            console.print(f"  {label} {rule.rule}: {rule.message}", highlight=False)
+    passed = sum(o.passed for o in result.outcomes)
+    console.print(f"  {passed} of {len(result.outcomes)} rules pass")
+    if caught is not None:
+        console.print(f"  [bold]The reader caught[/] ({caught.rule}): {caught.message}")
+    if outcome.reading:
+        console.print(
+            f"  [yellow]{outcome.reading} documents still being read: is the reader running?[/]"
+        )
+
+
 def print_outcome(
-    console: Console, receipts: list[Receipt], results: dict[str, Any], wide: bool = False
+    console: Console,
+    receipts: list[Receipt],
+    results: dict[str, Outcome],
+    wide: bool = False,
+    mismatch: str = "",
 ) -> None:
     """One block per application: its documents' answers (in one table when wide), then
     its verdict."""
     shorten = (lambda text: text) if wide else short_ids
     if wide:
         console.print(receipts_table(receipts, wide))
-    for application_id, (label, result) in results.items():
+    for application_id, outcome in results.items():
         console.print()
-        console.print(f"[bold]{label}[/] {shorten(application_id)}", highlight=False)
+        console.print(f"[bold]{outcome.label}[/] {shorten(application_id)}", highlight=False)
         if not wide:
             mine = [r for r in receipts if r.application == application_id]
             console.print(receipts_table(mine, wide))
-        if result is None:
-            console.print("  [red]no validation result yet[/]")
-            continue
-        console.print(
-            f"  verdict [bold]{result.verdict}[/] (catalog {result.catalog_version})",
-            highlight=False,
-        )
-        for outcome in result.outcomes:
-            if not outcome.passed:
-                console.print(f"  [red]FAIL[/] {outcome.rule}: {outcome.message}")
-        passed = sum(o.passed for o in result.outcomes)
-        console.print(f"  {passed} of {len(result.outcomes)} rules pass")
+        print_evaluation(console, outcome, mismatch)
+    read = any(
+        o.kind in CONTENT_RULE_KINDS
+        for r in results.values()
+        if r.evaluation
+        for o in r.evaluation.outcomes
+    )
+    if not read:
+        console.print("\n(the reader is off: no document's text was compared with its metadata)")
     if not wide:
         console.print("\n(ids shortened: --wide or --json shows them in full)")
 
 
-async def run_demo(
-    ops: OpsAccess, intake_url: str, timeout: float, console: Console, wide: bool = False
-) -> dict[str, Any]:
-    partner_id, api_key = await demo_partner(ops)
-    http = await http_api(ops, intake_url, api_key)
-    if http is None:
-        console.print(
-            f"[yellow]The intake HTTP API does not answer at {intake_url}: applications go straight to MongoDB, documents over AMQP.[/]"
-        )
-    today = ops.clock.now().date()
-    bodies = application_bodies(today)
-    receipts: list[Receipt] = []
-    ids: dict[str, str] = {}
+async def connect(credentials: PartnerCredentials, settings: Settings, intake_url: str) -> Partner:
+    """The partner's connection and HTTP client; IntakeUnreachable when the API is silent."""
+    http = httpx.AsyncClient(
+        base_url=intake_url,
+        headers={"Authorization": f"Bearer {credentials.api_key}"},
+        timeout=30,
+    )
     try:
-        with Progress(console=console, transient=True) as progress:
-            for label, body in bodies.items():
-                ids[label], _ = await create_application(ops, http, partner_id, body)
-            receipts += await submit_over_amqp(
-                ops, ids["scrap"], scrap_renewal_documents(today), progress
-            )
-            dairy = dairy_renewal_documents(today)
-            if http is not None:
-                receipts += await submit_over_http(http, ids["dairy"], dairy, progress)
-            else:
-                receipts += await submit_over_amqp(ops, ids["dairy"], dairy, progress)
+        (await http.get("/v1/applications")).raise_for_status()
+    except httpx.HTTPError as exc:
+        await http.aclose()
+        raise IntakeUnreachable(
+            f"The intake HTTP API does not answer at {intake_url} ({exc}): is it running?"
+        ) from None
+    connection = await aio_pika.connect_robust(credentials.amqp_url(settings.amqp_url))
+    return Partner(credentials, connection, http)
+
+
+async def send(
+    partner: Partner, today: date, console: Console
+) -> tuple[dict[str, str], list[Receipt]]:
+    """Both renewals: scrap over AMQP, dairy over HTTP. Their ids by label, the receipts."""
+    bodies = application_bodies(today)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("sending the seed renewals", total=4)
+        ids = {"scrap": await create_over_amqp(partner, bodies["scrap"])}
+        progress.advance(task)
+        receipts = await submit_over_amqp(partner, ids["scrap"], scrap_renewal_documents(today))
+        progress.advance(task)
+        ids["dairy"] = await create_over_http(partner, bodies["dairy"])
+        progress.advance(task)
+        receipts += await submit_over_http(partner, ids["dairy"], dairy_renewal_documents(today))
+        progress.advance(task)
+    return ids, receipts
+
+
+async def run_demo(
+    db: Database,
+    settings: Settings,
+    intake_url: str,
+    timeout: float,
+    console: Console,
+    wide: bool = False,
+) -> dict[str, Any]:
+    now = clock_from(settings.regwatch_now).now()
+    today = now.date()
+    credentials = await onboard_partner(db=db, settings=settings, name=DEMO_PARTNER, now=now)
+    try:
+        partner = await connect(credentials, settings, intake_url)
+        try:
+            ids, receipts = await send(partner, today, console)
+            sent = {
+                a: {r.detail for r in receipts if r.application == a and r.status in STORED}
+                for a in ids.values()
+            }
+            results = await outcomes(partner, {v: k for k, v in ids.items()}, sent, timeout)
+        finally:
+            await partner.connection.close()
+            await partner.http.aclose()
     finally:
-        if http is not None:
-            await http.aclose()
-    results = {
-        application_id: (label, await wait_for_validation(ops.db, application_id, timeout))
-        for label, application_id in ids.items()
-    }
-    print_outcome(console, receipts, results, wide)
-    dashboard = f"http://{ops.settings.http_host}:{ops.settings.dashboard_port}"
+        await offboard_partner(db=db, settings=settings, partner_id=credentials.partner_id, now=now)
+    mismatch = MISMATCHED_FILE
+    print_outcome(console, receipts, results, wide, mismatch)
+    dashboard = f"http://{settings.http_host}:{settings.dashboard_port}"
     console.print("On the dashboard:")
     for application_id in ids.values():  # whole, so the terminal can open them
         console.print(f"{dashboard}/applications/{application_id}", soft_wrap=True)
+    caught = [
+        r.message
+        for o in results.values()
+        if o.evaluation and (r := reader_catch(o.evaluation, mismatch))
+    ]
     return {
+        "partner_id": credentials.partner_id,
         "applications": ids,
         "documents": {
             s: sum(r.status == s for r in receipts) for s in ("accepted", "duplicate", "rejected")
         },
-        "verdicts": {label: (r.verdict if r else None) for _, (label, r) in results.items()},
+        "verdicts": {
+            o.label: (o.evaluation.verdict if o.evaluation else None) for o in results.values()
+        },
+        "reader_caught": caught[0] if caught else None,
         "receipts": [
             {
                 "application_id": r.application,
@@ -472,13 +446,14 @@ def demo(
     json_output: bool = typer.Option(False, "--json", help="Also print a JSON summary at the end."),
     wide: bool = typer.Option(False, "--wide", help="Full ids in one table (wider than 80)."),
 ) -> None:
-    """Send the seeds' scrap and dairy renewals to the running system and show the outcome."""
+    """Send the seeds' scrap and dairy renewals to the running system as a partner and show
+    the outcome."""
     console = Console(width=max(Console().width, 160)) if wide else Console()
 
-    async def work(ops: OpsAccess) -> dict[str, Any]:
-        url = intake_url or f"http://{ops.settings.http_host}:{ops.settings.intake_http_port}"
-        return await run_demo(ops, url, timeout, console, wide)
+    async def work(db: Database, settings: Settings) -> dict[str, Any]:
+        url = intake_url or f"http://{settings.http_host}:{settings.intake_http_port}"
+        return await run_demo(db, settings, url, timeout, console, wide)
 
-    summary = run_with_ops(work)
+    summary = run_with_db(work, refusals=(IntakeUnreachable, RabbitUsersError), console=console)
     if json_output:
         typer.echo(json.dumps(summary))

@@ -9,13 +9,13 @@ from pydantic import TypeAdapter
 from rich.console import Console
 from rich.table import Table
 
-from services.dashboard.dead_letters import (
+from services.cli.ops import OpsAccess, run_with_ops
+from shared.app.dead_letters import (
     DeadLetter,
     DeadLetterAction,
     DeadLetterNotFound,
     ReplayRefused,
 )
-from services.dashboard.ops import OpsAccess, run_with_ops
 
 app = typer.Typer(help="Dead letters: list, replay, discard.", no_args_is_help=True)
 _LETTERS = TypeAdapter(list[DeadLetter])

@@ -11,17 +11,17 @@ from rich.console import Console
 from rich.table import Table
 
 from services.cli.database import run_with_db
-from services.intake.onboarding import (
+from shared.app.onboarding import (
     PartnerCredentials,
     ensure_events_queue,
     offboard_partner,
     onboard_partner,
 )
-from services.intake.rabbit_users import RabbitUsersError
 from shared.app.partners import UnknownPartner, list_partners
 from shared.domain.clock import clock_from
 from shared.infra.broker_policies import BrokerPolicyError
 from shared.infra.mongo_types import Database
+from shared.infra.rabbit_users import RabbitUsersError
 from shared.infra.settings import Settings
 
 app = typer.Typer(help="Partners: outside systems that submit documents.", no_args_is_help=True)

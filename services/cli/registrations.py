@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from services.cli.database import run_with_db
 from shared.app import registration_views as views
 from shared.app.registrations import CSV_COLUMNS, ImportReport, import_registrations
 from shared.domain.catalog import Catalog, CatalogError, load_catalog
@@ -109,16 +110,7 @@ def parse_within(text: str) -> int:
 
 
 def _read(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    settings = Settings()
-
-    async def main() -> T:
-        client = mongo.connect(settings)
-        try:
-            return await work(mongo.database(client, settings), settings)
-        finally:
-            await client.close()
-
-    return asyncio.run(main())
+    return run_with_db(work, refusals=(), console=Console())
 
 
 @app.command("list")

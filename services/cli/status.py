@@ -6,10 +6,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.dashboard import queries
-from services.dashboard.api import OpsOverview
-from services.dashboard.ops import OpsAccess, run_with_ops
-from services.dashboard.queues import QueueReport, queue_report
+from services.cli.ops import OpsAccess, run_with_ops
+from shared.app import ops_views as queries
+from shared.app.ops_views import OpsOverview
+from shared.infra.queue_report import QueueReport, queue_report
 
 
 async def _collect(ops: OpsAccess) -> tuple[queries.Overview, QueueReport]:

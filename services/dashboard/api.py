@@ -7,10 +7,15 @@ import asyncio
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
-from services.dashboard import charts, queries
+from services.dashboard import charts
 from services.dashboard.auth import require_ops_api
 from services.dashboard.context import Dashboard, dashboard
-from services.dashboard.dead_letters import (
+from services.dashboard.payload import PayloadPreview, describe_payload
+from services.dashboard.webhooks import webhook_alarms
+from shared.app import deadline_calendar, search
+from shared.app import ops_views as queries
+from shared.app import registration_views as registrations
+from shared.app.dead_letters import (
     DeadLetter,
     DeadLetterAction,
     DeadLetterNotFound,
@@ -19,21 +24,13 @@ from services.dashboard.dead_letters import (
     readable_headers,
     recent_actions,
 )
-from services.dashboard.events import EventLine
-from services.dashboard.payload import PayloadPreview, describe_payload
-from services.dashboard.queues import QueueReport, queue_report
-from services.dashboard.webhooks import webhook_alarms
-from shared.app import deadline_calendar, search
-from shared.app import registration_views as registrations
+from shared.app.event_lines import EventLine
+from shared.app.ops_views import OpsOverview
 from shared.domain.calendar import authority_date
+from shared.infra.queue_report import QueueReport, queue_report
 
 router = APIRouter(prefix="/api", tags=["ops"])
 health = APIRouter()
-
-
-class OpsOverview(BaseModel):
-    overview: queries.Overview
-    queues: QueueReport
 
 
 async def ops_overview(board: Dashboard) -> OpsOverview:

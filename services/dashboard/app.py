@@ -23,7 +23,6 @@ from services.dashboard.auth import (
     session_secret,
 )
 from services.dashboard.context import STATIC_DIR, Dashboard, templates
-from services.dashboard.dead_letters import DeadLetterDesk
 from services.dashboard.feed import LiveFeed
 from services.dashboard.security import (
     CsrfGuard,
@@ -31,6 +30,7 @@ from services.dashboard.security import (
     csrf_token,
     secure_cookie,
 )
+from shared.app.dead_letters import DeadLetterDesk
 from shared.infra.metrics import instrument_http
 from shared.infra.runtime import open_context
 from shared.infra.serving import Server, listen, serve_until_cancelled

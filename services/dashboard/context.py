@@ -10,8 +10,8 @@ from aio_pika.abc import AbstractRobustConnection
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from services.dashboard.dead_letters import DeadLetterDesk
 from services.dashboard.feed import LiveFeed
+from shared.app.dead_letters import DeadLetterDesk
 from shared.app.registration_views import beijing_time, reminder_text
 from shared.infra.runtime import ServiceContext
 

@@ -18,7 +18,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import ValidationError
 
-from services.dashboard.events import EventLine, event_line
+from shared.app.event_lines import EventLine, event_line
 from shared.infra.topology import EVENTS_EXCHANGE
 
 log = logging.getLogger("regwatch.dashboard.feed")

@@ -10,14 +10,15 @@ from urllib.parse import quote, urlencode, urlsplit
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from services.dashboard import charts, queries
+from services.dashboard import charts
 from services.dashboard.api import act, ops_overview
 from services.dashboard.auth import authenticate, end_session, require_ops_page, start_session
 from services.dashboard.context import Dashboard, dashboard, templates
-from services.dashboard.dead_letters import DeadLetterNotFound, readable_headers, recent_actions
 from services.dashboard.payload import describe_payload, first_page_picture
 from shared.app import deadline_calendar, search
+from shared.app import ops_views as queries
 from shared.app import registration_views as registrations
+from shared.app.dead_letters import DeadLetterNotFound, readable_headers, recent_actions
 from shared.app.registrations import UnknownRegistration, decide_registration
 from shared.domain.calendar import authority_date
 from shared.domain.deadlines import DeadlineKind, DeadlineStatus

@@ -10,7 +10,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from services.dashboard.auth import require_ops_api
 from services.dashboard.context import Dashboard, dashboard, templates
-from services.dashboard.events import EventLine, matches
+from shared.app.event_lines import EventLine, matches
 
 router = APIRouter(include_in_schema=False)
 PING_SECONDS = 15

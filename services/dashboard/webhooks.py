@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 from services.dashboard.auth import require_ops_api, require_ops_page
 from services.dashboard.context import Dashboard, dashboard, templates
-from services.dashboard.queues import Alarm
 from shared.app import webhooks
+from shared.infra.queue_report import Alarm
 
 api = APIRouter(prefix="/api", tags=["ops"])
 pages = APIRouter(include_in_schema=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -16,11 +15,9 @@ from faststream.rabbit.subscriber import RabbitSubscriber
 from services.intake.checks import IntakeError, parse_metadata, sanitize_filename
 from services.intake.content import as_file
 from services.intake.lookups import lookups_of
+from services.intake.replies import handle_and_reply
 from services.intake.store import Outcome, Rejected, Submission
 from services.intake.submit import reject, submit_document
-from shared.infra.dead_letters import dead_letter, delivery_attempt
-from shared.infra.logs import correlation_id
-from shared.infra.retry import with_backoff
 from shared.infra.runtime import ServiceContext
 from shared.infra.topology import INTAKE_DOCUMENTS, INTAKE_EXCHANGE, quorum_queue
 
@@ -72,7 +69,9 @@ def parse_envelope(message: AbstractIncomingMessage, partner_id: str) -> Submiss
     application_id = _header(headers, "x-application-id")
     document_type = _header(headers, "x-document-type")
     original = _header(headers, "x-filename")
-    assert application_id and document_type and original  # required=True guarantees them
+    assert application_id  # required=True guarantees the three
+    assert document_type
+    assert original
     filename = sanitize_filename(original)
     metadata = parse_metadata(_header(headers, "x-document-meta", required=False))
     return Submission(
@@ -133,27 +132,8 @@ def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
     @subscriber
     async def on_submit(msg: RabbitMessage) -> None:
         raw: AbstractIncomingMessage = msg.raw_message
-        token = correlation_id.set(raw.correlation_id or raw.message_id)
-        try:
-            # A database outage is waited out rather than spending the delivery attempts.
-            outcome = await with_backoff(
-                lambda: handle_submission(ctx, raw), what="intake document.submit"
-            )
-        except Exception as exc:
-            # Redelivered until the last try; then it goes to the DLQ with its reason.
-            attempt = delivery_attempt(raw)
-            log.warning("message %s failed (try %d): %s", raw.message_id, attempt, exc)
-            if attempt < ctx.settings.delivery_limit:
-                raise
-            reason = f"{type(exc).__name__}: {exc}"
-            await dead_letter(broker, raw, consumer=INTAKE_DOCUMENTS, reason=reason)
-            return
-        finally:
-            correlation_id.reset(token)
-        if raw.reply_to:
-            await broker.publish(
-                json.dumps(outcome.reply()).encode(),
-                routing_key=raw.reply_to,
-                correlation_id=raw.correlation_id,
-                content_type="application/json",
-            )
+
+        async def handle() -> dict[str, Any]:
+            return (await handle_submission(ctx, raw)).reply()
+
+        await handle_and_reply(broker, ctx, raw, consumer=INTAKE_DOCUMENTS, handle=handle)

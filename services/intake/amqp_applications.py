@@ -8,9 +8,8 @@ with the same checks and error codes as HTTP.
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Literal
+from typing import Any, Literal
 
 from aio_pika.abc import AbstractIncomingMessage
 from faststream import AckPolicy
@@ -24,10 +23,8 @@ from services.intake import applications as store
 from services.intake.amqp import partner_for_user, raw_body
 from services.intake.checks import IntakeError
 from services.intake.http.schemas import ApplicationCreate
+from services.intake.replies import handle_and_reply
 from shared.domain.events import ErrorItem
-from shared.infra.dead_letters import dead_letter, delivery_attempt
-from shared.infra.logs import correlation_id
-from shared.infra.retry import with_backoff
 from shared.infra.runtime import ServiceContext
 from shared.infra.topology import INTAKE_APPLICATIONS, INTAKE_EXCHANGE, quorum_queue
 
@@ -132,26 +129,10 @@ def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
     @subscriber
     async def on_create(msg: RabbitMessage) -> None:
         raw: AbstractIncomingMessage = msg.raw_message
-        token = correlation_id.set(raw.correlation_id or raw.message_id)
-        try:
-            reply = await with_backoff(
-                lambda: handle_create(ctx, raw), what="intake application.create"
-            )
-        except Exception as exc:
-            attempt = delivery_attempt(raw)
-            log.warning("message %s failed (try %d): %s", raw.message_id, attempt, exc)
-            if attempt < ctx.settings.delivery_limit:
-                raise
-            reason = f"{type(exc).__name__}: {exc}"
-            await dead_letter(broker, raw, consumer=INTAKE_APPLICATIONS, reason=reason)
-            return
-        finally:
-            correlation_id.reset(token)
-        log.info("application.create %s: %s", raw.message_id, reply.status)
-        if raw.reply_to:
-            await broker.publish(
-                json.dumps(reply.model_dump(mode="json")).encode(),
-                routing_key=raw.reply_to,
-                correlation_id=raw.correlation_id,
-                content_type="application/json",
-            )
+
+        async def handle() -> dict[str, Any]:
+            reply = await handle_create(ctx, raw)
+            log.info("application.create %s: %s", raw.message_id, reply.status)
+            return reply.model_dump(mode="json")
+
+        await handle_and_reply(broker, ctx, raw, consumer=INTAKE_APPLICATIONS, handle=handle)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.scheduler.subjects import ReminderSubject
+from shared.app.reminder_subjects import ReminderSubject
 from shared.domain.deadlines import Deadline, days_left, last_day
 from shared.domain.events import CloudEvent, DeadlineEvent, new_event
 

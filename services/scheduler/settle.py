@@ -14,7 +14,7 @@ from typing import Any, Literal
 from services.scheduler.claims import LeaseLost, settle
 from services.scheduler.missed import missed_window, move_registration
 from services.scheduler.notices import reminder_event, reminder_event_id
-from services.scheduler.subjects import reminder_subject
+from shared.app.reminder_subjects import reminder_subject
 from shared.domain.deadlines import STRUCTURAL_POINTS, WITH_THE_AUTHORITY, Deadline
 from shared.domain.registration import REMINDED
 from shared.infra.runtime import ServiceContext

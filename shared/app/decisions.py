@@ -74,7 +74,8 @@ class Decision(BaseModel):
             ]
             if absent:
                 raise ValueError(f"certificate_issued needs {', '.join(absent)}")
-            assert self.issued_on and self.valid_until
+            assert self.issued_on
+            assert self.valid_until
             if self.valid_until <= self.issued_on:
                 raise ValueError("valid_until must be after issued_on")
         return self

@@ -278,7 +278,8 @@ def _owned(registration: dict[str, Any], deadlines: list[dict[str, Any]]) -> lis
     ]
 
 
-async def _reminders_of(db: Database, deadlines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def reminders_of(db: Database, deadlines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reminder points of ``deadlines``, soonest first."""
     ids = [d["_id"] for d in deadlines]
     return await db["reminders"].find({"deadline_id": {"$in": ids}}).sort("fire_at", 1).to_list()
 
@@ -308,7 +309,7 @@ async def list_registrations(
     )
     registrations = await cursor.to_list()
     deadlines = await _deadlines_of(db, registrations)
-    reminders = await _reminders_of(db, deadlines)
+    reminders = await reminders_of(db, deadlines)
     rows = []
     for registration in registrations:
         own = _owned(registration, deadlines)
@@ -332,19 +333,24 @@ def deadline_lines(
             due_at=d["due_at"],
             closed_reason=d.get("closed_reason"),
             source=d.get("source"),
-            reminders=[
-                ReminderLine(
-                    id=r["_id"],
-                    point=r["point"],
-                    event_type=r["event_type"],
-                    fire_at=r["fire_at"],
-                    status=r["status"],
-                )
-                for r in reminders
-                if r["deadline_id"] == d["_id"]
-            ],
+            reminders=reminder_lines(reminders, d["_id"]),
         )
         for d in deadlines
+    ]
+
+
+def reminder_lines(reminders: list[dict[str, Any]], deadline_id: str) -> list[ReminderLine]:
+    """The lines of the reminders of deadline ``deadline_id``, in the order given."""
+    return [
+        ReminderLine(
+            id=r["_id"],
+            point=r["point"],
+            event_type=r["event_type"],
+            fire_at=r["fire_at"],
+            status=r["status"],
+        )
+        for r in reminders
+        if r["deadline_id"] == deadline_id
     ]
 
 
@@ -378,7 +384,7 @@ async def registration_detail(*, db: Database, number: str) -> RegistrationDetai
     if registration is None:
         raise RegistrationNotFound(number)
     deadlines = await _deadlines_of(db, [registration])
-    reminders = await _reminders_of(db, deadlines)
+    reminders = await reminders_of(db, deadlines)
     summary = summary_of(registration, deadlines, reminders)
     return RegistrationDetail(
         registration=summary,

@@ -124,7 +124,9 @@ async def record_certificate(
     reminder_time: str = "09:00",
 ) -> dict[str, Any]:
     """Create (new) or renew (renewal) the registration; returns fields for the application."""
-    assert decision.registration_number and decision.issued_on and decision.valid_until
+    assert decision.registration_number
+    assert decision.issued_on
+    assert decision.valid_until
     registrations = uow.db["registrations"]
     existing = await registrations.find_one(
         {"number": decision.registration_number}, session=uow.session

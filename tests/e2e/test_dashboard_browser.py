@@ -393,7 +393,8 @@ async def test_every_page_passes_axe_and_keyboard_reaches_the_content(
 ) -> None:
     application = await db["applications"].find_one({}, sort=[("updated_at", -1)])
     registration = await db["registrations"].find_one({})
-    assert application is not None and registration is not None
+    assert application is not None
+    assert registration is not None
     paths = [
         "/",
         "/events",
@@ -446,7 +447,8 @@ async def test_a_forged_form_from_another_page_is_refused_and_changes_nothing(
     async with attacker.expect_navigation() as navigation:
         await attacker.click("#go")
     forged = await navigation.value
-    assert forged is not None and forged.status == 403
+    assert forged is not None
+    assert forged.status == 403
     await attacker.close()
 
     await page.reload()

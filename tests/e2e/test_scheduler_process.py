@@ -59,6 +59,7 @@ async def test_scheduler_process_at_regwatch_now_reminds_by_email_and_stops_clea
         await client.drop_database(own.mongodb_db)
         await client.close()
     assert subject_of(mail).startswith("Additional materials due in 7 days: Pampas Dairy SA")
-    assert reminder is not None and reminder["status"] == "emitted"
+    assert reminder is not None
+    assert reminder["status"] == "emitted"
     assert reminder["emitted_at"] - REGWATCH_NOW < timedelta(minutes=2)  # the shifted clock
     assert [p.process.returncode for p in processes] == [0, 0], [p.output() for p in processes]

@@ -18,7 +18,8 @@ def test_unreachable_broker_is_one_line_and_exit_2(settings: Settings, service: 
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
-    assert "cannot reach RabbitMQ" in lines[0] and "AMQP_URL" in lines[0]
+    assert "cannot reach RabbitMQ" in lines[0]
+    assert "AMQP_URL" in lines[0]
     assert "Traceback" not in result.stderr
 
 
@@ -37,7 +38,8 @@ def test_unreachable_database_is_one_line_and_exit_2(settings: Settings) -> None
         "validator", service_env(settings, mongodb_url=url, mongodb_timeout_ms=1500)
     )
     assert result.returncode == 2
-    assert "cannot reach MongoDB" in result.stderr and "MONGODB_URL" in result.stderr
+    assert "cannot reach MongoDB" in result.stderr
+    assert "MONGODB_URL" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

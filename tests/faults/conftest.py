@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.infra import db as mongo
 from shared.infra.settings import Settings
 from tests.faults.rabbit_node import RabbitNode
 from tests.faults.servers import MongoNode
+from tests.support import own_database
 
 
 @pytest.fixture(scope="session")
@@ -56,14 +55,8 @@ def fault_settings(
 
 @pytest_asyncio.fixture
 async def fault_db(fault_settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    client: AsyncMongoClient = mongo.connect(fault_settings)
-    database = mongo.database(client, fault_settings)
-    await mongo.ensure_indexes(database)
-    yield database
-    try:
-        await client.drop_database(fault_settings.mongodb_db)
-    finally:
-        await client.close()
+    async with own_database(fault_settings) as database:
+        yield database
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

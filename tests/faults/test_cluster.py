@@ -33,7 +33,7 @@ from tests.faults.report import ROWS, ScenarioRow
 from tests.faults.scenario import QUEUE_OF, Stream
 from tests.faults.servers import MongoNode
 from tests.processes import wait_for_consumers
-from tests.support import wait_until
+from tests.support import own_database, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.heavy, pytest.mark.timeout(900)]
 REPLICAS = {"intake": 3, "validator": 2, "notifier": 2, "scheduler": 3}
@@ -72,14 +72,8 @@ def cluster_settings(
 
 @pytest_asyncio.fixture
 async def cluster_db(cluster_settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    client: AsyncMongoClient = mongo.connect(cluster_settings)
-    database = mongo.database(client, cluster_settings)
-    await mongo.ensure_indexes(database)
-    yield database
-    try:
-        await client.drop_database(cluster_settings.mongodb_db)
-    finally:
-        await client.close()
+    async with own_database(cluster_settings) as database:
+        yield database
 
 
 def ask_cluster(cluster: RabbitCluster) -> Any:
@@ -187,9 +181,11 @@ async def test_every_durable_queue_is_a_quorum_queue_with_a_limit_and_a_dead_let
         for q in ask("list_queues", "name", "durable", "type", "arguments", "policy")
         if str(q["name"]).startswith("regwatch.")
     }
-    assert DEAD_LETTER_QUEUE_NAME in queues and INTAKE_DOCUMENTS.name in queues
+    assert DEAD_LETTER_QUEUE_NAME in queues
+    assert INTAKE_DOCUMENTS.name in queues
     for name, queue in queues.items():
-        assert queue["durable"] and queue["type"] == "quorum", queue
+        assert queue["durable"], queue
+        assert queue["type"] == "quorum", queue
         if name == DEAD_LETTER_QUEUE_NAME:
             continue
         arguments = _arguments(queue["arguments"])
@@ -226,7 +222,8 @@ async def test_cluster_throughput_with_one_and_with_three_replicas(
             await stream.settle()
             rates[replicas] = THROUGHPUT_DOCUMENTS / (time.monotonic() - started)
             counted = await stream.count()
-            assert counted.lost == [] and counted.user_duplicates == []
+            assert counted.lost == []
+            assert counted.user_duplicates == []
         finally:
             await stream.close()
             await client.drop_database(settings.mongodb_db)

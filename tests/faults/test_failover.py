@@ -58,7 +58,8 @@ async def test_a_service_skips_a_refusing_node_and_its_consumer_follows_the_next
 ) -> None:
     direct = rabbitmq["amqp_url"]
     target = urlsplit(direct)
-    assert target.hostname and target.port
+    assert target.hostname
+    assert target.port
     queue = f"failover-check-{uuid.uuid4().hex[:8]}"
     async with (
         NodeProxy(target.hostname, target.port) as second,
@@ -77,7 +78,8 @@ async def test_a_service_skips_a_refusing_node_and_its_consumer_follows_the_next
         publisher = Publisher(settings.broker_urls, name="failover-check publisher")
         try:
             await asyncio.wait_for(broker.start(), 30)
-            assert second.open_connections == 1 and third.accepted == 0
+            assert second.open_connections == 1
+            assert third.accepted == 0
             await send_direct(direct, queue, b"before")
             await wait_until(lambda: b"before" in received, timeout=20)
             await until_published(lambda: publisher.publish(b"p1", exchange="", routing_key=queue))

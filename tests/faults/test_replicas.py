@@ -49,7 +49,9 @@ async def test_replicas_of_every_service_share_the_work_and_do_everything_once(
                 notes=f"work per replica {work}; dead letters {dead_letters}",
             )
         )
-        assert counted.lost == [] and counted.user_duplicates == [] and dead_letters == 0
+        assert counted.lost == []
+        assert counted.user_duplicates == []
+        assert dead_letters == 0
         assert all(n > 0 for done in work.values() for n in done), work
     finally:
         await stream.close()

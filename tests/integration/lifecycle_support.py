@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest_asyncio
 from bson import ObjectId
-from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.http import decisions, problems, registrations
-from services.validator import app as validator_app
 from shared.domain.events import DocumentReceived, new_event
 from shared.domain.models import DocumentRecord, new_id
 from shared.infra.db import blobs
-from shared.infra.runtime import ServiceContext, open_context
-from shared.infra.settings import Settings
+from shared.infra.runtime import ServiceContext
 from shared.infra.unit_of_work import UnitOfWork
 from tests.factories import make_application, make_partner
 from tests.support import sample_image, sample_pdf, wait_until
@@ -37,23 +31,6 @@ class Lifecycle:
     validator: ServiceContext
     ops: ServiceContext  # the intake-side context the HTTP routers run in
     http: httpx.AsyncClient
-
-
-@pytest_asyncio.fixture(scope="session")
-async def lifecycle(settings: Settings, db: AsyncDatabase) -> AsyncIterator[Lifecycle]:
-    validator = await validator_app.start(settings)
-    ops = await open_context("intake", settings)
-    await ops.broker.start()
-    app = FastAPI()
-    app.state.ctx = ops
-    problems.install(app)  # errors as the intake answers them: problem+json
-    app.include_router(decisions.router)
-    app.include_router(registrations.router)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-        yield Lifecycle(validator, ops, http)
-    await ops.close()
-    await validator.close()
 
 
 async def new_application(db: AsyncDatabase, **fields: Any) -> str:
@@ -160,7 +137,8 @@ async def wait_for_result_caused_by(
 
     await wait_until(produced, timeout=20)
     result = await db["validation_results"].find_one({"caused_by": cause_id})
-    assert result is not None and result["application_id"] == application_id
+    assert result is not None
+    assert result["application_id"] == application_id
     return result
 
 
@@ -187,3 +165,11 @@ async def food_other_complete(ctx: ServiceContext, db: AsyncDatabase, **fields: 
 
 def utc(year: int, month: int, day: int) -> datetime:
     return datetime(year, month, day, tzinfo=UTC)
+
+
+async def decide(lifecycle: Lifecycle, application_id: str, kind: str, **fields: object):
+    return await lifecycle.http.post(
+        f"/v1/applications/{application_id}/decisions",
+        json={"kind": kind, **fields},
+        headers=OPS,
+    )

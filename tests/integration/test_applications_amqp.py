@@ -15,12 +15,11 @@ import aio_pika
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.onboarding import PartnerCredentials
+from shared.app.onboarding import PartnerCredentials
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import CREATE_APPLICATION_ROUTING_KEY, INTAKE_EXCHANGE
-from tests.integration.test_intake_http import client_for
-from tests.integration.test_intake_partners import url_for
+from tests.integration.partner_support import client_for
 from tests.support import next_message, sample_pdf
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -36,7 +35,7 @@ DAIRY = {
 async def create(
     settings: Settings, partner: PartnerCredentials, body: bytes, message_id: str | None
 ) -> dict[str, Any]:
-    connection = await aio_pika.connect(url_for(settings, partner))
+    connection = await aio_pika.connect(partner.amqp_url(settings.amqp_url))
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         replies = await channel.declare_queue(f"partner.{partner.amqp_user}.r", exclusive=True)
@@ -71,7 +70,8 @@ async def test_an_application_is_created_once_per_message_id(
     assert first["application_id"] == again["application_id"] != other["application_id"]
     assert first["errors"] == []
     stored = await db["applications"].find_one({"_id": first["application_id"]})
-    assert stored["partner_id"] == partner.partner_id and stored["status"] == "submitted"
+    assert stored["partner_id"] == partner.partner_id
+    assert stored["status"] == "submitted"
     assert stored["history"][0]["channel"] == "amqp", "its history says how it came in"
     assert await db["applications"].count_documents({"partner_id": partner.partner_id}) == 2
 
@@ -96,7 +96,8 @@ async def test_a_refused_application_gets_the_http_apis_error_codes(
     answer = await create(settings, partner, json.dumps(body).encode(), str(uuid.uuid4()))
     async with client_for(services[0], partner.api_key) as client:
         response = await client.post("/v1/applications", json=body)
-    assert answer["status"] == "rejected" and answer["application_id"] is None
+    assert answer["status"] == "rejected"
+    assert answer["application_id"] is None
     assert {e["code"] for e in answer["errors"]} == {code}
     assert {e["code"] for e in response.json()["errors"]} == {code}
 
@@ -124,7 +125,7 @@ async def test_an_amqp_only_partner_creates_an_application_and_follows_it_to_a_v
         f"business_licence={licence}",
         f"application_form={form}",
         "--amqp-url",
-        url_for(settings, partner),
+        partner.amqp_url(settings.amqp_url),
         "--create",
         json.dumps(DAIRY),
         "--wait-verdict",

@@ -1,8 +1,6 @@
 """Calendar feeds served by the intake: a partner's (API key) and an exporter contact's
 (secret link), parsed with icalendar and checked against the open deadlines in MongoDB."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 import asyncio
@@ -31,11 +29,10 @@ from shared.infra.deadline_store import close_deadline
 from shared.infra.settings import Settings
 from tests.integration.lifecycle_support import (
     Lifecycle,
+    decide,
     food_other_complete,
-    lifecycle,
 )
-from tests.integration.test_decisions_http import decide
-from tests.integration.test_intake_http import client_for
+from tests.integration.partner_support import client_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -115,7 +112,8 @@ async def test_partner_and_contact_feeds_match_the_open_deadlines(
     materials = events[f"{materials_deadline.id}-closes@regwatch"]
     assert "a recent licence" in str(materials["DESCRIPTION"])
     renewal = next(e for u, e in events.items() if u.endswith("-opens@regwatch"))
-    assert number in str(renewal["DESCRIPTION"]) and number in str(renewal["SUMMARY"])
+    assert number in str(renewal["DESCRIPTION"])
+    assert number in str(renewal["SUMMARY"])
 
     # Met, the window leaves the feed; the same UIDs stay for what is still open.
     await close_deadline(db, materials_deadline.id, "met", datetime.now(UTC), status="met")
@@ -169,5 +167,6 @@ async def test_ops_show_and_revoke_a_contacts_link_from_the_cli(
     assert shown.stdout.strip().endswith(calendar_path(token))
     revoked = await asyncio.to_thread(cli, "revoke", contact)
     again = await asyncio.to_thread(cli, "revoke", contact)
-    assert revoked.returncode == 0 and again.returncode == 1
+    assert revoked.returncode == 0
+    assert again.returncode == 1
     assert await contact_for_token(db, token) is None

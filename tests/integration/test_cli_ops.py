@@ -3,25 +3,19 @@ broker, database and running intake and validator services."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
-import uvicorn
-from click.testing import Result
 from pymongo.asynchronous.database import AsyncDatabase
-from typer.testing import CliRunner
 
-from devtools.local_infra import free_port
-from services.cli.main import app as cli
 from services.intake.http import create_http_app
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import INTAKE_DOCUMENTS, VALIDATOR_EVENTS
+from tests.cli_support import json_of, regwatch
 from tests.dashboard_support import (
     guest_partner,
     intake_dead_letter,
@@ -30,7 +24,7 @@ from tests.dashboard_support import (
     validated_application,
 )
 from tests.factories import make_application
-from tests.support import sample_pdf, wait_until
+from tests.support import sample_pdf, serving, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -38,39 +32,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def intake_url(services: list[ServiceContext]) -> AsyncIterator[str]:
     """The intake HTTP API served on a free port, as ``python -m services.intake`` does."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_http_app(services[0]), host="127.0.0.1", port=port, log_config=None
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    await wait_until(lambda: server.started, timeout=10)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-
-
-def environment(settings: Settings) -> dict[str, str]:
-    return {
-        "AMQP_URL": settings.amqp_url,
-        "MONGODB_URL": settings.mongodb_url,
-        "MONGODB_DB": settings.mongodb_db,
-        "RABBITMQ_MANAGEMENT_URL": settings.rabbitmq_management_url,
-        "COLUMNS": "200",
-    }
-
-
-async def regwatch(settings: Settings, *args: str, stdin: str | None = None) -> Result:
-    """Run the CLI in a thread: its own event loop, while the services run on ours."""
-    runner = CliRunner()
-    return await asyncio.to_thread(
-        runner.invoke, cli, list(args), input=stdin, env=environment(settings)
-    )
-
-
-def json_of(result: Result) -> Any:
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    async with serving(create_http_app(services[0])) as url:
+        yield url
 
 
 async def test_status_shows_applications_queues_and_alarms(
@@ -88,7 +51,8 @@ async def test_status_shows_applications_queues_and_alarms(
 
     human = await regwatch(settings, "status")
     assert human.exit_code == 0, human.output
-    assert "ALARM" in human.stdout and "regwatch.notifier.events" in human.stdout
+    assert "ALARM" in human.stdout
+    assert "regwatch.notifier.events" in human.stdout
     assert category in human.stdout
 
 
@@ -109,7 +73,8 @@ async def test_applications_list_and_show(
 
     human = await regwatch(settings, "applications", "show", application_id)
     assert human.exit_code == 0, human.output
-    assert "Latest validation, rule by rule" in human.stdout and "licence.pdf" in human.stdout
+    assert "Latest validation, rule by rule" in human.stdout
+    assert "licence.pdf" in human.stdout
     missing = await regwatch(settings, "applications", "show", "app_missing")
     assert missing.exit_code == 1
     assert "There is no application app_missing." in missing.output
@@ -126,14 +91,16 @@ async def test_dlq_list_discard_and_replay(
 
     await wait_until(lambda: listed(poison_id), timeout=20, interval=0.5)
     [poison] = await listed(poison_id)
-    assert poison["reason"] == "rejected" and poison["queue"] == VALIDATOR_EVENTS.name
+    assert poison["reason"] == "rejected"
+    assert poison["queue"] == VALIDATOR_EVENTS.name
 
     discarded = json_of(await regwatch(settings, "dlq", "discard", poison["id"], "--yes", "--json"))
     assert [a["message_id"] for a in discarded] == [poison_id]
     assert discarded[0]["actor"].startswith("cli:")
     assert not await listed(poison_id)
     recorded = await db["dead_letter_actions"].find_one({"message_id": poison_id})
-    assert recorded is not None and recorded["action"] == "discard"
+    assert recorded is not None
+    assert recorded["action"] == "discard"
 
     application_id = await make_application(db, await guest_partner(db))
     message = submission(sample_pdf(str(uuid.uuid4())), application_id=application_id)
@@ -148,7 +115,8 @@ async def test_dlq_list_discard_and_replay(
 
     await wait_until(stored, timeout=20)
     unknown = await regwatch(settings, "dlq", "replay", letter["id"])
-    assert unknown.exit_code == 1 and "No dead letter" in unknown.output
+    assert unknown.exit_code == 1
+    assert "No dead letter" in unknown.output
     neither = await regwatch(settings, "dlq", "replay")
     assert neither.exit_code == 2
 
@@ -167,6 +135,19 @@ async def test_demo_sends_both_seed_renewals_and_prints_the_verdicts(
     assert summary["verdicts"]["scrap"] in ("complete", "incomplete", "refused")
     assert summary["verdicts"]["dairy"] in ("complete", "incomplete", "refused")
     stored = await db["applications"].find_one({"_id": dairy})
-    assert stored is not None and stored["category"] == "food.dairy"
-    assert "Documents sent" in result.stdout and "verdict" in result.stdout
+    assert stored is not None
+    assert stored["category"] == "food.dairy"
+    assert "Documents sent" in result.stdout
+    assert "verdict" in result.stdout
     assert "ccic-metal-" in result.stdout
+    # A partner like any other: its applications, over both contracts, then taken off again.
+    assert stored["partner_id"] == summary["partner_id"]
+    assert stored["history"][0]["channel"] == "http"
+    scrap_stored = await db["applications"].find_one({"_id": scrap})
+    assert scrap_stored is not None
+    assert scrap_stored["history"][0]["channel"] == "amqp"
+    partner = await db["partners"].find_one({"_id": summary["partner_id"]})
+    assert partner is not None
+    assert partner["revoked"] is True
+    assert summary["reader_caught"] is None  # the reader is off in these tests
+    assert "the reader is off" in result.stdout

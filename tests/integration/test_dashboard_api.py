@@ -23,7 +23,7 @@ from services.cli import checkup
 from services.dashboard.app import create_app
 from services.dashboard.auth import hash_password
 from services.dashboard.context import Dashboard
-from services.dashboard.dead_letters import DeadLetterDesk, ReplayRefused
+from shared.app.dead_letters import DeadLetterDesk, ReplayRefused
 from shared.app.partners import issue_api_key
 from shared.domain.clock import SystemClock
 from shared.domain.deadlines import Deadline
@@ -220,9 +220,11 @@ async def test_overview_counts_applications_documents_deadlines_and_emails(
     assert page.status_code == 200
     assert category in page.text
     weeks = (await ops.get("/api/charts/deadlines-per-week")).json()["bars"]
-    assert len(weeks) == 12 and sum(w["count"] for w in weeks) >= 1
+    assert len(weeks) == 12
+    assert sum(w["count"] for w in weeks) >= 1
     minutes = (await ops.get("/api/charts/events-per-minute")).json()["bars"]
-    assert len(minutes) == 60 and sum(m["count"] for m in minutes) >= 2
+    assert len(minutes) == 60
+    assert sum(m["count"] for m in minutes) >= 2
 
 
 async def test_queue_alarms_name_queues_without_consumer_and_a_non_empty_dlq(
@@ -274,12 +276,15 @@ async def test_application_page_shows_documents_validation_deadlines_and_emails(
     assert {e["type"] for e in detail["events"]} >= {"document.received", "application.validated"}
     assert [r["point"] for r in detail["deadlines"][0]["reminders"]] == ["T-14d", "T-7d", "due"]
     [email] = detail["deliveries"]
-    assert email["recipient"] == "exports@nordicscrap.example" and email["status"] == "sent"
-    assert email["at"] is not None and email["event_type"] == "document.received"
+    assert email["recipient"] == "exports@nordicscrap.example"
+    assert email["status"] == "sent"
+    assert email["at"] is not None
+    assert email["event_type"] == "document.received"
 
     page = await ops.get(f"/applications/{application_id}")
     assert page.status_code == 200
-    assert 'id="verdict"' in page.text and "exports@nordicscrap.example" in page.text
+    assert 'id="verdict"' in page.text
+    assert "exports@nordicscrap.example" in page.text
     document = detail["documents"][0]
     content = await ops.get(
         f"/applications/{application_id}/documents/{document['id']}/content?download=1"
@@ -341,7 +346,8 @@ async def test_live_stream_delivers_new_events_of_the_chosen_application_only(
     await asyncio.wait_for(listener, timeout=25)
     assert {e["subject"] for e in received} == {watched}
     types = [e["type"] for e in received]
-    assert types[0] == "document.received" and "application.validated" in types
+    assert types[0] == "document.received"
+    assert "application.validated" in types
 
 
 async def test_dead_letter_is_listed_then_discarded_with_the_action_recorded(
@@ -366,7 +372,8 @@ async def test_dead_letter_is_listed_then_discarded_with_the_action_recorded(
     assert discarded.status_code == 200
     assert not await listed()
     actions = (await ops.get("/api/dead-letters/actions")).json()
-    assert actions[0]["action"] == "discard" and actions[0]["message_id"] == message_id
+    assert actions[0]["action"] == "discard"
+    assert actions[0]["message_id"] == message_id
     assert actions[0]["actor"] == "ops-token"
     again = await ops.post(f"/api/dead-letters/{letter['id']}/discard")
     assert again.status_code == 404
@@ -380,7 +387,8 @@ async def test_replayed_dead_letter_goes_back_to_its_queue_and_is_processed(
     await intake_dead_letter(settings.amqp_url, message)
     letters = (await ops.get("/api/dead-letters")).json()
     [letter] = [d for d in letters if d["message_id"] == message.message_id]
-    assert letter["queue"] == INTAKE_DOCUMENTS.name and letter["reason"] == "delivery_limit"
+    assert letter["queue"] == INTAKE_DOCUMENTS.name
+    assert letter["reason"] == "delivery_limit"
 
     replayed = await ops.post(f"/api/dead-letters/{letter['id']}/replay")
     assert replayed.status_code == 200

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.dashboard import queries
+from shared.app import ops_views as queries
 from shared.app.deadline_calendar import deadline_month, month_csv
 from shared.app.registrations import new_registration
 from shared.app.search import HIGHEST, search
@@ -95,7 +95,8 @@ async def test_search_reads_through_indexes_only(db: AsyncDatabase) -> None:
 
 async def test_a_short_query_asks_for_more_and_finds_nothing(db: AsyncDatabase) -> None:
     results = await search(db=db, query=" a ")
-    assert results.too_short and results.total == 0
+    assert results.too_short
+    assert results.total == 0
 
 
 async def test_calendar_puts_a_deadline_on_its_beijing_last_day_and_csv_matches(
@@ -148,4 +149,5 @@ async def test_history_starts_with_the_creation_even_when_none_was_recorded(
         partner,
         "created",
     )
-    assert first.channel is None and detail.partner_name == "Creation Partner"
+    assert first.channel is None
+    assert detail.partner_name == "Creation Partner"

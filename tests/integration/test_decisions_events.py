@@ -1,7 +1,5 @@
 """Decisions as ``application.decision`` events on the broker, consumed by the validator."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -17,9 +15,7 @@ from shared.infra.topology import EVENTS_EXCHANGE
 from tests.integration.lifecycle_support import (
     Lifecycle,
     food_other_complete,
-    lifecycle,
     wait_for_result_caused_by,
-    wait_for_results,
     wait_for_status,
 )
 from tests.support import EventTap, wait_until
@@ -110,4 +106,5 @@ async def test_illegal_decision_event_is_kept_with_its_reason_and_changes_nothin
         in (stored["refused"])
     )
     application = await db["applications"].find_one({"_id": application_id})
-    assert application is not None and application["status"] == "under_examination"
+    assert application is not None
+    assert application["status"] == "under_examination"

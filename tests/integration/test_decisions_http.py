@@ -1,7 +1,5 @@
 """Ops decisions over HTTP: lifecycle moves, windows as deadlines, registrations, refusals."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -17,22 +15,13 @@ from shared.infra.settings import Settings
 from tests.integration.lifecycle_support import (
     OPS,
     Lifecycle,
+    decide,
     deliver,
     food_other_complete,
-    lifecycle,
     wait_for_result_caused_by,
-    wait_for_results,
     wait_for_status,
 )
 from tests.support import EventTap
-
-
-async def decide(lifecycle: Lifecycle, application_id: str, kind: str, **fields: object):
-    return await lifecycle.http.post(
-        f"/v1/applications/{application_id}/decisions",
-        json={"kind": kind, **fields},
-        headers=OPS,
-    )
 
 
 @pytest.mark.asyncio
@@ -64,7 +53,8 @@ async def test_additional_materials_open_a_30_day_window_that_complete_materials
     window = await db["deadlines"].find_one(
         {"subject": application_id, "kind": "additional_materials"}
     )
-    assert window is not None and window["status"] == "open"
+    assert window is not None
+    assert window["status"] == "open"
     # 30 days from the notice date (today in Beijing), ending at 24:00 Beijing time.
     notified = authority_date(window["opened_at"])
     assert window["due_at"] == end_of_day(notified + timedelta(days=30))
@@ -74,7 +64,8 @@ async def test_additional_materials_open_a_30_day_window_that_complete_materials
     assert changed[0]["data"]["due_at"] is not None
     assert await db["reminders"].count_documents({"deadline_id": window["_id"]}) == 5
     processing = await db["deadlines"].find_one({"_id": f"dl_processing_{application_id}"})
-    assert processing is not None and processing["status"] == "closed"
+    assert processing is not None
+    assert processing["status"] == "closed"
 
     # The exporter sends the material: complete again -> back under examination, window closed.
     await deliver(
@@ -82,7 +73,8 @@ async def test_additional_materials_open_a_30_day_window_that_complete_materials
     )
     application = await wait_for_status(db, application_id, "under_examination")
     window = await db["deadlines"].find_one({"_id": window["_id"]})
-    assert window is not None and window["status"] == "closed"
+    assert window is not None
+    assert window["status"] == "closed"
     assert window["closed_reason"] == "closed by documents_complete"
     assert (
         await db["reminders"].count_documents({"deadline_id": window["_id"], "status": "pending"})
@@ -112,7 +104,8 @@ async def test_decisions_lead_to_a_certificate_a_registration_and_its_renewal_wi
     rectification = await db["deadlines"].find_one(
         {"subject": application_id, "kind": "rectification"}
     )
-    assert rectification is not None and rectification["status"] == "closed"
+    assert rectification is not None
+    assert rectification["status"] == "closed"
     assert rectification["on_missed"] == "failed"
 
     response = await decide(
@@ -142,7 +135,8 @@ async def test_decisions_lead_to_a_certificate_a_registration_and_its_renewal_wi
     assert registration["exporter"]["name"] == "Nordic Scrap AB"
     assert registration["valid_until"].date().isoformat() == "2031-11-19"
     renewal = await db["deadlines"].find_one({"subject": "CHN-FOOD-0001", "kind": "renewal"})
-    assert renewal is not None and renewal["status"] == "open"
+    assert renewal is not None
+    assert renewal["status"] == "open"
     # Decree 280: renewal applied for 3 to 6 months before expiry; the window closes at 3.
     assert last_day(renewal["due_at"]).isoformat() == "2031-08-19"
     assert last_day(renewal["opens_at"] + timedelta(days=1)).isoformat() == "2031-05-19"
@@ -162,7 +156,8 @@ async def test_decisions_lead_to_a_certificate_a_registration_and_its_renewal_wi
         "due",
     }
     expiry = await db["deadlines"].find_one({"subject": "CHN-FOOD-0001", "kind": "expiry"})
-    assert expiry is not None and expiry["due_at"] == end_of_day(date(2031, 11, 19))
+    assert expiry is not None
+    assert expiry["due_at"] == end_of_day(date(2031, 11, 19))
     # No processing watch or rectification window stays open on a registered application.
     assert await db["deadlines"].count_documents({"subject": application_id, "status": "open"}) == 0
 
@@ -185,7 +180,8 @@ async def test_illegal_decision_is_refused_by_name(db: AsyncDatabase, lifecycle:
         "rectification_requested"
     )
     application = await db["applications"].find_one({"_id": application_id})
-    assert application is not None and application["status"] == "under_examination"
+    assert application is not None
+    assert application["status"] == "under_examination"
     assert await db["registrations"].count_documents({"number": "CHN-X"}) == 0
 
 
@@ -236,4 +232,5 @@ async def test_the_intake_api_serves_decisions_with_problem_details(
     assert refused.status_code == 409
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert "'failure_notice' cannot be applied" in refused.json()["detail"]
-    assert accepted.status_code == 201 and accepted.json()["to_status"] == "accepted"
+    assert accepted.status_code == 201
+    assert accepted.json()["to_status"] == "accepted"

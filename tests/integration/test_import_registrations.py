@@ -1,7 +1,5 @@
 """Importing existing registrations (HTTP and CLI): renewals watched from day one."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 import uuid
@@ -15,7 +13,7 @@ from services.cli.registrations import app as registrations_cli
 from shared.domain.calendar import authority_date
 from shared.domain.deadlines import last_day
 from shared.infra.settings import Settings
-from tests.integration.lifecycle_support import OPS, Lifecycle, lifecycle
+from tests.integration.lifecycle_support import OPS, Lifecycle
 
 HEADER = "registration_number,exporter_name,country,category,product,issued_on,valid_until,contact_emails"
 
@@ -57,7 +55,8 @@ async def test_csv_import_reports_bad_rows_by_line_and_imports_the_good(
     assert errors[8] == "valid_until: must be after issued_on"
     # A scrap registration past the ban is recorded and watched; it says why it can't renew.
     scrap = await db["registrations"].find_one({"number": f"{tag}-6"})
-    assert scrap is not None and scrap["status"] == "expired"  # its term ended in 2022
+    assert scrap is not None
+    assert scrap["status"] == "expired"  # its term ended in 2022
     assert scrap["renewable"] is False
     assert "banned all imports of solid waste" in scrap["not_renewable_reason"]
 
@@ -67,7 +66,8 @@ async def test_csv_import_reports_bad_rows_by_line_and_imports_the_good(
     assert registration["product"] == "infant_formula"
     assert registration["source"] == "import"
     deadline = await db["deadlines"].find_one({"subject": f"{tag}-1", "kind": "renewal"})
-    assert deadline is not None and deadline["status"] == "open"
+    assert deadline is not None
+    assert deadline["status"] == "open"
     # Filed under Decree 280: the window opens 6 and closes 3 months before expiry.
     assert last_day(deadline["due_at"]).isoformat() == "2027-10-31"
     assert authority_date(deadline["opens_at"]).isoformat() == "2027-07-31"
@@ -93,14 +93,16 @@ async def test_import_as_multipart_upload_and_header_checks(lifecycle: Lifecycle
         files={"file": ("registrations.csv", sample_csv(tag).encode(), "text/csv")},
         headers=OPS,
     )
-    assert response.status_code == 200 and response.json()["imported"] == 3
+    assert response.status_code == 200
+    assert response.json()["imported"] == 3
     wrong_header = await lifecycle.http.post(
         "/v1/registrations/import",
         content="number,name\nX,Y\n",
         headers={**OPS, "Content-Type": "text/csv"},
     )
     [error] = wrong_header.json()["errors"]
-    assert error["line"] == 1 and "the header row lacks registration_number" in error["message"]
+    assert error["line"] == 1
+    assert "the header row lacks registration_number" in error["message"]
     refused = await lifecycle.http.post(
         "/v1/registrations/import", content=sample_csv(tag), headers={"Content-Type": "text/csv"}
     )

@@ -116,12 +116,14 @@ async def test_submission_is_stored_and_answered(
         )
         answer = await reply_of(replies)
         received = await tap.wait_for("document.received", application_id=application_id)
-    assert answer["status"] == "accepted" and answer["errors"] == []
+    assert answer["status"] == "accepted"
+    assert answer["errors"] == []
     document = await db["documents"].find_one({"_id": answer["document_id"]})
     assert document["filename"] == "licence.pdf"
     assert document["original_filename"] == "C:\\scans\\licence.pdf"
     assert document["metadata"] == {"issue_date": "2024-02-01", "notarized": True}
-    assert document["channel"] == "amqp" and document["partner_id"] == guest_partner
+    assert document["channel"] == "amqp"
+    assert document["partner_id"] == guest_partner
     assert received[0]["data"]["document_id"] == answer["document_id"]
 
 
@@ -182,7 +184,8 @@ async def test_refused_submission_is_answered_stores_nothing_and_is_published(
         )
         answer = await reply_of(replies)
         await tap.wait_for("document.rejected", message_id=message_id)
-    assert answer["status"] == "rejected" and answer["document_id"] is None
+    assert answer["status"] == "rejected"
+    assert answer["document_id"] is None
     assert [e["code"] for e in answer["errors"]] == [code]
     assert answer["errors"][0]["message"]
     rejected = tap.of_type("document.rejected", message_id=message_id)

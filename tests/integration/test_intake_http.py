@@ -22,10 +22,11 @@ from pymongo.errors import AutoReconnect
 from pypdf import PdfWriter
 
 from services.intake import app as intake_app
-from services.intake.http import create_http_app, partner_api
+from services.intake.http import partner_api
 from shared.app.partners import issue_api_key, new_partner, save_partner
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
+from tests.integration.partner_support import client_for
 from tests.support import EventTap, sample_image, sample_pdf
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -43,14 +44,6 @@ async def intake(settings: Settings, db: AsyncDatabase) -> AsyncIterator[Service
     ctx = await intake_app.start(settings)
     yield ctx
     await ctx.close()
-
-
-def client_for(ctx: ServiceContext, api_key: str | None) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    transport = httpx.ASGITransport(app=create_http_app(ctx))
-    return httpx.AsyncClient(
-        transport=transport, base_url="http://intake.test", headers=headers, timeout=60
-    )
 
 
 async def new_api_partner(db: AsyncDatabase, name: str = "HTTP partner") -> tuple[str, str]:
@@ -132,7 +125,8 @@ async def test_application_is_created_and_read_back(
     body = response.json()
     assert body["status"] == "submitted"
     assert body["exporter"]["name"] == "Fjord Dairy AS"
-    assert body["documents"] == [] and body["validation"] is None
+    assert body["documents"] == []
+    assert body["validation"] is None
     assert body["history"][0]["to_status"] == "submitted"
     assert (body["history"][0]["trigger"], body["history"][0]["channel"]) == ("created", "http")
 
@@ -233,11 +227,13 @@ async def test_upload_is_stored_published_and_served_back(
     assert document["sha256"] == hashlib.sha256(body).hexdigest()
     assert document["metadata"] == {"language": "en", "issue_date": "2024-05-01"}
     assert received[0]["data"]["document_id"] == document["id"]
-    assert content.status_code == 200 and content.content == body
+    assert content.status_code == 200
+    assert content.content == body
     assert content.headers["content-type"] == "application/pdf"
     assert [d["id"] for d in detail.json()["documents"]] == [document["id"]]
     stored = await db["documents"].find_one({"_id": document["id"]})
-    assert stored["channel"] == "http" and stored["partner_id"] == partner[0]
+    assert stored["channel"] == "http"
+    assert stored["partner_id"] == partner[0]
 
 
 async def test_same_idempotency_key_yields_the_same_document_once(
@@ -336,7 +332,8 @@ async def test_refused_upload_stores_nothing_and_publishes_rejection(
     problem = response.json()
     assert response.headers["content-type"] == "application/problem+json"
     assert problem["type"] == f"urn:regwatch:problem:{code}"
-    assert problem["status"] == status and problem["detail"]
+    assert problem["status"] == status
+    assert problem["detail"]
     assert rejected[0]["data"]["errors"][0]["code"] == code
     assert await db["documents"].count_documents({"application_id": application_id}) == 0
     assert await blob_count(db) == before
@@ -458,7 +455,8 @@ async def test_applications_are_listed_paged_and_filtered(
         bad = await client.get("/v1/applications", params={"page": 0})
     ids = [a["id"] for a in first["items"] + second["items"]]
     assert sorted(ids) == sorted([*dairy, scrap])
-    assert first["next_page"] == 2 and second["next_page"] is None
+    assert first["next_page"] == 2
+    assert second["next_page"] is None
     assert [a["id"] for a in only_scrap["items"]] == [scrap]
     assert none["items"] == []
     assert bad.status_code == 422

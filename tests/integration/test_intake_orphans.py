@@ -10,15 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake import app as intake_app
 from services.intake.orphans import sweep_orphans
-from shared.infra import db as mongo
 from shared.infra.db import blobs
 from shared.infra.settings import Settings
-from tests.support import sample_pdf, wait_until
+from tests.support import own_database, sample_pdf, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 GRACE = timedelta(minutes=10)
@@ -28,12 +26,8 @@ GRACE = timedelta(minutes=10)
 async def own_db(settings: Settings) -> AsyncIterator[AsyncDatabase]:
     """A database of its own: no other test's files, no other sweeper's watermark."""
     name = f"{settings.mongodb_db}_orphans_{uuid.uuid4().hex[:6]}"
-    client: AsyncMongoClient = mongo.connect(settings)
-    database = client[name]
-    await mongo.ensure_indexes(database)
-    yield database
-    await client.drop_database(name)
-    await client.close()
+    async with own_database(settings.model_copy(update={"mongodb_db": name})) as database:
+        yield database
 
 
 async def put_blob(db: AsyncDatabase, *, document_id: str, uploaded_at: datetime) -> ObjectId:

@@ -10,11 +10,10 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 import aiormq.exceptions
@@ -25,8 +24,7 @@ from aio_pika.exceptions import ProbableAuthenticationError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake import app as intake_app
-from services.intake.onboarding import PartnerCredentials, offboard_partner, onboard_partner
-from services.intake.rabbit_users import RabbitUsers
+from shared.app.onboarding import PartnerCredentials, offboard_partner
 from shared.app.partners import partner_for_api_key, revoke_partner
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
@@ -49,34 +47,6 @@ async def intake(settings: Settings, db: AsyncDatabase) -> AsyncIterator[Service
     ctx = await intake_app.start(settings)
     yield ctx
     await ctx.close()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def onboard(
-    settings: Settings, db: AsyncDatabase
-) -> AsyncIterator[Callable[[str], Awaitable[PartnerCredentials]]]:
-    """Take partners on for real; their RabbitMQ users are deleted after the module."""
-    created: list[str] = []
-
-    async def take_on(name: str) -> PartnerCredentials:
-        now = datetime.now(UTC)
-        credentials = await onboard_partner(db=db, settings=settings, name=name, now=now)
-        created.append(credentials.amqp_user)
-        return credentials
-
-    yield take_on
-    async with RabbitUsers(settings) as users:
-        for amqp_user in created:
-            await users.delete_user(amqp_user)
-
-
-def url_for(settings: Settings, credentials: PartnerCredentials) -> str:
-    parts = urlsplit(settings.amqp_url)
-    netloc = (
-        f"{quote(credentials.amqp_user, safe='')}:{quote(credentials.amqp_password, safe='')}"
-        f"@{parts.hostname}:{parts.port or 5672}"
-    )
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def publish(
@@ -110,7 +80,7 @@ async def publish(
 
 async def refused(settings: Settings, partner: PartnerCredentials, action: Any) -> Exception:
     """Run ``action(channel)`` as the partner; return the broker's refusal."""
-    connection = await aio_pika.connect(url_for(settings, partner))
+    connection = await aio_pika.connect(partner.amqp_url(settings.amqp_url))
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         with pytest.raises(REFUSED) as caught:
@@ -123,7 +93,7 @@ async def test_partner_submits_with_its_own_user_and_reads_its_reply(
 ) -> None:
     partner = await onboard("Own user partner")
     application_id = await make_application(db, partner.partner_id)
-    connection = await aio_pika.connect(url_for(settings, partner))
+    connection = await aio_pika.connect(partner.amqp_url(settings.amqp_url))
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         replies = await channel.declare_queue(
@@ -207,7 +177,7 @@ async def test_forged_user_id_is_refused_by_the_broker(
     victim = await onboard("Victim")
     forger = await onboard("Forger")
     application_id = await make_application(db, victim.partner_id)
-    connection = await aio_pika.connect(url_for(settings, forger))
+    connection = await aio_pika.connect(forger.amqp_url(settings.amqp_url))
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed) as caught:
@@ -228,7 +198,7 @@ async def test_partner_cannot_submit_to_another_partners_application(
     owner = await onboard("Owner")
     intruder = await onboard("Intruder")
     application_id = await make_application(db, owner.partner_id)
-    connection = await aio_pika.connect(url_for(settings, intruder))
+    connection = await aio_pika.connect(intruder.amqp_url(settings.amqp_url))
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         replies = await channel.declare_queue(f"partner.{intruder.amqp_user}.r", exclusive=True)
@@ -255,7 +225,7 @@ async def test_revoked_partner_loses_api_key_and_rabbitmq_user(
     )
     assert await partner_for_api_key(db, partner.api_key) is None
     with pytest.raises(ProbableAuthenticationError):
-        await aio_pika.connect(url_for(settings, partner))
+        await aio_pika.connect(partner.amqp_url(settings.amqp_url))
 
 
 async def test_revoked_partner_whose_user_still_exists_is_refused(
@@ -264,7 +234,7 @@ async def test_revoked_partner_whose_user_still_exists_is_refused(
     partner = await onboard("Revoked in regwatch only")
     application_id = await make_application(db, partner.partner_id)
     await revoke_partner(db, partner_id=partner.partner_id, now=datetime.now(UTC))
-    connection = await aio_pika.connect(url_for(settings, partner))
+    connection = await aio_pika.connect(partner.amqp_url(settings.amqp_url))
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         replies = await channel.declare_queue(f"partner.{partner.amqp_user}.r", exclusive=True)
@@ -316,18 +286,21 @@ async def test_cli_adds_lists_and_revokes_a_partner(
         "events_queue",
     }
     key = await db["api_keys"].find_one({"partner_id": credentials["partner_id"]})
-    assert key is not None and credentials["api_key"] not in json.dumps(key, default=str)
+    assert key is not None
+    assert credentials["api_key"] not in json.dumps(key, default=str)
     connection = await aio_pika.connect(
-        url_for(settings, PartnerCredentials.model_validate(credentials))
+        PartnerCredentials.model_validate(credentials).amqp_url(settings.amqp_url)
     )
     await connection.close()
 
     listed = await asyncio.to_thread(run_cli, settings, "list")
     revoked = await asyncio.to_thread(run_cli, settings, "revoke", credentials["partner_id"])
     unknown = await asyncio.to_thread(run_cli, settings, "revoke", "ptn_nobody")
-    assert listed.returncode == 0 and credentials["partner_id"] in listed.stdout
+    assert listed.returncode == 0
+    assert credentials["partner_id"] in listed.stdout
     assert revoked.returncode == 0, revoked.stderr
-    assert unknown.returncode == 1 and "no partner ptn_nobody" in unknown.stdout
+    assert unknown.returncode == 1
+    assert "no partner ptn_nobody" in unknown.stdout
     partner = await db["partners"].find_one({"_id": credentials["partner_id"]})
     assert partner["revoked"] is True
 
@@ -344,7 +317,7 @@ async def test_example_script_submits_a_document(
         str(ROOT / "examples" / "partner_submit.py"),
         str(document),
         "--amqp-url",
-        url_for(settings, partner),
+        partner.amqp_url(settings.amqp_url),
         "--application-id",
         application_id,
         "--document-type",

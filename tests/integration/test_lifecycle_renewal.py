@@ -1,7 +1,5 @@
 """Renewals: an imported registration is renewed by a renewal application and a certificate."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 import uuid
@@ -15,7 +13,6 @@ from tests.integration.lifecycle_support import (
     OPS,
     Lifecycle,
     deliver,
-    lifecycle,
     new_application,
     wait_for_status,
 )
@@ -66,7 +63,8 @@ async def test_a_completed_renewal_extends_the_registration_and_its_renewal_wind
     expiry = datetime.combine((now + timedelta(days=120)).date(), time.min, UTC)
     number = await imported_registration(lifecycle, expiry.date().isoformat())
     old_window = await db["deadlines"].find_one({"subject": number, "kind": "renewal"})
-    assert old_window is not None and old_window["status"] == "open"
+    assert old_window is not None
+    assert old_window["status"] == "open"
 
     application_id = await renewal_application(db, number, expiry)
     await send_renewal_documents(lifecycle, application_id)
@@ -89,7 +87,8 @@ async def test_a_completed_renewal_extends_the_registration_and_its_renewal_wind
     assert registration is not None
     assert registration["valid_until"].date().isoformat() == new_expiry
     [renewal] = registration["renewals"]
-    assert renewal["previous_valid_until"] == expiry and renewal["application_id"] == application_id
+    assert renewal["previous_valid_until"] == expiry
+    assert renewal["application_id"] == application_id
     old_window = await db["deadlines"].find_one({"_id": old_window["_id"]})
     assert old_window is not None
     assert (old_window["status"], old_window["closed_reason"]) == (
@@ -103,7 +102,8 @@ async def test_a_completed_renewal_extends_the_registration_and_its_renewal_wind
             "_id": {"$ne": f"dl_expiry_{number}_{new_expiry.replace('-', '')}"},
         }
     )
-    assert old_expiry is not None and old_expiry["status"] == "closed"  # no expiry notice
+    assert old_expiry is not None
+    assert old_expiry["status"] == "closed"  # no expiry notice
     windows = await db["deadlines"].find({"subject": number, "status": "open"}).to_list()
     assert {w["kind"] for w in windows} == {"renewal", "expiry"}
     assert {last_day(w["expires_at"]).isoformat() for w in windows} == {new_expiry}

@@ -1,7 +1,5 @@
 """Documents through the broker -> validation results, lifecycle moves, deadlines, events."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 import json
@@ -19,7 +17,6 @@ from shared.infra.topology import EVENTS_EXCHANGE
 from tests.integration.lifecycle_support import (
     Lifecycle,
     deliver,
-    lifecycle,
     new_application,
     results_of,
     wait_for_results,
@@ -65,7 +62,8 @@ async def test_complete_documents_move_the_application_to_examination(
     assert changed[0]["causationid"] == validated[-1]["causationid"]
 
     processing = await db["deadlines"].find_one({"_id": f"dl_processing_{application_id}"})
-    assert processing is not None and processing["status"] == "open"
+    assert processing is not None
+    assert processing["status"] == "open"
     assert processing["due_at"] == application["created_at"] + timedelta(days=30)
     assert "10-30 days" in processing["source"]
 
@@ -125,7 +123,8 @@ async def test_scrap_application_after_the_ban_is_refused_with_the_reason(
     assert result["verdict"] == "refused"
     assert result["regime"] is None
     [entry] = application["history"]
-    assert entry["actor"] == "validator" and entry["trigger"] == "catalog_refused"
+    assert entry["actor"] == "validator"
+    assert entry["trigger"] == "catalog_refused"
     assert "banned all imports of solid waste since 2021-01-01" in entry["reason"]
     assert await db["deadlines"].count_documents({"subject": application_id}) == 0
 

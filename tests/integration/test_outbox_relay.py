@@ -62,7 +62,8 @@ async def test_two_relays_publish_each_pending_entry_once(
         await relay.stop()
     assert sum(published) == 30  # nobody else sweeps this outbox
     seen = Counter(e["id"] for e in tap.events if e["subject"] == subject)
-    assert len(seen) == 30 and set(seen.values()) == {1}
+    assert len(seen) == 30
+    assert set(seen.values()) == {1}
     assert await db["outbox"].count_documents({"subject": subject, "status": "sent"}) == 30
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -18,8 +18,7 @@ import pytest
 import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.onboarding import PartnerCredentials, offboard_partner
-from shared.domain.events import DeadlineEvent, new_event
+from shared.app.onboarding import offboard_partner
 from shared.domain.models import new_id
 from shared.infra.broker_policies import apply_partner_events_policy, vhost_of
 from shared.infra.runtime import ServiceContext
@@ -29,89 +28,21 @@ from shared.infra.topology import (
     DEAD_LETTER_POLICY_NAME,
     DEAD_LETTER_QUEUE_NAME,
     EVENTS_EXCHANGE,
-    INTAKE_EXCHANGE,
     PARTNER_EVENTS_POLICY_NAME,
     PARTNER_HEADER,
-    SUBMIT_ROUTING_KEY,
 )
-from shared.infra.unit_of_work import UnitOfWork
 from tests.factories import make_application
-from tests.integration.test_intake_partners import url_for
+from tests.integration.partner_support import (
+    PartnerQueue,
+    about,
+    deadline_event,
+    stage_and_relay,
+    submit,
+)
 from tests.support import EventTap, drain_dead_letters, sample_pdf, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 REFUSED = (aiormq.exceptions.ChannelAccessRefused, aiormq.exceptions.ChannelNotFoundEntity)
-
-
-class PartnerQueue:
-    """What a partner read from its events queue, as the partner (consume and ack)."""
-
-    def __init__(self, settings: Settings, partner: PartnerCredentials) -> None:
-        self._url = url_for(settings, partner)
-        self._name = partner.events_queue
-        self.messages: list[aio_pika.abc.AbstractIncomingMessage] = []
-
-    async def read(self) -> list[dict[str, Any]]:
-        """Take every event now waiting (acknowledged); all read so far, oldest first."""
-        connection = await aio_pika.connect(self._url)
-        async with connection:
-            channel = await connection.channel()
-            queue = await channel.get_queue(self._name, ensure=False)
-            while (message := await queue.get(fail=False)) is not None:
-                self.messages.append(message)
-                await message.ack()
-        return [json.loads(m.body) for m in self.messages]
-
-    async def ids(self) -> set[str]:
-        return {e["id"] for e in await self.read()}
-
-
-async def submit(settings: Settings, partner: PartnerCredentials, application_id: str, body: bytes):
-    connection = await aio_pika.connect(url_for(settings, partner))
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(INTAKE_EXCHANGE.name, ensure=False)
-        await exchange.publish(
-            aio_pika.Message(
-                body,
-                message_id=str(uuid.uuid4()),
-                content_type="application/pdf",
-                user_id=partner.amqp_user,
-                headers={
-                    "x-application-id": application_id,
-                    "x-document-type": "business_licence",
-                    "x-filename": "licence.pdf",
-                },
-            ),
-            routing_key=SUBMIT_ROUTING_KEY,
-        )
-
-
-def deadline_event(kind: str, **fields: Any) -> Any:
-    now = datetime.now(UTC)
-    payload = DeadlineEvent(
-        deadline_id=new_id("dl"),
-        reminder_id=new_id("rm"),
-        kind=kind,
-        due_at=now + timedelta(days=14),
-        days_left=14,
-        point="T-14d",
-        **fields,
-    )
-    event_type = f"deadline.{kind}_due"
-    return new_event(event_type, payload, service="scheduler", time=now, subject=fields["subject"])
-
-
-async def stage_and_relay(ctx: ServiceContext, event: Any) -> None:
-    """Through a unit of work, as the scheduler emits it (leased to this relay: no other
-    relay of the session sweeps it up first)."""
-
-    async def work(uow: UnitOfWork) -> None:
-        uow.stage(event)
-
-    await ctx.unit_of_work(work)
-    sent = await ctx.db["outbox"].find_one({"_id": event.id}, {"status": 1})
-    assert sent is not None and sent["status"] == "sent"
 
 
 async def registration(db: AsyncDatabase, application_id: str | None) -> str:
@@ -121,16 +52,6 @@ async def registration(db: AsyncDatabase, application_id: str | None) -> str:
         {"_id": new_id("reg"), "number": number, "application_id": application_id, "terms": [term]}
     )
     return number
-
-
-def about(events: list[dict[str, Any]], application_id: str, numbers: set[str]) -> set[str]:
-    """The ids of the events concerning the application or the registrations."""
-    return {
-        e["id"]
-        for e in events
-        if e["data"].get("application_id") == application_id
-        or e["data"].get("registration_number") in numbers
-    }
 
 
 async def test_each_partner_receives_exactly_its_documents_and_deadlines(
@@ -169,11 +90,13 @@ async def test_each_partner_receives_exactly_its_documents_and_deadlines(
     published = {e["id"]: e for e in tap.events}
     for message in queue_a.messages:
         event = json.loads(message.body)
-        assert message.message_id == event["id"] and published[event["id"]] == event
+        assert message.message_id == event["id"]
+        assert published[event["id"]] == event
         assert (message.headers or {}).get(PARTNER_HEADER) == a.partner_id
     assert len(queue_a.messages) == len(expected_a)
     ops_deadline = about(tap.events, "-", {reg_ops})
-    assert len(ops_deadline) == 1 and not ops_deadline & (await queue_a.ids() | await queue_b.ids())
+    assert len(ops_deadline) == 1
+    assert not ops_deadline & (await queue_a.ids() | await queue_b.ids())
 
 
 async def _equal(ids: Awaitable[set[str]], expected: set[str]) -> bool:
@@ -184,14 +107,14 @@ async def test_a_partner_cannot_read_another_partners_queue_nor_delete_its_own(
     services: list[ServiceContext], onboard: Any, settings: Settings
 ) -> None:
     a, b = await onboard("Reader A"), await onboard("Reader B")
-    connection = await aio_pika.connect(url_for(settings, a))
+    connection = await aio_pika.connect(a.amqp_url(settings.amqp_url))
     async with connection:
         channel = await connection.channel()
+        other = await channel.get_queue(b.events_queue, ensure=False)  # no round trip
         with pytest.raises(REFUSED) as caught:
-            other = await channel.get_queue(b.events_queue, ensure=False)
             await other.get(fail=False)
         assert "ACCESS_REFUSED" in str(caught.value)
-    connection = await aio_pika.connect(url_for(settings, a))
+    connection = await aio_pika.connect(a.amqp_url(settings.amqp_url))
     async with connection:
         channel = await connection.channel()
         with pytest.raises(REFUSED) as caught:

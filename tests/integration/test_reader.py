@@ -4,59 +4,23 @@ the validator's verdict updated with the content rules, the partner told what is
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake import app as intake_app
 from services.intake.http import create_http_app
-from services.reader import app as reader_app
-from services.validator import app as validator_app
 from shared.app.partners import issue_api_key, new_partner, save_partner
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from tests import reader_files as files
-from tests import servers
 from tests.support import EventTap, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 EXPORTER = {"name": "ACME Foods Ltd", "country": "NZ", "contact_emails": ["export@acme.example"]}
-
-
-@pytest.fixture(scope="module")
-def reading_settings(settings: Settings) -> Iterator[Settings]:
-    """The reader on, in a vhost of its own: validators of other tests (reader off) share
-    the session's queues and would take this module's events."""
-    with servers.rabbitmq_vhost() as vhost:
-        yield settings.model_copy(
-            update={
-                "reader_enabled": True,
-                "amqp_url": vhost["amqp_url"],
-                "rabbitmq_management_url": vhost["management_url"],
-            }
-        )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def reading_services(
-    reading_settings: Settings, db: AsyncDatabase
-) -> AsyncIterator[dict[str, ServiceContext]]:
-    """Intake, validator and reader with the reader on (the other tests run without it)."""
-    on = reading_settings
-    contexts = {
-        "intake": await intake_app.start(on),
-        "validator": await validator_app.start(on),
-        "reader": await reader_app.start(on),
-    }
-    yield contexts
-    for ctx in contexts.values():
-        await ctx.close()
 
 
 async def upload(
@@ -146,7 +110,8 @@ async def test_documents_are_read_and_the_verdict_follows_their_facts(
     assert facts[ids[1]]["ocr_pages"] == [1]
 
     result = await latest()
-    assert result["verdict"] == "complete" and result["reading"] == []
+    assert result["verdict"] == "complete"
+    assert result["reading"] == []
     advice = result["warnings"]
     assert any("reads 'Valid until 1 March 2019'" in w for w in advice), advice
     assert detail["reading"] == 0
@@ -155,6 +120,7 @@ async def test_documents_are_read_and_the_verdict_follows_their_facts(
     waited = await db["validation_results"].find_one(
         {"application_id": application_id, "reading": {"$ne": []}}
     )
-    assert waited is not None and waited["verdict"] == "incomplete"
+    assert waited is not None
+    assert waited["verdict"] == "incomplete"
     application = await db["applications"].find_one({"_id": application_id})
     assert application["status"] != "submitted"  # complete documents moved it on

@@ -54,7 +54,8 @@ def test_a_page_past_the_time_limit_is_killed_and_the_pages_before_it_kept(
 ) -> None:
     roomy = ReadLimits(page_cap=10, time_limit=60, ocr_languages="eng+chi_sim")
     warm = process.read(text_pdf(FIRST), "application/pdf", roomy, ocr_images=True)
-    assert warm.limits == [] and "ACME Recycling" in warm.pages[0]
+    assert warm.limits == []
+    assert "ACME Recycling" in warm.pages[0]
     child = process.pid
     assert child is not None
 
@@ -68,7 +69,8 @@ def test_a_page_past_the_time_limit_is_killed_and_the_pages_before_it_kept(
     assert elapsed < 0.9
     assert found.page_count == 3
     assert len(found.pages) == 2
-    assert "ACME Recycling" in found.pages[0] and "Valid until" in found.pages[1]
+    assert "ACME Recycling" in found.pages[0]
+    assert "Valid until" in found.pages[1]
     assert found.limits == ["time limit: 0.5 s reached after 2 pages"]
     assert process.pid is None
     assert group_gone(child)  # the child and its Tesseract are gone
@@ -77,9 +79,11 @@ def test_a_page_past_the_time_limit_is_killed_and_the_pages_before_it_kept(
 def test_the_next_document_after_a_kill_is_read_by_a_new_child(process: ReadingProcess) -> None:
     tiny = ReadLimits(page_cap=10, time_limit=0.3, ocr_languages="eng+chi_sim")
     cut = process.read(scan_pdf(DENSE_SCAN), "application/pdf", tiny, ocr_images=True)
-    assert cut.pages == [] and cut.limits == ["time limit: 0.3 s reached after 0 pages"]
+    assert cut.pages == []
+    assert cut.limits == ["time limit: 0.3 s reached after 0 pages"]
 
     roomy = ReadLimits(page_cap=10, time_limit=60, ocr_languages="eng")
     found = process.read(scan_pdf(SECOND), "application/pdf", roomy, ocr_images=True)
-    assert found.limits == [] and found.ocr_pages == [1]
+    assert found.limits == []
+    assert found.ocr_pages == [1]
     assert "Valid until" in found.pages[0]

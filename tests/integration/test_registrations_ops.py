@@ -3,7 +3,6 @@ against the real database and broker, with registrations seeded as the lifecycle
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -11,18 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from click.testing import Result
 from pymongo.asynchronous.database import AsyncDatabase
-from typer.testing import CliRunner
 
-from devtools.local_infra import free_port
-from services.cli.main import app as cli
 from services.intake.http import create_http_app
 from shared.app import registration_views as views
 from shared.domain.calendar import authority_date, start_of_day
 from shared.infra.runtime import ServiceContext, open_context
 from shared.infra.settings import Settings
+from tests.cli_support import json_of, regwatch
 from tests.dashboard_support import dashboard_server, ops_headers
 from tests.integration.registration_support import (
     emit_with_email,
@@ -32,8 +28,7 @@ from tests.integration.registration_support import (
     seed_registration,
     status_event_with_email,
 )
-from tests.integration.test_cli_ops import environment, json_of, regwatch
-from tests.support import wait_until
+from tests.support import serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -52,15 +47,8 @@ async def intake(
 ) -> AsyncIterator[tuple[ServiceContext, str]]:
     """The intake HTTP API (ops routes included) on a free port of 127.0.0.1."""
     ctx = await open_context("intake", settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_http_app(ctx), host="127.0.0.1", port=port, log_config=None)
-    )
-    task = asyncio.create_task(server.serve())
-    await wait_until(lambda: server.started, timeout=10)
-    yield ctx, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(create_http_app(ctx)) as url:
+        yield ctx, url
     await ctx.close()
 
 
@@ -132,7 +120,8 @@ async def test_a_record_older_than_the_lifecycle_reads_as_active_with_its_deadli
         TODAY + timedelta(days=50),
     )
     assert [t.valid_until for t in detail.terms] == [TODAY + timedelta(days=140)]
-    assert detail.history == [] and detail.emails == []
+    assert detail.history == []
+    assert detail.emails == []
     listed = await views.list_registrations(db=db, now=NOW, status="active", limit=500)
     assert number in {row.number for row in listed.rows}
 
@@ -197,7 +186,8 @@ async def test_ops_api_lists_and_shows_registrations_and_answers_problems(
     assert missing.headers["content-type"] == "application/problem+json"
     assert "There is no registration CHN-NOPE." in missing.json()["detail"]
     wrong = await ops_api.get("/v1/registrations", params={"status": "lapsed"})
-    assert wrong.status_code == 422 and "renewal_filed" in wrong.json()["detail"]
+    assert wrong.status_code == 422
+    assert "renewal_filed" in wrong.json()["detail"]
     anonymous = await httpx.AsyncClient(base_url=str(ops_api.base_url)).get("/v1/registrations")
     assert anonymous.status_code == 401
 
@@ -230,7 +220,8 @@ async def test_dashboard_lists_registrations_and_shows_one_with_its_emails(
         one = await ops.get(f"/registrations/{seeded.number}")
         assert one.status_code == 200
         assert str(today() + timedelta(days=100)) in one.text
-        assert "Registration renewed" in one.text and "Beijing time" in one.text
+        assert "Registration renewed" in one.text
+        assert "Beijing time" in one.text
         anonymous = await httpx.AsyncClient(base_url=url).get(f"/registrations/{seeded.number}")
         assert anonymous.status_code == 303
 
@@ -268,7 +259,8 @@ async def test_cli_lists_and_shows_registrations(settings: Settings, db: AsyncDa
     assert "active -> renewal_open" in shown.stdout, shown.stdout
     assert "next reminder: opens-notice deadline.renewal_window_opens on " in shown.stdout
     missing = await regwatch(settings, "registrations", "show", "CHN-NOPE")
-    assert missing.exit_code == 1 and "There is no registration CHN-NOPE." in missing.output
+    assert missing.exit_code == 1
+    assert "There is no registration CHN-NOPE." in missing.output
     bad = await regwatch(settings, "registrations", "list", "--within", "soon")
     assert bad.exit_code == 2
 
@@ -314,9 +306,8 @@ async def test_ops_api_suspends_and_reinstates_and_refuses_an_illegal_move_with_
     assert again.headers["content-type"] == "application/problem+json"
     problem = again.json()
     assert problem["current_status"] == "suspended"
-    assert (
-        "active" in problem["allowed_statuses"] and "suspended" not in problem["allowed_statuses"]
-    )
+    assert "active" in problem["allowed_statuses"]
+    assert "suspended" not in problem["allowed_statuses"]
 
     reinstated = await ops_api.post(
         f"/v1/registrations/{number}/decisions", json={"kind": "reinstated", "reason": "lifted"}
@@ -343,7 +334,8 @@ async def test_dashboard_records_a_decision_from_the_registration_page(
         login = await ops.post("/login", data={"password": settings.regwatch_ops_token})
         assert login.status_code == 303
         page = await ops.get(f"/registrations/{number}")
-        assert 'id="decide"' in page.text and '<option value="suspended">' in page.text
+        assert 'id="decide"' in page.text
+        assert '<option value="suspended">' in page.text
         # The form's CSRF token, as the browser sends it with the form.
         csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
         assert csrf is not None
@@ -363,13 +355,13 @@ async def test_dashboard_records_a_decision_from_the_registration_page(
         )
         assert "suspended refused" in (await ops.get(refused.headers["location"])).text
     stored = await db["registrations"].find_one({"number": number})
-    assert stored is not None and stored["history"][-1]["actor"] == "ops"
+    assert stored is not None
+    assert stored["history"][-1]["actor"] == "ops"
 
 
 async def regwatch_as_ops(settings: Settings, *args: str) -> Result:
     """The CLI with the ops token in its environment, as an ops shell has it."""
-    env = {**environment(settings), "REGWATCH_OPS_TOKEN": settings.regwatch_ops_token}
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env)
+    return await regwatch(settings, *args, env={"REGWATCH_OPS_TOKEN": settings.regwatch_ops_token})
 
 
 async def test_cli_decides_through_the_ops_api(
@@ -401,11 +393,13 @@ async def test_cli_decides_through_the_ops_api(
         "--intake-url",
         url,
     )
-    assert refused.exit_code == 1 and "refused (409)" in refused.output
+    assert refused.exit_code == 1
+    assert "refused (409)" in refused.output
     assert "allowed only in" in refused.output
     unknown_kind = await regwatch_as_ops(
         settings, "registrations", "decide", number, "revoked", "--reason", "x", "--intake-url", url
     )
     assert unknown_kind.exit_code == 2
     stored = await db["registrations"].find_one({"number": number})
-    assert stored is not None and stored["status"] == "suspended"
+    assert stored is not None
+    assert stored["status"] == "suspended"

@@ -24,7 +24,6 @@ from services.scheduler.claims import claim_due
 from services.scheduler.settle import settle_claimed
 from shared.domain.deadlines import DEFAULT_OFFSETS_DAYS, Deadline
 from shared.domain.models import Application, Exporter, new_id
-from shared.infra import db as mongo
 from shared.infra.deadline_store import close_deadline, open_deadline
 from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
@@ -52,16 +51,6 @@ def iso(settings: Settings) -> Iterator[Settings]:
         ops_email=f"ops-{uuid.uuid4().hex[:6]}@regwatch.example",
     ) as isolated:
         yield isolated
-
-
-@pytest_asyncio.fixture(scope="module")
-async def iso_db(iso: Settings) -> AsyncIterator[AsyncDatabase]:
-    client = mongo.connect(iso)
-    database = mongo.database(client, iso)
-    await mongo.ensure_indexes(database)
-    yield database
-    await client.drop_database(iso.mongodb_db)
-    await client.close()
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -216,11 +205,13 @@ async def test_registration_expiring_in_200_days_gets_each_reminder_once_as_the_
     assert len({(m["To"], subject_of(m)) for m in mails}) == len(mails)
     first = next(m for m in mails if subject_of(m).startswith("Renewal due in 110 days"))
     text = body_text(first)
-    assert "Fjord Dairy AS" in text and "Product: Cheese" in text
+    assert "Fjord Dairy AS" in text
+    assert "Product: Cheese" in text
     assert "Registration number: CHN-DAIRY-0042" in text
     assert f"Renewal window closes: {deadline.due_at:%d %B %Y} (110 days left)" in text
     assert f"Registration valid until: {expires:%d %B %Y}" in text
-    assert "  - Declaration of continued compliance" in text and "stale item" not in text
+    assert "  - Declaration of continued compliance" in text
+    assert "stale item" not in text
     expired = next(m for m in mails if subject_of(m).startswith("Registration expired"))
     assert f"expired on {expires:%d %B %Y}" in body_text(expired)
     states = await reminder_states(iso_db, deadline.id)
@@ -279,7 +270,8 @@ async def test_reminder_held_by_a_killed_replica_is_taken_over_after_its_lease(
     ghost = await claim_due(
         iso_db, due_by=CLOCK.now(), clock=CLOCK, lease=timedelta(seconds=60), replica="ghost"
     )
-    assert ghost is not None and ghost["_id"] == f"{deadline.id}:T-3d"
+    assert ghost is not None
+    assert ghost["_id"] == f"{deadline.id}:T-3d"
     survivor = await start_scheduler("survivor", scheduler_tick_seconds=3600)
     await asyncio.sleep(0.3)  # its start-up tick finds the reminder held
 
@@ -289,7 +281,8 @@ async def test_reminder_held_by_a_killed_replica_is_taken_over_after_its_lease(
     # The ghost wakes up: its claim is gone, so it writes and publishes nothing.
     assert await settle_claimed(survivor, ghost, ghost["fire_at"]) == "lost"
     reminder = await iso_db["reminders"].find_one({"_id": ghost["_id"]})
-    assert reminder["status"] == "emitted" and reminder["claims"] == 2
+    assert reminder["status"] == "emitted"
+    assert reminder["claims"] == 2
     assert reminder["claimed_by"].startswith("survivor:")
     assert await iso_db["outbox"].count_documents({"subject": application_id}) == 1
 

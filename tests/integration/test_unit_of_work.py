@@ -109,7 +109,8 @@ async def test_a_broker_problem_leaves_the_events_to_the_sweep(
 
     await run_unit_of_work(db.client, db, work, clock=clock, relay=broken)  # does not raise
     entry = await db["outbox"].find_one({"_id": event.id})
-    assert entry is not None and entry["status"] == "pending"
+    assert entry is not None
+    assert entry["status"] == "pending"
     survivor = relay(db, settings.amqp_url, clock)
     async with EventTap(settings.amqp_url, "notification.sent") as tap:
         await survivor.drain()

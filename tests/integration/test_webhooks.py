@@ -24,15 +24,15 @@ from standardwebhooks import Webhook
 
 from devtools.local_infra import free_port
 from services.intake.http import create_http_app
-from services.intake.onboarding import PartnerCredentials
 from services.webhooks import app as webhooks_app
+from shared.app.onboarding import PartnerCredentials
 from shared.app.webhooks import generate_secret
 from shared.infra.runtime import ServiceContext
 from shared.infra.secret_box import SecretBox, derived_key
 from shared.infra.settings import Settings
 from tests.dashboard_support import dashboard_server, ops_headers
 from tests.factories import make_application
-from tests.integration.test_partner_events import (
+from tests.integration.partner_support import (
     about,
     deadline_event,
     stage_and_relay,
@@ -128,7 +128,8 @@ async def register(
         response = await api.post("/v1/webhooks", json={"url": receiver.url, **body})
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
-    assert created["secret"].startswith("whsec_") and created["status"] == "active"
+    assert created["secret"].startswith("whsec_")
+    assert created["status"] == "active"
     receiver.secret = created["secret"]
     return created
 
@@ -174,10 +175,12 @@ async def test_a_receiver_down_for_a_while_gets_each_of_its_events_signed(
         )
     await receiver_a.stop()
     await receiver_b.stop()
-    assert receiver_a.refused == [] and receiver_b.refused == []
+    assert receiver_a.refused == []
+    assert receiver_b.refused == []
     published = {e["id"]: e for e in tap.events}
     for event, webhook_id in zip(receiver_a.events, receiver_a.webhook_ids, strict=True):
-        assert event == published[event["id"]] and webhook_id == event["id"]
+        assert event == published[event["id"]]
+        assert webhook_id == event["id"]
     assert {"document.received", "document.rejected", "application.validated"} <= {
         e["type"] for e in receiver_a.events
     }
@@ -186,7 +189,8 @@ async def test_a_receiver_down_for_a_while_gets_each_of_its_events_signed(
     delivered = await db["webhook_deliveries"].find({"endpoint_id": endpoint_a["id"]}).to_list()
     assert {d["status"] for d in delivered} == {"delivered"}
     retried = [d for d in delivered if d["attempt_count"] > 1]
-    assert retried and all(x["error"] for d in retried for x in d["attempts"][:-1])
+    assert retried
+    assert all(x["error"] for d in retried for x in d["attempts"][:-1])
     assert all(d["attempts"][-1]["status_code"] == 204 for d in delivered)
 
 
@@ -230,7 +234,8 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_alarmed_and_redelivere
             alarms = (await ops.get("/api/overview")).json()["queues"]["alarms"]
             assert any(endpoint["id"] in a["queue"] for a in alarms)
             page = await ops.get("/webhooks")
-            assert endpoint["id"] in page.text and "consecutive failed" in page.text
+            assert endpoint["id"] in page.text
+            assert "consecutive failed" in page.text
             await receiver.start()
             delivery_id = f"{endpoint['id']}:{event.id}"
             answer = await ops.post(f"/api/webhooks/deliveries/{delivery_id}/redeliver")
@@ -242,7 +247,8 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_alarmed_and_redelivere
     assert receiver.refused == []
     async with partner_api(intake, partner) as api:
         listed = (await api.get("/v1/webhooks")).json()
-    assert listed[0]["status"] == "active" and listed[0]["disabled_reason"] is None
+    assert listed[0]["status"] == "active"
+    assert listed[0]["disabled_reason"] is None
 
 
 async def test_a_url_into_the_operators_network_is_refused(
@@ -286,14 +292,18 @@ async def test_ops_add_list_and_remove_a_partners_endpoint_from_the_cli(
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip().splitlines()[-1].startswith("whsec_")
     stored = await db["webhook_endpoints"].find_one({"partner_id": partner.partner_id})
-    assert stored is not None and stored["events"] == ["deadline.*"]
+    assert stored is not None
+    assert stored["events"] == ["deadline.*"]
     listed = await asyncio.to_thread(cli, "list", "--partner", partner.partner_id)
-    assert stored["_id"] in listed.stdout and "active" in listed.stdout
+    assert stored["_id"] in listed.stdout
+    assert "active" in listed.stdout
     refused = await asyncio.to_thread(cli, "add", partner.partner_id, "https://10.0.0.5/x")
-    assert refused.returncode == 1 and "public addresses" in refused.stdout
+    assert refused.returncode == 1
+    assert "public addresses" in refused.stdout
     removed = await asyncio.to_thread(cli, "remove", stored["_id"])
     again = await asyncio.to_thread(cli, "remove", stored["_id"])
-    assert removed.returncode == 0 and again.returncode == 1
+    assert removed.returncode == 0
+    assert again.returncode == 1
 
 
 def verifies(secret: str, request: tuple[bytes, dict[str, str]]) -> bool:
@@ -314,11 +324,10 @@ async def test_a_rotated_secret_signs_with_the_old_one_too_until_the_grace_perio
     endpoint = await register(intake, partner, receiver, events=["deadline.*"])
     old = receiver.secret
     stored = await db["webhook_endpoints"].find_one({"_id": endpoint["id"]})
-    assert stored is not None and "secret" not in stored  # sealed at rest, never plain
-    assert (
-        old not in str(stored)
-        and SecretBox.from_settings(settings).open(stored["secret_sealed"]) == old
-    )
+    assert stored is not None
+    assert "secret" not in stored
+    assert old not in str(stored)
+    assert SecretBox.from_settings(settings).open(stored["secret_sealed"]) == old
 
     env = {
         **os.environ,
@@ -337,7 +346,9 @@ async def test_a_rotated_secret_signs_with_the_old_one_too_until_the_grace_perio
     )
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
     new = rotated.stdout.strip().splitlines()[-1]
-    assert new.startswith("whsec_") and new != old and "also signs until" in rotated.stdout
+    assert new.startswith("whsec_")
+    assert new != old
+    assert "also signs until" in rotated.stdout
 
     async def deliver() -> tuple[bytes, dict[str, str]]:
         event = deadline_event(
@@ -352,7 +363,8 @@ async def test_a_rotated_secret_signs_with_the_old_one_too_until_the_grace_perio
         # In the grace period the receiver may switch whenever it likes: both verify.
         during = await deliver()
         assert len(during[1]["webhook-signature"].split(" ")) == 2
-        assert verifies(old, during) and verifies(new, during)
+        assert verifies(old, during)
+        assert verifies(new, during)
         # The grace period ends: the new secret alone signs, the old one no longer verifies.
         await db["webhook_endpoints"].update_one(
             {"_id": endpoint["id"]},
@@ -361,7 +373,8 @@ async def test_a_rotated_secret_signs_with_the_old_one_too_until_the_grace_perio
         receiver.secret = new
         after = await deliver()
         assert len(after[1]["webhook-signature"].split(" ")) == 1
-        assert verifies(new, after) and not verifies(old, after)
+        assert verifies(new, after)
+        assert not verifies(old, after)
     await receiver.stop()
     assert receiver.refused == []
     async with partner_api(intake, partner) as api:

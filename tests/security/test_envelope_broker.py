@@ -21,7 +21,7 @@ from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 from tests.factories import make_application, make_partner
-from tests.security.test_envelope_properties import (
+from tests.security.hostile_input import (
     ENVELOPE_CODES,
     assert_one_clean_line,
     hostile_text,

@@ -61,16 +61,9 @@ def test_a_page_of_megabytes_of_text_operators_is_skipped_and_said() -> None:
 
 @pytest.fixture(scope="module")
 def reading_settings(settings: Settings) -> Iterator[Settings]:
-    """The reader on, in a vhost of its own (validators elsewhere would take its events)."""
-    with servers.rabbitmq_vhost() as vhost:
-        yield settings.model_copy(
-            update={
-                "reader_enabled": True,
-                "reader_time_limit_seconds": TIME_LIMIT,
-                "amqp_url": vhost["amqp_url"],
-                "rabbitmq_management_url": vhost["management_url"],
-            }
-        )
+    """The reader on with a short time limit per document."""
+    with servers.reading_settings(settings, reader_time_limit_seconds=TIME_LIMIT) as on:
+        yield on
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -176,7 +176,8 @@ def test_path_traversal_in_file_names_is_neutralised_and_the_original_kept(
     )
     assert response.status_code == 201, response.text
     document = response.json()["document"]
-    assert "/" not in document["filename"] and ".." not in document["filename"]
+    assert "/" not in document["filename"]
+    assert ".." not in document["filename"]
     assert "\x00" not in document["filename"]
 
 

@@ -98,7 +98,9 @@ def assert_problem_if_error(response: Any, path: str) -> None:
     content_type = content_type[0] if isinstance(content_type, list) else content_type
     assert content_type.startswith(PROBLEM), response.text[:300]
     body = response.json()
-    assert body["status"] == response.status_code and body["type"] and body["detail"]
+    assert body["status"] == response.status_code
+    assert body["type"]
+    assert body["detail"]
 
 
 def fuzz(operation: Any, mode: GenerationMode, examples: int, check: Any) -> None:

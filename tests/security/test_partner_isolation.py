@@ -185,7 +185,8 @@ async def test_the_other_partners_ids_are_answered_exactly_like_missing_ones(
         files={"file": ("x.pdf", sample_pdf(f"into theirs {uuid.uuid4()}"), "application/pdf")},
         data={"document_type": "application_form"},
     )
-    assert upload.status_code == 404 and upload.json()["type"].endswith("unknown_application")
+    assert upload.status_code == 404
+    assert upload.json()["type"].endswith("unknown_application")
     deleted = await mine.client.delete(f"/v1/webhooks/{other.webhook_ids[0]}")
     missing = await mine.client.delete("/v1/webhooks/wh_missing")
     assert deleted.status_code == missing.status_code == 404
@@ -211,7 +212,8 @@ async def test_documents_content_calendar_and_webhooks_show_only_mine(
     # Both feeds hold their own deadlines: the absence above is isolation, not emptiness.
     assert str(EXPORTER["name"]) in calendar.text
     theirs = await other.client.get("/v1/calendar.ics")
-    assert str(OTHER_EXPORTER["name"]) in theirs.text and other.secrets[4] in theirs.text
+    assert str(OTHER_EXPORTER["name"]) in theirs.text
+    assert other.secrets[4] in theirs.text
     webhooks = await mine.client.get("/v1/webhooks")
     assert [w["id"] for w in webhooks.json()] == mine.webhook_ids
     assert_nothing_of(other, webhooks)

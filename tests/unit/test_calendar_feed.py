@@ -63,13 +63,14 @@ def test_each_deadline_day_is_an_all_day_event_on_its_beijing_day_with_an_alarm(
     }
     for event in events:
         start = event.decoded("DTSTART")
-        assert type(start) is date and event.decoded("DTEND") == start + timedelta(days=1)
+        assert type(start) is date
+        assert event.decoded("DTEND") == start + timedelta(days=1)
         alarms = list(event.walk("VALARM"))
-        assert len(alarms) == 1 and alarms[0].decoded("TRIGGER") == -timedelta(days=7)
+        assert len(alarms) == 1
+        assert alarms[0].decoded("TRIGGER") == -timedelta(days=7)
     closes = next(e for e in events if "closes" in str(e["SUMMARY"]))
-    assert "CHN-1" in str(closes["DESCRIPTION"]) and "declaration of continued compliance" in str(
-        closes["DESCRIPTION"]
-    )
+    assert "CHN-1" in str(closes["DESCRIPTION"])
+    assert "declaration of continued compliance" in str(closes["DESCRIPTION"])
     materials_event = next(e for e in events if "materials" in str(e["SUMMARY"]))
     assert "Still missing:\n- business_licence" in str(materials_event["DESCRIPTION"])
     assert "a recent licence" in str(materials_event["DESCRIPTION"])
@@ -97,5 +98,6 @@ def test_an_email_footer_carries_the_contacts_calendar_link() -> None:
     notice = Notice(template="window_due", subject="s", exporter_name="Fjord Dairy AS")
     url = "https://regwatch.example/calendar/cal_secret.ics"
     text, html = render(notice, url)
-    assert url in text and f'href="{url}"' in html
+    assert url in text
+    assert f'href="{url}"' in html
     assert "calendar" not in render(notice)[0].split("Please do not reply")[-1]

@@ -8,21 +8,7 @@ import pytest
 
 from shared.domain.catalog import UnknownCategory
 from shared.domain.catalog import cached_catalog as load_catalog
-
-SCRAP = [
-    "scrap.metal",
-    "scrap.plastics",
-    "scrap.paper",
-    "scrap.textiles",
-    "scrap.electronics",
-    "scrap.wood",
-]
-ARTICLE_7 = [
-    "food.meat", "food.casings", "food.aquatic", "food.dairy", "food.bird_nest", "food.bee_products",
-    "food.eggs", "food.edible_oils", "food.stuffed_pasta", "food.edible_grains", "food.milled_grain",
-    "food.vegetables", "food.condiments", "food.nuts_seeds", "food.dried_fruits", "food.coffee_cocoa",
-    "food.special_dietary", "food.health_foods",
-]  # fmt: skip
+from tests.unit.categories import ARTICLE_7, SCRAP
 
 
 def test_categories_are_exactly_the_public_ids() -> None:
@@ -50,7 +36,8 @@ def test_scrap_categories_have_rules_before_the_ban_and_none_after(
 ) -> None:
     catalog = load_catalog()
     regime = catalog.regime_for(category, date(2019, 1, 1))
-    assert regime is not None and regime.id == "aqsiq_scrap"
+    assert regime is not None
+    assert regime.id == "aqsiq_scrap"
     rules = {r.id for r in catalog.rules_for(regime.id, category, kind)}
     assert {"facility_photos", "floor_plan", "business_registration"} <= rules
     assert catalog.regime_for(category, date(2021, 1, 1)) is None

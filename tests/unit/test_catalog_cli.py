@@ -30,7 +30,8 @@ def test_catalog_check_summarises_a_valid_catalog() -> None:
     assert result.exit_code == 0, result.output
     assert "catalog 2026.12.1 is valid" in result.output
     assert "25 categories, 16 document types" in result.output
-    assert "gacc_decree_280" in result.output and "required_document" in result.output
+    assert "gacc_decree_280" in result.output
+    assert "required_document" in result.output
 
 
 def test_catalog_check_names_file_path_and_field(broken_catalog: Path) -> None:

@@ -33,7 +33,8 @@ def test_shipped_catalog_loads_with_its_version() -> None:
 def test_every_rule_and_regime_carries_a_source() -> None:
     catalog = load_catalog()
     for regime in catalog.regimes.values():
-        assert regime.source and regime.windows.renewal.source
+        assert regime.source
+        assert regime.windows.renewal.source
     for requirement_set in catalog.requirement_sets:
         for rule in requirement_set.rules:
             assert rule.source.strip(), rule.id

@@ -9,10 +9,10 @@ import pytest
 
 from services.dashboard.auth import authenticate, hash_password, verify_password
 from services.dashboard.charts import Bar, Series, render_svg
-from services.dashboard.dead_letters import preview
-from services.dashboard.events import event_line, matches
 from services.dashboard.feed import CLIENT_BUFFER, LiveFeed
-from services.dashboard.queues import QueueStat, alarms_for, vhost_of
+from shared.app.dead_letters import preview
+from shared.app.event_lines import event_line, matches
+from shared.infra.queue_report import QueueStat, alarms_for, vhost_of
 from shared.infra.settings import Settings
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -103,9 +103,11 @@ def test_svg_chart_draws_one_bar_per_bucket_and_escapes_labels() -> None:
         bars=[Bar(start=NOW, label=f"b{i}", count=i) for i in range(5)],
     )
     svg = render_svg(series)
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert svg.startswith("<svg")
+    assert svg.endswith("</svg>")
     assert svg.count("<rect") == 5
-    assert "Events &lt;per&gt; minute" in svg and "<per>" not in svg
+    assert "Events &lt;per&gt; minute" in svg
+    assert "<per>" not in svg
 
 
 def test_dead_letter_preview_shows_text_as_text_and_binary_as_a_note() -> None:

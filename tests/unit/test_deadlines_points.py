@@ -159,20 +159,24 @@ def test_the_regime_of_the_filing_date_sets_the_window() -> None:
     catalog = cached_catalog()
     # Seen in 2025 under Decree 248, a 2026-09-30 expiry opens on 2026-03-30 (still 248).
     early = plan_renewal(catalog, "food.dairy", date(2026, 9, 30), date(2025, 10, 1))
-    assert early.regime and early.regime.id == "gacc_decree_248"
+    assert early.regime
+    assert early.regime.id == "gacc_decree_248"
     assert (early.opens_on, early.closes_on) == (date(2026, 3, 30), date(2026, 6, 30))
     # A window opening after 2026-06-01 is judged by Decree 280.
     later = plan_renewal(catalog, "food.dairy", date(2027, 1, 31), date(2026, 5, 1))
-    assert later.regime and later.regime.id == "gacc_decree_280"
+    assert later.regime
+    assert later.regime.id == "gacc_decree_280"
     assert later.opens_on == date(2026, 7, 31)
 
 
 def test_a_scrap_window_ends_with_the_solid_waste_ban() -> None:
     catalog = cached_catalog()
     plan = plan_renewal(catalog, "scrap.metal", date(2021, 9, 1), date(2020, 6, 1))
-    assert plan.renewable and plan.closes_on == date(2020, 12, 31)
+    assert plan.renewable
+    assert plan.closes_on == date(2020, 12, 31)
     after = plan_renewal(catalog, "scrap.metal", date(2021, 9, 1), date(2021, 1, 1))
-    assert not after.renewable and after.not_renewable_from == date(2021, 1, 1)
+    assert not after.renewable
+    assert after.not_renewable_from == date(2021, 1, 1)
 
 
 def test_processing_deadline_is_one_per_application_and_due_after_processing_time() -> None:

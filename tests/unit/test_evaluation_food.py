@@ -15,7 +15,7 @@ from tests.unit.applications_for_rules import (
     food_new_documents,
     food_renewal_documents,
 )
-from tests.unit.test_catalog_categories import ARTICLE_7
+from tests.unit.categories import ARTICLE_7
 
 
 def run(app: dict, documents: list[dict]):
@@ -80,7 +80,8 @@ def test_food_documents_in_a_third_language_need_a_chinese_translation() -> None
     outcome = run(application("food.other", "new", date(2024, 1, 1)), documents).outcome(
         "chinese_or_english"
     )
-    assert not outcome.passed and "is in 'fr'" in outcome.message
+    assert not outcome.passed
+    assert "is in 'fr'" in outcome.message
 
 
 def test_food_before_decree_248_has_no_regime() -> None:
@@ -126,7 +127,8 @@ def test_decree_248_dairy_renewal_inside_and_outside_its_window(
 
 def test_a_renewal_filed_too_early_waits_for_the_opening_day_and_is_not_refused() -> None:
     result = run(dairy_renewal(date(2025, 1, 10), date(2025, 12, 31)), food_renewal_documents())
-    assert result.verdict == "complete" and result.waits_until == date(2025, 6, 30)
+    assert result.verdict == "complete"
+    assert result.waits_until == date(2025, 6, 30)
     assert not any(o.refuses for o in result.outcomes)
 
 
@@ -149,7 +151,8 @@ def test_each_seed_001_renewal_document_is_required(missing_type: str) -> None:
     documents = [d for d in food_renewal_documents() if d["document_type"] != missing_type]
     result = run(dairy_renewal(date(2025, 8, 1), date(2025, 12, 31)), documents)
     assert result.verdict == "incomplete"
-    assert len(result.missing) == 1 and result.missing[0].endswith("(1 required)")
+    assert len(result.missing) == 1
+    assert result.missing[0].endswith("(1 required)")
 
 
 def test_an_unknown_dairy_product_is_refused() -> None:

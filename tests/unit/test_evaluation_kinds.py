@@ -46,7 +46,8 @@ def test_file_type_and_size(content_type: str, size: int, passed: bool, words: s
         id="t", kind="file_type", source="s", content_types=["application/pdf"], max_bytes=1000
     )
     result = check_file_type(rule, context([document("floor_plan", content_type, size=size)]))
-    assert result.passed is passed and words in result.message
+    assert result.passed is passed
+    assert words in result.message
 
 
 def test_photos_must_be_images_not_pdfs() -> None:
@@ -55,7 +56,8 @@ def test_photos_must_be_images_not_pdfs() -> None:
     outcome = evaluate(cached_catalog(), scrap_renewal(), documents, NOW).outcome(
         "photos_are_images"
     )
-    assert not outcome.passed and len(outcome.missing) == 11
+    assert not outcome.passed
+    assert len(outcome.missing) == 11
 
 
 @pytest.mark.parametrize(
@@ -111,7 +113,8 @@ def test_date_rules_not_expired_and_issued_within_years(
         issued_within_years=3,
     )
     result = check_dates(rule, context([document("business_registration", **metadata)]))
-    assert result.passed is passed and words in result.message
+    assert result.passed is passed
+    assert words in result.message
 
 
 @pytest.mark.parametrize(("count", "passed"), [(0, False), (1, True), (2, False)])

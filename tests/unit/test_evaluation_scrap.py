@@ -17,6 +17,7 @@ from tests.unit.applications_for_rules import (
     scrap_renewal,
     scrap_renewal_documents,
 )
+from tests.unit.categories import SCRAP
 
 
 def run(app: dict, documents: list[dict]):
@@ -73,7 +74,8 @@ def test_each_missing_renewal_item_fails_with_its_own_message(
     failed = [o for o in result.outcomes if not o.passed]
     assert [o.rule for o in failed] == [rule]
     assert failed[0].message.startswith(message), failed[0].message
-    assert failed[0].source and "seed 000" in failed[0].source
+    assert failed[0].source
+    assert "seed 000" in failed[0].source
 
 
 @pytest.mark.parametrize(
@@ -257,17 +259,7 @@ def test_scrap_renewal_needs_its_registration_details() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "category",
-    [
-        "scrap.metal",
-        "scrap.plastics",
-        "scrap.paper",
-        "scrap.textiles",
-        "scrap.electronics",
-        "scrap.wood",
-    ],
-)
+@pytest.mark.parametrize("category", SCRAP)
 @pytest.mark.parametrize("submitted", [date(2021, 1, 1), date(2026, 11, 21)])
 def test_a_scrap_application_after_2020_is_refused_with_the_ban_as_reason(
     category: str, submitted: date
@@ -278,7 +270,8 @@ def test_a_scrap_application_after_2020_is_refused_with_the_ban_as_reason(
     assert result.verdict == "refused"
     assert result.regime is None
     outcome = result.outcome("regime_in_force")
-    assert not outcome.passed and outcome.refuses
+    assert not outcome.passed
+    assert outcome.refuses
     assert "banned all imports of solid waste since 2021-01-01" in outcome.message
     assert [o.rule for o in result.outcomes] == [
         "category",

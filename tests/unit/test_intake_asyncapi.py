@@ -42,7 +42,8 @@ def test_create_channel_and_events_queue_are_in_the_partner_contract() -> None:
     document = yaml.safe_load(generated())
     create = document["channels"]["application.create"]
     assert create["bindings"]["amqp"]["queue"]["name"] == "regwatch.intake.applications"
-    assert "message_id" in create["description"] and "reply_to" in create["description"]
+    assert "message_id" in create["description"]
+    assert "reply_to" in create["description"]
     reply = document["components"]["schemas"]["CreateReply"]
     assert set(reply["properties"]) == {"status", "application_id", "errors"}
     addresses = [c["address"] for c in document["channels"].values()]

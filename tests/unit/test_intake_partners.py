@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from services.intake.rabbit_users import partner_permissions, reply_queue_prefix, vhost_of
 from shared.app.partners import generate_api_key, hash_api_key
+from shared.infra.rabbit_users import partner_permissions, reply_queue_prefix, vhost_of
 
 
 def test_api_keys_are_random_and_hashed_with_sha256() -> None:

@@ -1,4 +1,5 @@
-"""The layers hold: the domain is pure, the application layer serves every entry point."""
+"""The layers hold: the domain is pure, the application layer serves every entry point, and
+no entry point (a service, the CLI) imports another."""
 
 from __future__ import annotations
 
@@ -41,3 +42,15 @@ def test_the_domain_imports_no_io_library_and_no_settings(path: Path) -> None:
 def test_shared_never_imports_a_service(path: Path) -> None:
     for name in imports_of(path):
         assert not name.startswith("services"), f"{path.relative_to(ROOT)} imports {name}"
+
+
+@pytest.mark.parametrize("path", modules("services"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_an_entry_point_never_imports_another_service(path: Path) -> None:
+    """The CLI and every service reach what others do through ``shared/`` only."""
+    parts = path.relative_to(ROOT / "services").parts
+    own = f"services.{parts[0]}" if len(parts) > 1 else "services"
+    for name in imports_of(path):
+        if name.startswith("services."):
+            assert name == own or name.startswith(own + "."), (
+                f"{path.relative_to(ROOT)} imports {name}: what both need belongs in shared/"
+            )

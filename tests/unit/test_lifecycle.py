@@ -96,7 +96,8 @@ def test_legal_transitions_and_the_windows_they_open_and_close(
 
 def test_the_table_covers_only_known_states_and_triggers() -> None:
     for (status, trigger), target in TRANSITIONS.items():
-        assert status in STATES and target in STATES
+        assert status in STATES
+        assert target in STATES
         assert trigger in DECISION_KINDS or trigger in SYSTEM_TRIGGERS
         assert status not in TERMINAL
 

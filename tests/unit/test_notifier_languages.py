@@ -18,7 +18,7 @@ from services.notifier.notices import Notice
 from shared.app.registrations import check_row
 from shared.domain.catalog import cached_catalog
 from shared.domain.models import Exporter
-from tests.unit.test_notifier_render import NOW, deadline, registration, renewal
+from tests.unit.notices import NOW, deadline, registration, renewal
 
 ZH_PO = i18n.TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po"
 
@@ -56,8 +56,10 @@ def test_renewal_reminder_reads_in_english_and_in_chinese_from_the_same_event() 
     assert "is open and closes on 31 May 2027, in 14 days" in english
     assert "将于2027年5月31日截止，还有14天" in chinese
     assert "该注册将于2027年8月31日到期。" in chinese
-    assert "类别：乳品" in chinese and "产品：干酪" in chinese  # as GACC writes them
-    assert "Category: Dairy products" in english and "Product: Cheese" in english
+    assert "类别：乳品" in chinese  # as GACC writes them
+    assert "产品：干酪" in chinese
+    assert "Category: Dairy products" in english
+    assert "Product: Cheese" in english
     assert '<html lang="zh-Hans">' in html
 
 
@@ -91,7 +93,8 @@ def test_a_contact_with_zh_gets_chinese_and_one_without_a_language_english() -> 
     assert subject(chinese).startswith("整改期限将在7天后截止")
     assert "Dear Nordic Scrap AB team," in text(english)
     assert "Nordic Scrap AB 团队：" in text(chinese)
-    assert english["Content-Language"] == "en" and chinese["Content-Language"] == "zh-Hans"
+    assert english["Content-Language"] == "en"
+    assert chinese["Content-Language"] == "zh-Hans"
 
 
 def test_an_unknown_language_reads_english() -> None:
@@ -177,7 +180,7 @@ def test_exporter_contacts_carry_an_optional_language_each() -> None:
     assert exporter.contact_languages == {"b@fjord.example": "zh"}
     with pytest.raises(ValueError, match="not in contact_emails"):
         Exporter(name="X", country="NO", contact_languages={"c@x.example": "zh"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Input should be 'en' or 'zh'"):
         Exporter(
             name="X",
             country="NO",

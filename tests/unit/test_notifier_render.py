@@ -3,82 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from services.notifier.application_notices import ApplicationChange, status_notice
-from services.notifier.deadline_notices import deadline_notice
 from services.notifier.notices import IncompleteEvent, Notice
-from services.notifier.registration_notices import registration_notice
 from services.notifier.render import compose, render
-from shared.domain.events import ApplicationStatusChanged, DeadlineEvent, RegistrationStatusChanged
+from shared.domain.events import ApplicationStatusChanged
 from shared.domain.models import Application, Exporter
-
-NOW = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
-OPS = "ops@example.org"
-# A window whose last day is 31 May 2027 ends at 24:00 Beijing time, 16:00 UTC on that day.
-CLOSES = datetime(2027, 5, 31, 16, 0, tzinfo=UTC)
-
-
-def deadline(event_type: str, **fields: Any) -> Notice:
-    values: dict[str, Any] = {
-        "deadline_id": "dl_1",
-        "reminder_id": "dl_1:T-7d",
-        "kind": "rectification",
-        "subject": "app_1",
-        "application_id": "app_1",
-        "exporter_name": "Nordic Scrap AB",
-        "product": "Copper scrap",
-        "contact_emails": ["a@nordic.example", "b@nordic.example", "a@nordic.example"],
-        "due_at": NOW + timedelta(days=7),
-        "days_left": 7,
-        "missing": ["11 facility photos required, 8 received"],
-    }
-    values.update(fields)
-    return deadline_notice(event_type, DeadlineEvent(**values), OPS)
-
-
-def renewal(event_type: str, **fields: Any) -> Notice:
-    values: dict[str, Any] = {
-        "kind": "renewal",
-        "subject": "CHN-DAIRY-0042",
-        "application_id": None,
-        "registration_number": "CHN-DAIRY-0042",
-        "exporter_name": "Fjord Dairy AS",
-        "product": "Cheese",
-        "due_at": CLOSES,
-        "due_on": date(2027, 5, 31),
-        "opens_on": date(2027, 3, 1),
-        "valid_until": date(2027, 8, 31),
-        "missing": [],
-        "renewal_documents": ["Application form for renewal", "Declaration of compliance"],
-    }
-    values.update(fields)
-    return deadline(event_type, **values)
-
-
-def registration(trigger: str, to_status: str, **fields: Any) -> Notice | None:
-    values: dict[str, Any] = {
-        "registration_id": "reg_1",
-        "registration_number": "CHN-DAIRY-0042",
-        "from_status": "renewal_filed",
-        "to_status": to_status,
-        "trigger": trigger,
-        "actor": "ops",
-        "at": NOW,
-        "application_id": "app_r",
-        "category": "food.dairy",
-        "product": "Cheese",
-        "exporter_name": "Fjord Dairy AS",
-        "contact_emails": ["c@fjord.example", "c@fjord.example"],
-        "valid_until": date(2027, 8, 31),
-        "window_opens_on": date(2027, 3, 1),
-        "window_closes_on": date(2027, 5, 31),
-    }
-    values.update(fields)
-    return registration_notice(RegistrationStatusChanged(**values))
+from tests.unit.notices import CLOSES, NOW, OPS, deadline, registration, renewal
 
 
 def application_change(
@@ -134,7 +69,8 @@ def test_rectification_reminder_says_what_is_due_when_and_what_is_missing() -> N
     assert "Product: Copper scrap" in text
     assert "08 March 2031 (7 days left)" in text
     assert "  - 11 facility photos required, 8 received" in text
-    assert "How to send it" in text and "application app_1" in text
+    assert "How to send it" in text
+    assert "application app_1" in text
     assert "<li>11 facility photos required, 8 received</li>" in html
 
 
@@ -200,7 +136,8 @@ def test_opening_notice_gives_the_window_and_the_documents_and_asks_for_nothing_
         "Renewal window opens on 01 March 2027: Fjord Dairy AS, registration CHN-DAIRY-0042"
     )
     text, html = render(notice)
-    assert "opens on 01 March 2027" in text and "closes on 31 May 2027" in text
+    assert "opens on 01 March 2027" in text
+    assert "closes on 31 May 2027" in text
     assert "expires on 31 August 2027" in text
     assert "  - Application form for renewal\n  - Declaration of compliance" in text
     assert "<li>Declaration of compliance</li>" in html
@@ -284,7 +221,8 @@ def test_renewal_rejected_while_the_window_is_open_asks_to_file_again() -> None:
     )
     text = text_of(notice)
     assert "Its reason: The declaration is not signed" in text
-    assert "filed again" in text and "before the window closes" in text
+    assert "filed again" in text
+    assert "before the window closes" in text
 
 
 def test_renewal_rejected_after_the_window_says_when_it_expires_and_what_it_takes() -> None:
@@ -389,7 +327,8 @@ def test_window_request_gives_its_last_beijing_day_and_the_items_asked_for() -> 
         == "Additional materials requested for application app_1 (Fjord Dairy AS)"
     )
     text = text_of(notice)
-    assert "  - Chinese translation of the business licence" in text and "older item" not in text
+    assert "  - Chinese translation of the business licence" in text
+    assert "older item" not in text
     assert "Please reply by 31 May 2027." in text
     assert "Reply by: 31 May 2027 (30 days left)" in text
 
@@ -401,7 +340,8 @@ def test_html_escapes_what_partners_typed_and_text_does_not() -> None:
     text, html = render(
         renewal("deadline.renewal_due", exporter_name="<b>A&B</b> Ltd", days_left=3)
     )
-    assert "&lt;b&gt;A&amp;B&lt;/b&gt; Ltd" in html and "<b>A&B" not in html
+    assert "&lt;b&gt;A&amp;B&lt;/b&gt; Ltd" in html
+    assert "<b>A&B" not in html
     assert "Dear <b>A&B</b> Ltd team" in text
 
 

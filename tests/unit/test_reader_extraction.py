@@ -22,7 +22,9 @@ def test_a_pdf_text_layer_is_read_without_ocr_with_dates_numbers_and_the_exporte
         ),
         "application/pdf",
     )
-    assert facts.status == "read" and facts.pages == 1 and facts.ocr_pages == []
+    assert facts.status == "read"
+    assert facts.pages == 1
+    assert facts.ocr_pages == []
     assert facts.language == "en"
     assert [(d.day, d.label) for d in facts.dates] == [
         (date(2016, 4, 5), "issue"),
@@ -30,7 +32,8 @@ def test_a_pdf_text_layer_is_read_without_ocr_with_dates_numbers_and_the_exporte
     ]
     assert facts.dates[1].quote == "Valid until 1 March 2019"
     assert "DE-4471203" in facts.numbers
-    assert facts.exporter is not None and facts.exporter.score >= 95
+    assert facts.exporter is not None
+    assert facts.exporter.score >= 95
 
 
 def test_a_scan_without_text_layer_is_read_by_tesseract() -> None:
@@ -52,7 +55,8 @@ def test_a_chinese_scan_reads_as_chinese_with_its_chinese_dates() -> None:
         ),
         "image/png",
     )
-    assert facts.language == "zh" and facts.chinese_share > 0.8
+    assert facts.language == "zh"
+    assert facts.chinese_share > 0.8
     assert (date(2024, 3, 1), "expiry") in [(d.day, d.label) for d in facts.dates]
 
 
@@ -60,20 +64,25 @@ def test_a_chinese_text_layer_reads_as_chinese() -> None:
     facts = read_file(
         files.text_pdf(["营业执照", "签发日期 2023年1月5日"], chinese=True), "application/pdf"
     )
-    assert facts.language == "zh" and facts.ocr_pages == []
+    assert facts.language == "zh"
+    assert facts.ocr_pages == []
     assert [(d.day, d.label) for d in facts.dates] == [(date(2023, 1, 5), "issue")]
 
 
 def test_a_blank_page_is_read_and_has_no_text() -> None:
     facts = read_file(files.blank_pdf(), "application/pdf")
-    assert facts.status == "read" and facts.pages == 1
-    assert facts.text == "" and facts.language is None and facts.exporter is None
+    assert facts.status == "read"
+    assert facts.pages == 1
+    assert facts.text == ""
+    assert facts.language is None
+    assert facts.exporter is None
 
 
 def test_a_corrupt_pdf_is_unreadable_with_the_reason() -> None:
     facts = read_file(files.corrupt_pdf(), "application/pdf")
     assert facts.status == "unreadable"
-    assert facts.reason is not None and facts.reason.startswith("the PDF cannot be opened")
+    assert facts.reason is not None
+    assert facts.reason.startswith("the PDF cannot be opened")
 
 
 def test_pages_beyond_the_cap_are_not_read_and_the_facts_say_so() -> None:
@@ -89,7 +98,8 @@ def test_pages_beyond_the_cap_are_not_read_and_the_facts_say_so() -> None:
     facts = read_file(
         buffer.getvalue(), "application/pdf", limits=dataclasses.replace(LIMITS, page_cap=2)
     )
-    assert facts.pages == 3 and facts.pages_read == 2
+    assert facts.pages == 3
+    assert facts.pages_read == 2
     assert facts.limits == ["page cap: 2 of 3 pages read"]
     assert "third" not in facts.text
 
@@ -100,8 +110,10 @@ def test_a_document_past_its_time_limit_stops_and_the_facts_say_so() -> None:
         "application/pdf",
         limits=dataclasses.replace(LIMITS, time_limit=0),
     )
-    assert facts.status == "read" and facts.pages_read == 0
-    assert facts.limits and facts.limits[0].startswith("time limit")
+    assert facts.status == "read"
+    assert facts.pages_read == 0
+    assert facts.limits
+    assert facts.limits[0].startswith("time limit")
 
 
 def test_near_duplicate_photos_hash_close_and_different_photos_far_apart() -> None:
@@ -120,4 +132,6 @@ def test_a_blurred_photo_measures_far_less_sharp() -> None:
 
 def test_photos_are_measured_but_not_ocr_read() -> None:
     facts = read_file(files.jpeg(files.photo(4)), "image/jpeg", ocr_images=False)
-    assert facts.photo is not None and facts.ocr_pages == [] and facts.text == ""
+    assert facts.photo is not None
+    assert facts.ocr_pages == []
+    assert facts.text == ""

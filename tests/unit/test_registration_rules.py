@@ -46,15 +46,18 @@ def test_renewal_window_opens_and_closes_as_the_regime_of_the_filing_date_says(
     assert renewal.first_day == opens
     assert renewal.expires_at == end_of_day(valid_until)
     assert renewal.id == f"dl_renewal_R-1_{valid_until:%Y%m%d}"
-    assert expiry.kind == "expiry" and expiry.due_at == end_of_day(valid_until)
+    assert expiry.kind == "expiry"
+    assert expiry.due_at == end_of_day(valid_until)
     assert expiry.reminder_offsets_days == []  # a renewal can prevent the end
 
 
 def test_scrap_registration_past_the_ban_is_watched_to_its_expiry_and_says_why() -> None:
     plan = plan_renewal(cached_catalog(), "scrap.metal", date(2021, 6, 1), NOW.date())
     [expiry] = term_deadlines(registration("scrap.metal", date(2021, 6, 1)), plan, NOW)
-    assert not plan.renewable and plan.not_renewable_from == date(2021, 1, 1)
-    assert expiry.kind == "expiry" and not expiry.renewable
+    assert not plan.renewable
+    assert plan.not_renewable_from == date(2021, 1, 1)
+    assert expiry.kind == "expiry"
+    assert not expiry.renewable
     assert "banned all imports of solid waste" in (expiry.not_renewable_reason or "")
     assert expiry.reminder_offsets_days  # reminders before an end nothing can prevent
 
@@ -92,7 +95,8 @@ def test_good_row_splits_emails_and_blank_product_is_none() -> None:
         "\ufeffregistration_number,exporter_name,country,category,product,issued_on,"
         "valid_until,contact_emails\nR-1,X,SE,food.other,,2024-01-01,2029-01-01,a@x.example; b@x.example\n\n"
     )
-    assert errors == [] and [line for line, _ in rows] == [2]
+    assert errors == []
+    assert [line for line, _ in rows] == [2]
     row = check_row(cached_catalog(), rows[0][1])
     assert row.product is None
     assert [str(e) for e in row.contact_emails] == ["a@x.example", "b@x.example"]

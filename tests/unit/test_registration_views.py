@@ -56,7 +56,8 @@ def test_an_old_record_takes_its_window_from_the_renewal_deadline_and_reads_as_a
         date(2026, 2, 28),
         date(2026, 5, 31),
     )
-    assert row.valid_until == date(2026, 8, 31) and row.next_reminder is None
+    assert row.valid_until == date(2026, 8, 31)
+    assert row.next_reminder is None
 
 
 def test_the_next_reminder_is_the_earliest_pending_one_of_an_open_deadline() -> None:
@@ -85,7 +86,8 @@ def test_the_next_reminder_is_the_earliest_pending_one_of_an_open_deadline() -> 
         reminder("dl_e", "T-7d", 9),
     ]
     found = summary_of(record, deadlines, reminders).next_reminder
-    assert found is not None and (found.point, found.deadline_kind) == ("T-30d", "expiry")
+    assert found is not None
+    assert (found.point, found.deadline_kind) == ("T-30d", "expiry")
 
 
 def test_within_counts_the_authoritys_days_from_today_in_beijing() -> None:

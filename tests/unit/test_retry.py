@@ -39,7 +39,7 @@ async def test_other_errors_propagate_at_once() -> None:
         calls += 1
         raise ValueError("a bug, not an outage")
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a bug, not an outage"):
         await with_backoff(work, what="test", first_delay=0.01)
     assert calls == 1
 

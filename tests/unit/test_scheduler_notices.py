@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from services.scheduler.notices import reminder_event
-from services.scheduler.subjects import ReminderSubject
+from shared.app.reminder_subjects import ReminderSubject
 from shared.domain.deadlines import Deadline, last_day, reminder_documents
 from shared.domain.events import DeadlineEvent
 

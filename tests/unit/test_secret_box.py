@@ -12,14 +12,16 @@ from shared.infra.settings import Settings
 def test_a_sealed_secret_is_not_the_secret_and_opens_to_it() -> None:
     box = SecretBox([Fernet.generate_key()])
     sealed = box.seal("whsec_abc")
-    assert "whsec_abc" not in sealed and box.open(sealed) == "whsec_abc"
+    assert "whsec_abc" not in sealed
+    assert box.open(sealed) == "whsec_abc"
 
 
 def test_a_new_first_key_still_opens_what_the_old_one_sealed_and_says_it_is_not_current() -> None:
     old_key, new_key = Fernet.generate_key(), Fernet.generate_key()
     sealed = SecretBox([old_key]).seal("whsec_abc")
     rotated = SecretBox([new_key, old_key])
-    assert rotated.open(sealed) == "whsec_abc" and not rotated.is_current(sealed)
+    assert rotated.open(sealed) == "whsec_abc"
+    assert not rotated.is_current(sealed)
     assert rotated.is_current(rotated.seal("whsec_abc"))
 
 
@@ -42,4 +44,5 @@ def test_without_keys_the_key_is_derived_from_the_ops_token_and_stable() -> None
     again = SecretBox.from_settings(Settings(REGWATCH_OPS_TOKEN="token-1"))
     other = SecretBox.from_settings(Settings(REGWATCH_OPS_TOKEN="token-2"))
     sealed = one.seal("s")
-    assert again.open(sealed) == "s" and not other.is_current(sealed)
+    assert again.open(sealed) == "s"
+    assert not other.is_current(sealed)

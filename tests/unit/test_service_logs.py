@@ -88,7 +88,8 @@ def test_start_line_names_the_servers_and_hides_passwords() -> None:
         REGWATCH_OPS_TOKEN="token-xyz",
     )
     line = starting_line("intake", settings)
-    assert "amqp://ops:***@broker:5672/prod" in line and "mongodb://app:***@db:27017/" in line
+    assert "amqp://ops:***@broker:5672/prod" in line
+    assert "mongodb://app:***@db:27017/" in line
     assert "clock system" in line
     for secret in ("s3cret", "m0ngo-pw", "smtp-pw", "token-xyz"):
         assert secret not in line

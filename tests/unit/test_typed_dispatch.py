@@ -30,7 +30,8 @@ def test_the_handler_of_the_event_type_receives_its_typed_payload() -> None:
     asyncio.run(handle(decided))
     [(event_type, decision)] = received
     assert event_type == "application.decision"
-    assert isinstance(decision, ApplicationDecision) and decision.application_id == "app_1"
+    assert isinstance(decision, ApplicationDecision)
+    assert decision.application_id == "app_1"
 
 
 def test_an_event_type_without_a_route_is_ignored() -> None:

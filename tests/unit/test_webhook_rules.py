@@ -137,5 +137,7 @@ def test_a_connection_to_a_refused_address_is_never_opened() -> None:
             )
 
     outcome = asyncio.run(attempt())
-    assert outcome.status_code is None and not outcome.succeeded
-    assert outcome.error is not None and "not a public address" in outcome.error
+    assert outcome.status_code is None
+    assert not outcome.succeeded
+    assert outcome.error is not None
+    assert "not a public address" in outcome.error

@@ -12,6 +12,8 @@ from shared.infra.mongo_types import Database
 
 
 class ReminderSubject(BaseModel):
+    """What a reminder names: the scheduler's notices and `regwatch deadlines` show it."""
+
     exporter_name: str | None = None
     product: str | None = None
     registration_number: str | None = None

@@ -11,10 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from services.dashboard.events import EventLine, event_line
+from shared.app.event_lines import EventLine, event_line
+from shared.app.registration_views import ReminderLine, reminder_lines, reminders_of
 from shared.domain.calendar import day_of
 from shared.domain.reading import ReadingFacts
 from shared.infra.mongo_types import Database
+from shared.infra.queue_report import QueueReport
 
 DEADLINE_HORIZONS_DAYS = (7, 30, 90)
 
@@ -202,14 +204,6 @@ class ValidationView(BaseModel):
     outcomes: list[RuleView] = Field(default_factory=list)
 
 
-class ReminderView(BaseModel):
-    id: str
-    point: str
-    event_type: str
-    fire_at: datetime
-    status: str
-
-
 class DeadlineView(BaseModel):
     id: str
     kind: str
@@ -217,7 +211,7 @@ class DeadlineView(BaseModel):
     due_at: datetime
     expires_at: datetime | None = None
     source: str | None = None
-    reminders: list[ReminderView] = Field(default_factory=list)
+    reminders: list[ReminderLine] = Field(default_factory=list)
 
 
 class DeliveryView(BaseModel):
@@ -302,36 +296,19 @@ async def application_deadlines(*, db: Database, application: dict[str, Any]) ->
         subjects.append(application["registration_number"])
     query = {"$or": [{"subject": {"$in": subjects}}, {"application_id": application["_id"]}]}
     deadlines = await db["deadlines"].find(query).sort("due_at", 1).to_list()
-    reminders = await (
-        db["reminders"]
-        .find({"deadline_id": {"$in": [d["_id"] for d in deadlines]}})
-        .sort("fire_at", 1)
-        .to_list()
-    )
-    views = []
-    for d in deadlines:
-        own = [r for r in reminders if r["deadline_id"] == d["_id"]]
-        views.append(
-            DeadlineView(
-                id=d["_id"],
-                kind=d["kind"],
-                status=d["status"],
-                due_at=d["due_at"],
-                expires_at=d.get("expires_at"),
-                source=d.get("source"),
-                reminders=[
-                    ReminderView(
-                        id=r["_id"],
-                        point=r["point"],
-                        event_type=r["event_type"],
-                        fire_at=r["fire_at"],
-                        status=r["status"],
-                    )
-                    for r in own
-                ],
-            )
+    reminders = await reminders_of(db, deadlines)
+    return [
+        DeadlineView(
+            id=d["_id"],
+            kind=d["kind"],
+            status=d["status"],
+            due_at=d["due_at"],
+            expires_at=d.get("expires_at"),
+            source=d.get("source"),
+            reminders=reminder_lines(reminders, d["_id"]),
         )
-    return views
+        for d in deadlines
+    ]
 
 
 async def application_events(
@@ -420,3 +397,11 @@ async def find_document(
     *, db: Database, application_id: str, document_id: str
 ) -> dict[str, Any] | None:
     return await db["documents"].find_one({"_id": document_id, "application_id": application_id})
+
+
+class OpsOverview(BaseModel):
+    """The overview with the queues' report: what ``/api/overview`` and ``regwatch status
+    --json`` answer."""
+
+    overview: Overview
+    queues: QueueReport

@@ -12,7 +12,7 @@ from typing import TypeVar
 import aio_pika
 from aio_pika.abc import AbstractRobustConnection
 
-from services.dashboard.dead_letters import DeadLetterDesk
+from shared.app.dead_letters import DeadLetterDesk
 from shared.domain.clock import Clock, clock_from
 from shared.infra import db as mongo
 from shared.infra.mongo_types import Database

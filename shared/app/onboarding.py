@@ -4,10 +4,10 @@ together."""
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
-from services.intake.rabbit_users import RabbitUsers
 from shared.app.partners import (
     UnknownPartner,
     active_partner,
@@ -20,6 +20,7 @@ from shared.app.webhooks import remove_partner_endpoints
 from shared.domain.models import Partner
 from shared.infra.broker_policies import apply_partner_events_policy
 from shared.infra.mongo_types import Database
+from shared.infra.rabbit_users import RabbitUsers
 from shared.infra.settings import Settings
 
 
@@ -31,6 +32,12 @@ class PartnerCredentials(BaseModel):
     amqp_user: str
     amqp_password: str
     events_queue: str
+
+    def amqp_url(self, broker_url: str) -> str:
+        """``broker_url`` (host, port, vhost) with this partner's RabbitMQ user and password."""
+        parts = urlsplit(broker_url)
+        user = f"{quote(self.amqp_user, safe='')}:{quote(self.amqp_password, safe='')}"
+        return urlunsplit(parts._replace(netloc=f"{user}@{parts.hostname}:{parts.port or 5672}"))
 
 
 async def onboard_partner(
