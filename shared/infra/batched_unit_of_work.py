@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import ClientBulkWriteException
+from pymongo.errors import ClientBulkWriteException, OperationFailure, PyMongoError
 from pymongo.operations import InsertOne
 
 from shared.domain.clock import Clock
 from shared.infra.mongo_types import Database, MongoClient
-from shared.infra.outbox import OutboxRelay, in_transaction, outbox_entry
+from shared.infra.outbox import OutboxRelay, outbox_entry
 from shared.infra.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -66,6 +66,9 @@ async def run_batched_unit_of_work(
 ) -> T:
     """Run ``work`` (given a ``BatchedUnitOfWork``) in one transaction, then publish.
 
+    The transaction is retried on transient errors by the driver, as ``in_transaction``
+    does; each attempt starts with nothing staged.
+
     Raises ``DuplicateInsert`` when an insert of the batch (an outbox entry included) meets
     a unique index: nothing of the transaction is applied then.
     """
@@ -88,13 +91,20 @@ async def run_batched_unit_of_work(
             try:
                 await client.bulk_write(models, session=session, ordered=True)
             except ClientBulkWriteException as exc:
-                duplicate = _duplicate(exc, batch)
-                if duplicate is None:
-                    raise
-                raise DuplicateInsert(duplicate, exc) from exc
+                duplicate = _duplicate(exc, db.name, batch)
+                if duplicate is not None:
+                    raise DuplicateInsert(duplicate, exc) from exc
+                if isinstance(exc.error, PyMongoError):
+                    # The command's own error keeps its labels: a write conflict with
+                    # another transaction is then retried like any transient one.
+                    raise exc.error from exc
+                raise
         return result
 
-    result = await in_transaction(client, attempt)
+    # Not causally consistent: a retried transaction would otherwise open with the batch
+    # carrying an afterClusterTime read concern, which bulkWrite does not take.
+    async with client.start_session(causal_consistency=False) as session:
+        result = await session.with_transaction(attempt)
     if relay is not None:
         for entry in entries:
             await relay.publish_leased(entry)
@@ -102,9 +112,16 @@ async def run_batched_unit_of_work(
 
 
 def _duplicate(
-    exc: ClientBulkWriteException, batch: list[tuple[str, dict[str, Any]]]
+    exc: ClientBulkWriteException, db_name: str, batch: list[tuple[str, dict[str, Any]]]
 ) -> str | None:
     """The collection of the insert that met a unique index, if that is what failed."""
+    top = exc.error
+    if isinstance(top, OperationFailure) and top.code == DUPLICATE_KEY:
+        # Reported for the command as a whole: the message names the collection.
+        message = str(top)
+        for name, _ in batch:
+            if f"collection: {db_name}.{name} " in message:
+                return name
     for error in exc.write_errors or []:
         # The driver hands the server's write errors on as documents.
         details: Mapping[str, Any] = error if isinstance(error, Mapping) else error.details or {}
