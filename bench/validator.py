@@ -250,7 +250,16 @@ async def stream(ctx: ServiceContext, catalog: Catalog, applications: int) -> di
     return usage
 
 
-def stream_table(usage: dict[str, PathUsage], pure_seconds: float) -> None:
+async def bare_command_cpu(ctx: ServiceContext, count: int = 400) -> float:
+    """Process CPU seconds of one bare round trip (find_one by _id) on the same client."""
+    await ctx.db["applications"].find_one({"_id": "none"})
+    started = time.process_time()
+    for _ in range(count):
+        await ctx.db["applications"].find_one({"_id": "none"})
+    return (time.process_time() - started) / count
+
+
+def stream_table(usage: dict[str, PathUsage], pure_seconds: float, bare: float) -> None:
     print(
         f"\nstream of document.received, {STREAM_APPLICATIONS} dairy applications of "
         f"{sum(GROUPS)} documents arriving in groups of {', '.join(map(str, GROUPS))}"
@@ -267,6 +276,10 @@ def stream_table(usage: dict[str, PathUsage], pure_seconds: float) -> None:
     print(
         f"  CPU per first delivery / pure evaluation of the same application: "
         f"{first.cpu / first.events / pure_seconds:,.1f}x"
+    )
+    print(
+        f"  CPU per first delivery / one bare round trip (find_one by _id, "
+        f"{bare * 1000:.2f} ms here): {first.cpu / first.events / bare:,.1f}x"
     )
 
 
@@ -288,9 +301,10 @@ async def stream_only(catalog: Catalog, applications: int) -> None:
         ctx = await open_context("validator", settings)
         try:
             usage = await stream(ctx, catalog, applications)
+            bare = await bare_command_cpu(ctx)
         finally:
             await ctx.close()
-    stream_table(usage, time_pure_dairy(catalog))
+    stream_table(usage, time_pure_dairy(catalog), bare)
 
 
 async def main() -> None:
@@ -306,7 +320,8 @@ async def main() -> None:
         settings = settings.model_copy(update={"mongodb_command_counting": True})
         ctx = await open_context("validator", settings)
         try:
-            stream_table(await stream(ctx, catalog, STREAM_APPLICATIONS), time_pure_dairy(catalog))
+            usage = await stream(ctx, catalog, STREAM_APPLICATIONS)
+            stream_table(usage, time_pure_dairy(catalog), await bare_command_cpu(ctx))
             db_30 = await time_db(ctx, catalog, 30, rounds=40)
             print(
                 f"\nwith the database, 30 documents: {1 / db_30:,.0f} validations/s "
