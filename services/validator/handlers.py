@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from services.validator.images import image_facts
-from services.validator.readings import attach_readings, facts_already_used
+from services.validator.loading import Loaded, attach_image_facts, load
 from services.validator.serial import PerKeyLocks
 from shared.app.decisions import (
     DecisionRefused,
@@ -29,38 +29,50 @@ from shared.domain.events import (
 )
 from shared.domain.lifecycle import IllegalTransition, UnknownTrigger
 from shared.domain.models import new_id
-from shared.infra.inbox import first_delivery
+from shared.infra.batched_unit_of_work import (
+    BatchedUnitOfWork,
+    DuplicateInsert,
+    run_batched_unit_of_work,
+)
+from shared.infra.inbox import InboxConflict, first_delivery, inbox_mark, mark_unchanged
 from shared.infra.runtime import ServiceContext
-from shared.infra.unit_of_work import UnitOfWork
 
 log = logging.getLogger("regwatch.validator")
 
 # Statuses in which complete documents move the application on by themselves.
 PROGRESS_ON_COMPLETE = ("submitted", "additional_materials_requested", "rectification_requested")
+# An application moved by someone else between the read and the move is read again.
+STALE_READ_TRIES = 3
 
 
 async def on_document_received(
     ctx: ServiceContext, catalog: Catalog, event: CloudEvent, received: DocumentReceived
 ) -> None:
     """A new document: evaluate its application again, unless an evaluation saw it."""
-    application_id = received.application_id
-    if await already_evaluated(ctx, application_id, received.document_id):
-        # Documents arriving together: an evaluation triggered by an earlier one already
-        # saw this document, so evaluating again would find the same result.
-        await first_delivery(ctx.db, ctx.service, event.id, ctx.clock)
-        return
-    await revalidate(ctx, catalog, application_id=application_id, cause=event, progress=True)
+    # Documents arriving together: an evaluation triggered by an earlier one already saw
+    # this document, so evaluating again would find the same result.
+    await revalidate(
+        ctx,
+        catalog,
+        application_id=received.application_id,
+        cause=event,
+        progress=True,
+        unless=lambda latest: received.document_id in latest.get("document_ids", []),
+    )
 
 
 async def on_document_read(
     ctx: ServiceContext, catalog: Catalog, event: CloudEvent, read: DocumentRead
 ) -> None:
     """A document's facts are recorded: evaluate again, now with the content rules."""
-    application_id = read.application_id
-    if await facts_already_used(ctx, application_id, read.document_id):
-        await first_delivery(ctx.db, ctx.service, event.id, ctx.clock)
-        return
-    await revalidate(ctx, catalog, application_id=application_id, cause=event, progress=True)
+    await revalidate(
+        ctx,
+        catalog,
+        application_id=read.application_id,
+        cause=event,
+        progress=True,
+        unless=lambda latest: read.document_id in latest.get("facts_used", []),
+    )
 
 
 async def on_window_opened(
@@ -94,16 +106,6 @@ async def on_window_opened(
                 progress=True,
                 inbox_key=f"{event.id}:{application['_id']}",
             )
-
-
-async def already_evaluated(ctx: ServiceContext, application_id: str, document_id: str) -> bool:
-    """True when the application's latest validation result already covers the document."""
-    latest = await ctx.db["validation_results"].find_one(
-        {"application_id": application_id},
-        {"document_ids": 1},
-        sort=[("evaluated_at", -1)],
-    )
-    return latest is not None and document_id in latest.get("document_ids", [])
 
 
 async def on_decision(
@@ -158,6 +160,7 @@ async def revalidate(
     cause: CloudEvent,
     progress: bool,
     inbox_key: str | None = None,
+    unless: Callable[[dict[str, Any]], bool] | None = None,
 ) -> str | None:
     """Evaluate the whole application; returns the new result id, or None if nothing new.
 
@@ -166,68 +169,79 @@ async def revalidate(
 
     ``progress``: new documents may move the application (complete -> examination,
     requested materials or rectification received, refused by the catalog).
+
+    ``unless``: given the latest result, True when it already answers the cause.
+
+    One aggregate reads what the evaluation needs. A delivery that changes nothing (seen
+    before, answered by the latest result, or evaluating to the latest fingerprint) writes
+    its inbox mark alone; otherwise one transaction writes the mark, the result and the
+    outbox entries as one batch (and the move, if any).
     """
-    facts = await image_facts(ctx, catalog, application_id)
-
-    async def work(uow: UnitOfWork) -> str | None:
-        once = inbox_key or cause.id
-        if not await first_delivery(uow.db, ctx.service, once, ctx.clock, uow.session):
+    once = inbox_key or cause.id
+    for attempt in range(1, STALE_READ_TRIES + 1):
+        loaded = await load(ctx, application_id, once, readings=ctx.settings.reader_enabled)
+        if loaded is None:
+            if await first_delivery(ctx.db, ctx.service, once, ctx.clock):
+                log.warning("event %s names unknown application %s", cause.id, application_id)
             return None
-        application = await uow.db["applications"].find_one(
-            {"_id": application_id}, session=uow.session
-        )
-        if application is None:
-            log.warning("event %s names unknown application %s", cause.id, application_id)
+        if loaded.seen:
             return None
-        documents: list[dict[str, Any]] = (
-            await uow.db["documents"]
-            .find({"application_id": application_id}, session=uow.session)
-            .to_list()
+        if loaded.latest is not None and unless is not None and unless(loaded.latest):
+            await mark_unchanged(ctx.db, ctx.service, once, ctx.clock)
+            return None
+        await attach_image_facts(ctx, catalog, loaded)
+        now = ctx.clock.now()
+        evaluation = evaluate(
+            catalog,
+            loaded.application,
+            loaded.documents,
+            now,
+            reader_on=ctx.settings.reader_enabled,
         )
-        for document in documents:
-            if document.get("sha256") in facts:
-                document["facts"] = facts[document["sha256"]]
-        await attach_readings(ctx, uow.session, application_id, documents)
-        return await _record(ctx, uow, catalog, application, documents, cause, progress)
+        digest = fingerprint(catalog, loaded.application, loaded.documents, evaluation.evaluated_on)
+        if loaded.latest is not None and loaded.latest.get("fingerprint") == digest:
+            await mark_unchanged(ctx.db, ctx.service, once, ctx.clock)
+            return None
+        try:
+            return await _store(ctx, catalog, loaded, evaluation, digest, cause, progress, once)
+        except DuplicateInsert as exc:
+            if exc.collection == "inbox":  # another copy applied it, or is applying it
+                raise InboxConflict(f"{ctx.service} is applying {once} elsewhere") from exc
+            if exc.collection != "validation_results":
+                raise
+            # An earlier result evaluated the same inputs: nothing new.
+            await mark_unchanged(ctx.db, ctx.service, once, ctx.clock)
+            return None
+        except IllegalTransition:
+            # Moved by someone else since it was read: read it again.
+            if attempt == STALE_READ_TRIES:
+                raise
+    return None
 
-    return await ctx.unit_of_work(work)
 
-
-async def _record(
+async def _store(
     ctx: ServiceContext,
-    uow: UnitOfWork,
     catalog: Catalog,
-    application: dict[str, Any],
-    documents: list[dict[str, Any]],
+    loaded: Loaded,
+    evaluation: Evaluation,
+    digest: str,
     cause: CloudEvent,
     progress: bool,
-) -> str | None:
-    now = ctx.clock.now()
-    evaluation = evaluate(
-        catalog, application, documents, now, reader_on=ctx.settings.reader_enabled
-    )
-    digest = fingerprint(catalog, application, documents, evaluation.evaluated_on)
-    results = uow.db["validation_results"]
-    if await results.find_one(
-        {"application_id": application["_id"], "fingerprint": digest},
-        {"_id": 1},
-        session=uow.session,
-    ):
-        return None
+    once: str,
+) -> str:
+    """Store the result with the inbox mark and its event; move the application if due."""
+    application, now = loaded.application, ctx.clock.now()
     result_id = new_id("val")
-    await results.insert_one(
-        {
-            "_id": result_id,
-            "application_id": application["_id"],
-            "fingerprint": digest,
-            "evaluated_at": now,
-            "caused_by": cause.id,
-            "status": application.get("status"),
-            "document_ids": [document["_id"] for document in documents],
-            **evaluation.model_dump(mode="json"),
-        },
-        session=uow.session,
-    )
+    result = {
+        "_id": result_id,
+        "application_id": application["_id"],
+        "fingerprint": digest,
+        "evaluated_at": now,
+        "caused_by": cause.id,
+        "status": application.get("status"),
+        "document_ids": [document["_id"] for document in loaded.documents],
+        **evaluation.model_dump(mode="json"),
+    }
     event = new_event(
         "application.validated",
         ApplicationValidated(
@@ -243,30 +257,38 @@ async def _record(
         correlation_id=cause.correlationid,
         causation_id=cause.id,
     )
-    uow.stage(event)
     trigger = (
         progress_trigger(application.get("status", "submitted"), evaluation) if progress else None
     )
-    if trigger is not None:
-        waits = evaluation.waits_until
-        await record_transition(
-            uow,
-            catalog=catalog,
-            application=application,
-            trigger=trigger,
-            actor=ctx.service,
-            reason=_reason(trigger, evaluation),
-            now=now,
-            service=ctx.service,
-            causation_id=cause.id,
-            correlation_id=cause.correlationid,
-            items=evaluation.missing,
-            reminder_time=ctx.settings.reminder_local_time,
-            extra={"waiting_until": stored_day(waits)}
-            if trigger == "window_not_open" and waits
-            else None,
-        )
-    return result_id
+
+    async def work(uow: BatchedUnitOfWork) -> str:
+        uow.insert("inbox", inbox_mark(ctx.service, once, ctx.clock))
+        uow.insert("validation_results", result)
+        uow.stage(event)
+        if trigger is not None:
+            waits = evaluation.waits_until
+            await record_transition(
+                uow,
+                catalog=catalog,
+                application=application,
+                trigger=trigger,
+                actor=ctx.service,
+                reason=_reason(trigger, evaluation),
+                now=now,
+                service=ctx.service,
+                causation_id=cause.id,
+                correlation_id=cause.correlationid,
+                items=evaluation.missing,
+                reminder_time=ctx.settings.reminder_local_time,
+                extra={"waiting_until": stored_day(waits)}
+                if trigger == "window_not_open" and waits
+                else None,
+            )
+        return result_id
+
+    return await run_batched_unit_of_work(
+        ctx.client, ctx.db, work, clock=ctx.clock, relay=ctx.relay
+    )
 
 
 def progress_trigger(status: str, evaluation: Evaluation) -> str | None:
