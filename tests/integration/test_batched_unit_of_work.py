@@ -79,7 +79,8 @@ async def test_inserts_and_events_commit_in_one_write_and_are_published(
     assert await db["buow_marks"].find_one({"_id": subject})
     assert await db["buow_results"].find_one({"_id": subject}) == {"_id": subject, "n": 1}
     entry = await db["outbox"].find_one({"_id": event.id})
-    assert entry is not None and entry["status"] == "sent"
+    assert entry is not None
+    assert entry["status"] == "sent"
 
 
 async def test_a_duplicate_insert_applies_nothing_and_names_its_collection(
