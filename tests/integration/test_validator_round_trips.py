@@ -3,8 +3,6 @@ document is one read, one write and the commit; one an evaluation already saw is
 and the inbox mark; a redelivery is the read alone. And an evaluation that finds nothing
 changed stores and publishes nothing."""
 
-# ruff: noqa: F401, F811 (the session fixture ``lifecycle`` is imported, then requested by name)
-
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +26,6 @@ from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from tests.integration.lifecycle_support import (
     Lifecycle,
-    lifecycle,
     new_application,
     results_of,
 )
