@@ -116,24 +116,27 @@ async def claim_batch(
     now = clock.now()
     token = f"{replica}:{uuid.uuid4().hex}"
     ids = [c["_id"] for c in candidates]
-    # Either state: a batch may mix them (a lease may have ended since it was read).
-    unclaimed = {
-        "$or": [{"status": "pending"}, {"status": "claimed", "lease_until": {"$lte": now}}]
+    claim = {
+        "$set": {
+            "status": "claimed",
+            "claimed_by": token,
+            "claimed_at": now,
+            "lease_until": now + lease,
+        },
+        "$inc": {"claims": 1},
+    }
+    # Conditional on the state each was read in. No $or: SecantusDB would read the whole
+    # collection for it; a batch comes from one pass, so this is one update.
+    unclaimed: dict[str, dict[str, Any]] = {
+        "pending": {"status": "pending"},
+        "claimed": {"status": "claimed", "lease_until": {"$lte": now}},
     }
     try:
         with pymongo.timeout(timeout):
-            await db["reminders"].update_many(
-                {"_id": {"$in": ids}, **unclaimed},
-                {
-                    "$set": {
-                        "status": "claimed",
-                        "claimed_by": token,
-                        "claimed_at": now,
-                        "lease_until": now + lease,
-                    },
-                    "$inc": {"claims": 1},
-                },
-            )
+            for status, still in unclaimed.items():
+                read = [c["_id"] for c in candidates if c["status"] == status]
+                if read:
+                    await db["reminders"].update_many({"_id": {"$in": read}, **still}, claim)
     except PyMongoError as exc:
         if not exc.timeout:
             raise
