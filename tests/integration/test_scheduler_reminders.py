@@ -426,6 +426,27 @@ async def test_claim_meeting_a_killed_replicas_open_transaction_gives_up_in_boun
 
 
 @pytest.mark.asyncio
+async def test_a_reminder_whose_event_is_in_the_outbox_already_holds_up_no_other_of_its_batch(
+    iso: Settings, iso_db: AsyncDatabase, start_scheduler: StartScheduler
+) -> None:
+    service = await start_scheduler(scheduler_tick_seconds=3600)
+    await asyncio.sleep(0.3)  # its start-up tick finds nothing
+    reminder_ids = await due_windows(iso_db, 5)
+    # Its event id is taken (event ids derive from the reminder): it must not be staged again.
+    taken = f"reminder:{reminder_ids[2]}"
+    await iso_db["outbox"].insert_one({"_id": taken, "status": "sent", "type": "deadline.test"})
+
+    assert await service.tick() == {"emitted": 4, "failed": 1}
+    assert set((await outbox_counts(iso_db, reminder_ids)).values()) == {1}
+    found = {
+        r["_id"]: r["status"]
+        for r in await iso_db["reminders"].find({"_id": {"$in": reminder_ids}}).to_list()
+    }
+    assert found.pop(reminder_ids[2]) == "claimed"  # left to its lease, retried then
+    assert set(found.values()) == {"emitted"}
+
+
+@pytest.mark.asyncio
 async def test_restart_after_a_gap_sends_one_catch_up_email_not_a_flood(
     iso: Settings,
     iso_db: AsyncDatabase,
