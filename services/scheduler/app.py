@@ -41,9 +41,16 @@ class SchedulerService(ServiceContext):
 
     async def tick(self) -> dict[str, int]:
         lease = timedelta(seconds=self.settings.scheduler_lease_seconds)
-        concurrency = self.settings.scheduler_concurrency
+        settings = self.settings
         async with self._job():
-            run = run_tick(self, replica=self.replica, lease=lease, concurrency=concurrency)
+            run = run_tick(
+                self,
+                replica=self.replica,
+                lease=lease,
+                concurrency=settings.scheduler_concurrency,
+                batch_size=settings.scheduler_batch_size,
+                claim_timeout=settings.scheduler_claim_timeout_seconds,
+            )
             return dict(await run)
 
     async def sweep(self) -> int:

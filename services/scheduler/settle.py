@@ -1,173 +1,211 @@
-"""What happens to one claimed reminder: emitted, skipped (with why) or cancelled.
+"""What happens to a batch of claimed reminders: each emitted, skipped (with why) or cancelled.
 
-Everything a reminder changes (its own state, the deadline, a missed window's transition)
-and the events it raises commit in one unit of work conditional on the claim; the events
-are published after the commit, with confirms, by the outbox relay.
+A batch settles in one unit of work: its facts are read for the whole batch, each reminder is
+decided on its own (``truth.py``), every reminder's state is written in one bulk write
+conditional on the claim, the moves of structural points are applied and every event is
+staged; the events are published after the commit by the outbox relay. Event ids derive from
+the reminder, so no reminder can reach the outbox twice.
+
+A point that moves something (a window opens or closes, a term ends) is decided on facts its
+move will change for later reminders of the same deadline, application or registration: those
+wait for the next round, a transaction of their own that reads the facts again. A batch whose
+transaction fails settles its reminders one by one, so one bad reminder holds up no other.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from services.scheduler.claims import LeaseLost, settle
-from services.scheduler.missed import missed_window, move_registration
+from services.scheduler.claims import Claim, LeaseLost, settle_many
+from services.scheduler.facts import BatchFacts, load_facts
+from services.scheduler.missed import REGISTRATION_TRIGGERS, missed_window, move_registration
 from services.scheduler.notices import reminder_event, reminder_event_id
-from shared.app.reminder_subjects import reminder_subject
-from shared.domain.deadlines import STRUCTURAL_POINTS, WITH_THE_AUTHORITY, Deadline
-from shared.domain.registration import REMINDED
+from services.scheduler.truth import why_not_sent
+from shared.app.reminder_subjects import ReminderSubject, subject_of
+from shared.domain.deadlines import Deadline
 from shared.infra.runtime import ServiceContext
 from shared.infra.unit_of_work import UnitOfWork
 
 log = logging.getLogger("regwatch.scheduler")
-Outcome = Literal["emitted", "skipped", "cancelled", "lost"]
+Outcome = Literal["emitted", "skipped", "cancelled", "lost", "failed"]
+ATTEMPTS = 3  # rounds lost to a changed claim before the batch is left to its lease
 
 
-async def later_due_point(
-    ctx: ServiceContext, reminder: dict[str, Any], due_by: datetime
-) -> dict[str, Any] | None:
-    """A later notice of the same deadline that is also due: after a gap it wins."""
-    return await ctx.db["reminders"].find_one(
-        {
-            "deadline_id": reminder["deadline_id"],
-            "fire_at": {"$gt": reminder["fire_at"], "$lte": due_by},
-            "status": {"$ne": "cancelled"},
-            "point": {"$ne": "opens"},  # opening the window is no notice
-        },
-        {"point": 1},
-        sort=[("fire_at", -1)],
-    )
+@dataclass
+class Settlement:
+    """One reminder's decision: its outcome, the fields it gets, its event's subject."""
 
+    reminder: dict[str, Any]
+    outcome: Outcome
+    fields: dict[str, Any]
+    deadline: Deadline | None = None
+    subject: ReminderSubject | None = None
 
-async def why_not_sent(
-    ctx: ServiceContext, deadline: Deadline, reminder: dict[str, Any], due_by: datetime
-) -> str | None:
-    """The reason to skip this point, or None to emit it."""
-    if reminder["point"] not in STRUCTURAL_POINTS:
-        later = await later_due_point(ctx, reminder, due_by)
-        if later is not None:
-            return (
-                f"superseded by {later['point']}, also due by {due_by.isoformat()}: "
-                "after a gap only the most recent point of a deadline is sent"
-            )
-    if deadline.kind in ("renewal", "expiry"):
-        return await why_not_told(ctx, deadline, reminder)
-    if deadline.kind == "processing" and deadline.application_id:
-        application = await ctx.db["applications"].find_one(
-            {"_id": deadline.application_id}, {"status": 1}
+    @property
+    def moves(self) -> bool:
+        point = self.reminder["point"]
+        return (
+            self.outcome == "emitted"
+            and self.deadline is not None
+            and (point == "due" or (self.deadline.kind, point) in REGISTRATION_TRIGGERS)
         )
-        status = (application or {}).get("status")
-        if status not in WITH_THE_AUTHORITY:
-            return f"the authority has acted: the application is {status or 'gone'}"
-    return None
 
 
-async def why_not_told(
-    ctx: ServiceContext, deadline: Deadline, reminder: dict[str, Any]
-) -> str | None:
-    """A registration's notice is sent only while it is true for that registration."""
-    registration = await ctx.db["registrations"].find_one(
-        {"_id": deadline.registration_id}, {"status": 1, "number": 1}
-    )
-    if registration is None:
-        return None  # a deadline opened without a registration record (older data)
-    status = registration.get("status", "active")
-    point = reminder["point"]
-    if point in ("opens", "expired"):
-        return None  # the registration's own moves: the move itself checks them
-    if status not in REMINDED:
-        return f"the registration is {status}"
-    if point == "opens-notice" and deadline.opens_at and ctx.clock.now() >= deadline.opens_at:
-        return "the renewal window is already open"
-    waiting = await ctx.db["applications"].find_one(
-        {"registration_number": registration["number"], "status": "waiting_for_window"},
-        {"_id": 1},
-    )
-    if waiting is not None:
-        return f"renewal application {waiting['_id']} is waiting for the window to open"
-    return None
-
-
-async def _finish(
-    ctx: ServiceContext,
-    deadline: Deadline,
-    reminder: dict[str, Any],
-    *,
-    now: datetime,
-    skip_reason: str | None,
-) -> None:
-    """One unit of work: settle the reminder, apply what it changes, stage its events."""
-    event_id = reminder_event_id(reminder["_id"])
-    point = reminder["point"]
-
-    async def work(uow: UnitOfWork) -> None:
-        if skip_reason is not None:
-            await settle(
-                uow.db, reminder, {"status": "skipped", "skipped_reason": skip_reason}, uow.session
-            )
-            return
-        # Opening the window is a move, not a notice: that point has no event of its own.
-        subject = (
-            None if point == "opens" else await reminder_subject(uow.db, deadline, uow.session)
+def decide(reminder: dict[str, Any], facts: BatchFacts, now: datetime) -> Settlement:
+    """Cancel (deadline gone or closed), skip (not true today) or emit one reminder (pure)."""
+    deadline = facts.open_deadline(reminder)
+    if deadline is None:
+        known = reminder["deadline_id"] in facts.deadlines
+        reason = "deadline closed" if known else "deadline not found"
+        return Settlement(
+            reminder, "cancelled", {"status": "cancelled", "cancelled_reason": reason}
         )
-        # Settled first: the moves below may close this deadline and cancel its reminders.
-        await settle(
-            uow.db,
-            reminder,
-            {"status": "emitted", "emitted_at": now, "event_id": event_id if subject else None},
-            uow.session,
+    skip_reason = why_not_sent(deadline, reminder, facts, now)
+    if skip_reason is not None:
+        skipped = {"status": "skipped", "skipped_reason": skip_reason}
+        return Settlement(reminder, "skipped", skipped, deadline)
+    # Opening the window is a move, not a notice: that point has no event of its own.
+    subject = None
+    if reminder["point"] != "opens":
+        application = facts.applications.get(deadline.application_id or "", {})
+        missing = facts.missing.get(deadline.application_id or "", [])
+        subject = subject_of(deadline, application, facts.registration(deadline), missing)
+    event_id = reminder_event_id(reminder["_id"]) if subject else None
+    emitted = {"status": "emitted", "emitted_at": now, "event_id": event_id}
+    return Settlement(reminder, "emitted", emitted, deadline, subject)
+
+
+def plan_round(
+    reminders: list[dict[str, Any]], facts: BatchFacts, now: datetime
+) -> tuple[list[Settlement], list[dict[str, Any]]]:
+    """Decide in time order; what a move of this round may change waits for the next round."""
+    settled: list[Settlement] = []
+    deferred: list[dict[str, Any]] = []
+    moved: set[str] = set()
+    for reminder in sorted(reminders, key=lambda r: (r["fire_at"], r["_id"])):
+        keys = facts.keys(reminder)
+        if keys & moved:
+            deferred.append(reminder)
+            continue
+        settlement = decide(reminder, facts, now)
+        settled.append(settlement)
+        if settlement.moves:
+            moved |= keys
+    return settled, deferred
+
+
+async def _apply(ctx: ServiceContext, uow: UnitOfWork, s: Settlement, now: datetime) -> None:
+    """The moves of an emitted point, then its event."""
+    assert s.deadline is not None
+    point, event_id = s.reminder["point"], reminder_event_id(s.reminder["_id"])
+    await move_registration(ctx, uow, s.deadline, point, now=now, cause=event_id)
+    new_status = None
+    if point == "due":
+        new_status = await missed_window(ctx, uow, s.deadline, now=now, cause=event_id)
+        await uow.db["deadlines"].update_one(
+            {"_id": s.deadline.id, "status": {"$in": ["open", "closed"]}},
+            {"$set": {"status": "missed"}},
+            session=uow.session,
         )
-        await move_registration(ctx, uow, deadline, point, now=now, cause=event_id)
-        new_status = None
-        if point == "due":
-            new_status = await missed_window(ctx, uow, deadline, now=now, cause=event_id)
-            await uow.db["deadlines"].update_one(
-                {"_id": deadline.id, "status": {"$in": ["open", "closed"]}},
-                {"$set": {"status": "missed"}},
-                session=uow.session,
-            )
-        if subject is not None:
-            event = reminder_event(
-                deadline,
-                reminder,
-                subject,
+    if s.subject is not None:
+        uow.stage(
+            reminder_event(
+                s.deadline,
+                s.reminder,
+                s.subject,
                 now=now,
                 service=ctx.service,
                 application_status=new_status,
             )
-            uow.stage(event)
+        )
 
-    await ctx.unit_of_work(work)
+
+async def _round(
+    ctx: ServiceContext, token: str, reminders: list[dict[str, Any]], due_by: datetime
+) -> tuple[list[Settlement], list[dict[str, Any]]]:
+    """One unit of work: settle what this round can, stage its events; what waits."""
+    now = ctx.clock.now()
+
+    async def work(uow: UnitOfWork) -> tuple[list[Settlement], list[dict[str, Any]]]:
+        facts = await load_facts(uow.db, reminders, due_by, uow.session)
+        settled, deferred = plan_round(reminders, facts, now)
+        # Settled first: the moves below may close a deadline and cancel its reminders.
+        await settle_many(
+            uow.db, token, [(s.reminder["_id"], s.fields) for s in settled], uow.session
+        )
+        for settlement in settled:
+            if settlement.outcome == "emitted":
+                await _apply(ctx, uow, settlement, now)
+        return settled, deferred
+
+    return await ctx.unit_of_work(work)
+
+
+async def _still_held(
+    ctx: ServiceContext, token: str, reminders: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    ids = [r["_id"] for r in reminders]
+    query = {"_id": {"$in": ids}, "status": "claimed", "claimed_by": token}
+    held = {r["_id"] for r in await ctx.db["reminders"].find(query, {"_id": 1}).to_list()}
+    return [r for r in reminders if r["_id"] in held]
+
+
+async def _settle_round(
+    ctx: ServiceContext, token: str, reminders: list[dict[str, Any]], due_by: datetime
+) -> tuple[Counter[str], list[dict[str, Any]]]:
+    """A round, retried on what is still held when a claim changed under it."""
+    outcomes: Counter[str] = Counter()
+    for _attempt in range(ATTEMPTS):
+        try:
+            settled, deferred = await _round(ctx, token, reminders, due_by)
+        except LeaseLost as exc:
+            log.warning("%s", exc)
+            held = await _still_held(ctx, token, reminders)
+            outcomes["lost"] += len(reminders) - len(held)
+            reminders = held
+            if not reminders:
+                return outcomes, []
+            continue
+        outcomes.update(s.outcome for s in settled)
+        return outcomes, deferred
+    log.warning("%d reminders left to their lease: their claims keep changing", len(reminders))
+    outcomes["failed"] += len(reminders)
+    return outcomes, []
+
+
+async def settle_batch(ctx: ServiceContext, claim: Claim, due_by: datetime) -> Counter[str]:
+    """Emit, skip or cancel every reminder of ``claim``; counts by outcome.
+
+    A reminder that fails is left claimed: any replica retries it once the lease ends.
+    """
+    outcomes: Counter[str] = Counter()
+    waiting = list(claim.reminders)
+    while waiting:
+        try:
+            done, waiting = await _settle_round(ctx, claim.token, waiting, due_by)
+        except Exception:
+            if len(waiting) == 1:
+                log.exception("reminder %s failed; retried after its lease", waiting[0]["_id"])
+                done, waiting = Counter({"failed": 1}), []
+            else:  # one at a time, so that one bad reminder holds up no other
+                log.warning(
+                    "a batch of %d reminders failed; settling them one by one", len(waiting)
+                )
+                done = Counter()
+                for reminder in waiting:
+                    done.update(await settle_batch(ctx, Claim(claim.token, [reminder]), due_by))
+                waiting = []
+        outcomes.update(done)
+    return outcomes
 
 
 async def settle_claimed(
     ctx: ServiceContext, reminder: dict[str, Any], due_by: datetime
 ) -> Outcome:
-    """Emit, skip or cancel one reminder this replica has claimed.
-
-    Its events are published after the commit; a broker problem leaves them to the sweep.
-    """
-    found = await ctx.db["deadlines"].find_one({"_id": reminder["deadline_id"]})
-    now = ctx.clock.now()
-    try:
-        if found is None or found["status"] in ("closed", "met"):
-            reason = "deadline closed" if found else "deadline not found"
-
-            async def cancel(uow: UnitOfWork) -> None:
-                await settle(
-                    uow.db,
-                    reminder,
-                    {"status": "cancelled", "cancelled_reason": reason},
-                    uow.session,
-                )
-
-            await ctx.unit_of_work(cancel)
-            return "cancelled"
-        deadline = Deadline.model_validate(found)
-        skip_reason = await why_not_sent(ctx, deadline, reminder, due_by)
-        await _finish(ctx, deadline, reminder, now=now, skip_reason=skip_reason)
-    except LeaseLost as exc:
-        log.warning("%s", exc)
-        return "lost"
-    return "skipped" if skip_reason else "emitted"
+    """Emit, skip or cancel one reminder this replica has claimed (a batch of one)."""
+    outcomes = await settle_batch(ctx, Claim(reminder["claimed_by"], [reminder]), due_by)
+    return cast(Outcome, next(iter(outcomes)))

@@ -1,4 +1,4 @@
-"""One tick: claim every reminder due now, settle each, report what happened."""
+"""One tick: claim the reminders due now in batches, settle each batch, report what happened."""
 
 from __future__ import annotations
 
@@ -7,38 +7,46 @@ import logging
 from collections import Counter
 from datetime import timedelta
 
-from services.scheduler.claims import claim_due
-from services.scheduler.settle import settle_claimed
+from services.scheduler.claims import DueReminders, claim_batch
+from services.scheduler.settle import settle_batch
 from shared.infra.runtime import ServiceContext
 
 log = logging.getLogger("regwatch.scheduler")
 
 
 async def run_tick(
-    ctx: ServiceContext, *, replica: str, lease: timedelta, concurrency: int = 1
+    ctx: ServiceContext,
+    *,
+    replica: str,
+    lease: timedelta,
+    concurrency: int = 1,
+    batch_size: int = 100,
+    claim_timeout: float = 10.0,
 ) -> Counter[str]:
     """Claim and settle the reminders due at the tick's start; counts by outcome.
 
-    Reads only due reminders through the ``(status, fire_at)`` index. Workers claim
-    concurrently; the lease makes each reminder one worker's (and one replica's).
+    Reads only due reminders through the ``(status, fire_at)`` index. The workers take
+    batches from one reading of what is due; the lease makes each reminder one worker's (and
+    one replica's), and each batch settles in one transaction.
     """
     due_by = ctx.clock.now()
     outcomes: Counter[str] = Counter()
 
-    async def worker() -> None:
-        while True:
-            reminder = await claim_due(
-                ctx.db, due_by=due_by, clock=ctx.clock, lease=lease, replica=replica
+    async def worker(due: DueReminders) -> None:
+        while (candidates := await due.next_batch()) is not None:
+            claim = await claim_batch(
+                ctx.db,
+                candidates,
+                clock=ctx.clock,
+                lease=lease,
+                replica=replica,
+                timeout=claim_timeout,
             )
-            if reminder is None:
-                return
-            try:
-                outcomes[await settle_claimed(ctx, reminder, due_by)] += 1
-            except Exception:  # left claimed: any replica retries it once the lease ends
-                log.exception("reminder %s failed; retried after its lease", reminder["_id"])
-                outcomes["failed"] += 1
+            if claim.reminders:
+                outcomes.update(await settle_batch(ctx, claim, due_by))
 
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    async with DueReminders(ctx.db, due_by=due_by, clock=ctx.clock, batch_size=batch_size) as due:
+        await asyncio.gather(*(worker(due) for _ in range(max(1, concurrency))))
     if outcomes:
         log.info("tick at %s: %s", due_by.isoformat(), dict(outcomes))
     return outcomes

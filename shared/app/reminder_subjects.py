@@ -30,7 +30,7 @@ def _exporter(document: dict[str, Any]) -> dict[str, Any]:
 async def _registration(
     db: Database, deadline: Deadline, session: AsyncClientSession | None
 ) -> dict[str, Any]:
-    key = deadline.registration_id or (deadline.subject if deadline.kind == "renewal" else None)
+    key = registration_key(deadline)
     if key is None:
         return {}
     # Two lookups, each through a unique index (an $or would read the whole collection).
@@ -64,7 +64,26 @@ async def reminder_subject(
             await db["applications"].find_one({"_id": deadline.application_id}, session=session)
             or {}
         )
-    registration = await _registration(db, deadline, session)
+    missing = (
+        await latest_missing(db, deadline.application_id, session)
+        if deadline.application_id
+        else []
+    )
+    return subject_of(deadline, application, await _registration(db, deadline, session), missing)
+
+
+def registration_key(deadline: Deadline) -> str | None:
+    """How the deadline names its registration: its id, or the number of a renewal's."""
+    return deadline.registration_id or (deadline.subject if deadline.kind == "renewal" else None)
+
+
+def subject_of(
+    deadline: Deadline,
+    application: dict[str, Any],
+    registration: dict[str, Any],
+    missing: list[str],
+) -> ReminderSubject:
+    """The subject from what was read (pure): the deadline's own fields first."""
     sources = [application, registration]
     exporters = [_exporter(d) for d in sources]
     contacts = deadline.contact_emails or next(
@@ -88,10 +107,6 @@ async def reminder_subject(
         or registration.get("number")
         or registration.get("registration_number"),
         contact_emails=contacts,
-        missing=(
-            await latest_missing(db, deadline.application_id, session)
-            if deadline.application_id
-            else []
-        ),
+        missing=missing,
         application_status=application.get("status"),
     )

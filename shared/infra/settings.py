@@ -67,7 +67,12 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = 30.0
     # Scheduler: a claimed reminder is another replica's to take once its lease has ended.
     scheduler_lease_seconds: float = 60.0
-    scheduler_concurrency: int = 2  # workers per replica; more only add write conflicts
+    scheduler_concurrency: int = 2  # workers per replica, each settling a batch at a time
+    # Reminders claimed at once (one claim, one transaction, their events staged together).
+    scheduler_batch_size: int = Field(default=100, ge=1, le=1000)
+    # A claim gives up after this long (a replica killed mid-transaction holds its writes
+    # until the server aborts it) and keeps what it claimed; the rest waits for a later tick.
+    scheduler_claim_timeout_seconds: float = Field(default=5.0, gt=0)
     scheduler_sweep_hour: int = 2  # daily sweep (processing watch), hour of day in UTC
     processing_days: int = 30  # seed 001: "application time 10-30 days"
     # Reminders fire at this time of day in Beijing (the authority's time zone), HH:MM.

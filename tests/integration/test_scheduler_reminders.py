@@ -7,6 +7,7 @@ each tick sees whatever the test moved the clock to.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,8 +21,8 @@ from devtools.clock import ManualClock
 from services.notifier import app as notifier_app
 from services.scheduler import app as scheduler_app
 from services.scheduler.app import SchedulerService
-from services.scheduler.claims import claim_due
-from services.scheduler.settle import settle_claimed
+from services.scheduler.claims import claim_batch, claim_due
+from services.scheduler.settle import settle_batch, settle_claimed
 from shared.domain.deadlines import DEFAULT_OFFSETS_DAYS, Deadline
 from shared.domain.models import Application, Exporter, new_id
 from shared.infra.deadline_store import close_deadline, open_deadline
@@ -285,6 +286,157 @@ async def test_reminder_held_by_a_killed_replica_is_taken_over_after_its_lease(
     assert reminder["claims"] == 2
     assert reminder["claimed_by"].startswith("survivor:")
     assert await iso_db["outbox"].count_documents({"subject": application_id}) == 1
+
+
+async def due_windows(db: AsyncDatabase, count: int) -> list[str]:
+    """``count`` rectification windows, each with one reminder due now; their reminder ids."""
+    application_id = await make_application(db, contacts(1))
+    deadlines = [window(application_id, days=3, reminder_offsets_days=[3]) for _ in range(count)]
+    for deadline in deadlines:
+        await open_deadline(db, deadline)
+    return sorted(f"{d.id}:T-3d" for d in deadlines)
+
+
+async def outbox_counts(db: AsyncDatabase, reminder_ids: list[str]) -> dict[str, int]:
+    """How many outbox entries each reminder's event id has."""
+    event_ids = [f"reminder:{r}" for r in reminder_ids]
+    found = await db["outbox"].find({"_id": {"$in": event_ids}}, {"_id": 1}).to_list()
+    return {e: sum(1 for f in found if f["_id"] == e) for e in event_ids}
+
+
+@pytest.mark.asyncio
+async def test_replicas_claiming_overlapping_batches_emit_each_reminder_once(
+    iso: Settings, iso_db: AsyncDatabase, start_scheduler: StartScheduler
+) -> None:
+    replicas = [
+        await start_scheduler(
+            name, scheduler_tick_seconds=3600, scheduler_batch_size=7, scheduler_concurrency=3
+        )
+        for name in ("replica-1", "replica-2")
+    ]
+    await asyncio.sleep(0.3)  # their start-up ticks find nothing
+    lease = timedelta(seconds=60)
+    overlapping = await due_windows(iso_db, 20)
+    # Two claims of the very same candidates: each reminder goes to one of them.
+    candidates = await iso_db["reminders"].find({"_id": {"$in": overlapping}}).to_list()
+    first, second = await asyncio.gather(
+        *(
+            claim_batch(iso_db, candidates, clock=CLOCK, lease=lease, replica=r.replica, timeout=10)
+            for r in replicas
+        )
+    )
+    claimed = [r["_id"] for r in first.reminders + second.reminders]
+    assert sorted(claimed) == overlapping
+    # Each settles its own and the other's claim: only the holder's writes match.
+    due_by = CLOCK.now()
+    outcomes = await asyncio.gather(
+        settle_batch(replicas[0], first, due_by),
+        settle_batch(replicas[1], second, due_by),
+        settle_batch(replicas[0], second, due_by),
+        settle_batch(replicas[1], first, due_by),
+    )
+    assert sum((o.get("emitted", 0) for o in outcomes), 0) == 20
+    assert sum((o.get("lost", 0) for o in outcomes), 0) == 20
+    # Ticks of both replicas head on, three workers each, over small batches.
+    async with EventTap(iso.amqp_url, "deadline.#") as tap:
+        raced = await due_windows(iso_db, 40)
+        ticks = await asyncio.gather(*(r.tick() for r in replicas + replicas))
+        await wait_until(lambda: len({e["id"] for e in tap.events}) >= 40)
+        await asyncio.sleep(1.0)  # time for a duplicate to show up, if there were one
+
+    assert sum(t.get("emitted", 0) for t in ticks) == 40
+    published = [e["data"]["reminder_id"] for e in tap.events]
+    assert sorted(r for r in published if r in set(raced)) == raced  # each once
+    counts = await outbox_counts(iso_db, overlapping + raced)
+    assert set(counts.values()) == {1}
+    emitted = await iso_db["reminders"].count_documents(
+        {"_id": {"$in": overlapping + raced}, "status": "emitted", "claims": 1}
+    )
+    assert emitted == 60
+
+
+@pytest.mark.asyncio
+async def test_batch_abandoned_by_a_killed_replica_is_taken_over_after_its_lease_once(
+    iso: Settings, iso_db: AsyncDatabase, start_scheduler: StartScheduler
+) -> None:
+    survivor = await start_scheduler("survivor", scheduler_tick_seconds=3600)
+    await asyncio.sleep(0.3)  # its start-up tick finds nothing
+    reminder_ids = await due_windows(iso_db, 12)
+    # A replica claims the batch, then dies before its transaction.
+    candidates = await iso_db["reminders"].find({"_id": {"$in": reminder_ids}}).to_list()
+    lease = timedelta(seconds=60)
+    ghost = await claim_batch(
+        iso_db, candidates, clock=CLOCK, lease=lease, replica="ghost", timeout=10
+    )
+    assert [r["_id"] for r in ghost.reminders] == reminder_ids
+
+    assert await survivor.tick() == {}  # the lease still holds
+    CLOCK.advance(timedelta(seconds=61))
+    assert await survivor.tick() == {"emitted": 12}
+    # The ghost wakes up: its claim is gone, so it writes and stages nothing.
+    assert await settle_batch(survivor, ghost, CLOCK.now()) == {"lost": 12}
+    assert set((await outbox_counts(iso_db, reminder_ids)).values()) == {1}
+    found = await iso_db["reminders"].find({"_id": {"$in": reminder_ids}}).to_list()
+    assert {(r["status"], r["claims"], r["claimed_by"].split(":")[0]) for r in found} == {
+        ("emitted", 2, "survivor")
+    }
+
+
+@pytest.mark.asyncio
+async def test_claim_meeting_a_killed_replicas_open_transaction_gives_up_in_bounded_time(
+    iso: Settings, iso_db: AsyncDatabase, start_scheduler: StartScheduler
+) -> None:
+    survivor = await start_scheduler(
+        "survivor", scheduler_tick_seconds=3600, scheduler_claim_timeout_seconds=1
+    )
+    await asyncio.sleep(0.3)  # its start-up tick finds nothing
+    reminder_ids = await due_windows(iso_db, 5)
+    candidates = await iso_db["reminders"].find({"_id": {"$in": reminder_ids}}).to_list()
+    ghost = await claim_batch(
+        iso_db, candidates, clock=CLOCK, lease=timedelta(seconds=60), replica="ghost", timeout=10
+    )
+    # The ghost is killed inside its transaction: its writes stay open until the server
+    # aborts the transaction (60 s on mongod).
+    session = iso_db.client.start_session()
+    await session.start_transaction()
+    await iso_db["reminders"].update_many(
+        {"_id": {"$in": reminder_ids}, "claimed_by": ghost.token},
+        {"$set": {"status": "emitted"}},
+        session=session,
+    )
+    CLOCK.advance(timedelta(seconds=61))
+    started = time.monotonic()
+    assert await survivor.tick() == {}  # gave up the claim, emitted nothing
+    assert time.monotonic() - started < 10
+    await session.abort_transaction()  # as the server does once the transaction's time is up
+    await session.end_session()
+
+    # mongod ends the timed-out claim; SecantusDB may still apply it once unblocked, leased to
+    # the survivor's first claim: either way the reminders are taken over after one lease.
+    CLOCK.advance(timedelta(seconds=61))
+    assert await survivor.tick() == {"emitted": 5}
+    assert set((await outbox_counts(iso_db, reminder_ids)).values()) == {1}
+
+
+@pytest.mark.asyncio
+async def test_a_reminder_whose_event_is_in_the_outbox_already_holds_up_no_other_of_its_batch(
+    iso: Settings, iso_db: AsyncDatabase, start_scheduler: StartScheduler
+) -> None:
+    service = await start_scheduler(scheduler_tick_seconds=3600)
+    await asyncio.sleep(0.3)  # its start-up tick finds nothing
+    reminder_ids = await due_windows(iso_db, 5)
+    # Its event id is taken (event ids derive from the reminder): it must not be staged again.
+    taken = f"reminder:{reminder_ids[2]}"
+    await iso_db["outbox"].insert_one({"_id": taken, "status": "sent", "type": "deadline.test"})
+
+    assert await service.tick() == {"emitted": 4, "failed": 1}
+    assert set((await outbox_counts(iso_db, reminder_ids)).values()) == {1}
+    found = {
+        r["_id"]: r["status"]
+        for r in await iso_db["reminders"].find({"_id": {"$in": reminder_ids}}).to_list()
+    }
+    assert found.pop(reminder_ids[2]) == "claimed"  # left to its lease, retried then
+    assert set(found.values()) == {"emitted"}
 
 
 @pytest.mark.asyncio
