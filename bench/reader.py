@@ -7,11 +7,20 @@ its child process (services.reader.isolated), read there (pypdf, else Tesseract)
 back page by page, then the facts (language, dates, numbers, the exporter's name). CPU is
 the parent's, the child's and Tesseract's (from /proc: the child lives on between documents).
 
-    .venv/bin/python bench/reader.py
+Then the verdict latency, with the services as processes (intake, validator, and the reader
+when reading is on), on a RabbitMQ vhost and a database of their own: for an application of
+three documents, published one after the other over AMQP, the time from publishing the last
+document to the ``application.validated`` whose stored result covers all three and waits for
+no reading (``reading`` empty: every document's facts used). Once with READER_ENABLED=false
+(no reader process), once with the reader running; each application is sent after the
+previous one's final verdict, so the figure is an idle system's, not a queue's.
+
+    .venv/bin/python -m bench.reader
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import resource
@@ -28,6 +37,8 @@ import pytesseract  # noqa: E402
 from PIL import Image  # noqa: E402
 from pypdf import PdfReader, PdfWriter  # noqa: E402
 
+from bench._env import percentile  # noqa: E402
+from bench._verdicts import Document, verdict_latencies  # noqa: E402
 from services.reader.extract import ReadLimits  # noqa: E402
 from services.reader.facts import reading_facts  # noqa: E402
 from services.reader.isolated import ReadingProcess  # noqa: E402
@@ -51,6 +62,13 @@ RUNS = {"text PDF": 20, "scanned PDF": 4, "image": 4}
 # a quarter more than Tesseract alone for a scan or an image.
 GOALS = {"text PDF": 3.0, "scanned PDF": 1.25, "image": 1.25}
 TICK = os.sysconf("SC_CLK_TCK")
+VERDICT_RUNS = 5  # applications of each shape, reading off and on (after one warm-up each)
+# With only text layers to read, the final verdict may take at most twice as long as without
+# reading. With scans, the reader must OCR them first: the verdict may take what it takes
+# without reading plus 1.5 times the raw reading of the application's files (raw pypdf and
+# raw Tesseract on the same files, this run).
+TEXT_VERDICT_GOAL = 2.0
+OCR_VERDICT_GOAL = 1.5
 
 
 def text_document() -> bytes:
@@ -148,6 +166,7 @@ def main() -> None:
         f" {'reader CPU/page':>15} {'baseline CPU/page':>17} {'CPU ratio':>9} {'goal':>7}"
     )
     process = ReadingProcess()
+    raw_seconds: dict[str, float] = {}  # wall time of the raw call on one document
     try:
         for name, (data, content_type, pages, baseline) in cases.items():
             runs = RUNS[name]
@@ -155,6 +174,7 @@ def main() -> None:
                 runs, pages, reader_path(process, data, content_type), lambda: process.pid
             )
             raw = measure(runs, pages, baseline, lambda: None)
+            raw_seconds[name] = 1 / raw.documents_per_second
             ratio = reader.cpu_per_page / raw.cpu_per_page
             verdict = "met" if ratio <= GOALS[name] else "MISSED"
             print(
@@ -165,6 +185,72 @@ def main() -> None:
             )
     finally:
         process.stop()
+    verdict_report(raw_seconds)
+
+
+def verdict_report(raw_seconds: dict[str, float]) -> None:
+    """Verdict latency with reading off and on, for two shapes of application."""
+    english = {"language": "en"}
+    licence = {"language": "en", "expiry_date": "2029-02-28"}
+
+    def text_pdfs(number: int) -> list[Document]:
+        return [
+            Document(kind, "application/pdf", text_pdf([*LINES, f"{kind} {number}"]), meta)
+            for kind, meta in (
+                ("application_form", english),
+                ("business_licence", licence),
+                ("compliance_declaration", english),
+            )
+        ]
+
+    def text_scan_image(number: int) -> list[Document]:
+        lines = [*LINES, f"Reference {number}"]
+        return [
+            Document("application_form", "application/pdf", text_pdf(lines), english),
+            Document("business_licence", "application/pdf", scan_pdf(lines), licence),
+            Document("compliance_declaration", "image/png", png(scan_image(lines)), english),
+        ]
+
+    shapes = {"3 text PDFs": text_pdfs, "text PDF, scan, image": text_scan_image}
+    # The raw reading of an application's files: a text page for each text PDF (the bench's
+    # text PDF has TEXT_PAGES pages), Tesseract for the scan and the image.
+    page = raw_seconds["text PDF"] / TEXT_PAGES
+    raw_files = {
+        "3 text PDFs": 3 * page,
+        "text PDF, scan, image": page + raw_seconds["scanned PDF"] + raw_seconds["image"],
+    }
+    figures = asyncio.run(verdict_latencies(shapes, VERDICT_RUNS, EXPORTER))
+    print()
+    print(
+        "verdict latency: last document published (AMQP) to the final application.validated"
+        " (every document's facts used); services as processes, one application at a time,"
+        f" {VERDICT_RUNS} applications of each shape after a warm-up"
+    )
+    print(
+        f"{'application':<22} {'off p50':>9} {'off p90':>9} {'on p50':>9} {'on p90':>9}"
+        f" {'on/off p50':>10} {'raw read':>9}"
+    )
+    for shape in shapes:
+        off, on = figures[False][shape], figures[True][shape]
+        off50, on50 = percentile(off, 0.5), percentile(on, 0.5)
+        print(
+            f"{shape:<22} {off50 * 1000:>6.0f} ms {percentile(off, 0.9) * 1000:>6.0f} ms"
+            f" {on50 * 1000:>6.0f} ms {percentile(on, 0.9) * 1000:>6.0f} ms"
+            f" {on50 / off50:>9.1f}x {raw_files[shape] * 1000:>6.0f} ms"
+        )
+    text_off, text_on = (percentile(figures[r]["3 text PDFs"], 0.5) for r in (False, True))
+    met = text_on <= TEXT_VERDICT_GOAL * text_off
+    print(
+        f"goal: verdict with reading on, 3 text PDFs: p50 within {TEXT_VERDICT_GOAL:g}x of"
+        f" reading off: {'met' if met else 'NOT met'} ({text_on / text_off:.1f}x)"
+    )
+    ocr_off, ocr_on = (percentile(figures[r]["text PDF, scan, image"], 0.5) for r in (False, True))
+    bound = ocr_off + OCR_VERDICT_GOAL * raw_files["text PDF, scan, image"]
+    print(
+        f"goal: verdict with reading on, text PDF + scan + image: p50 within reading off +"
+        f" {OCR_VERDICT_GOAL:g}x the raw reading of its files ({bound * 1000:.0f} ms):"
+        f" {'met' if ocr_on <= bound else 'NOT met'} ({ocr_on * 1000:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":
