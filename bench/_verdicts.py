@@ -37,6 +37,16 @@ Shape = Callable[[int], list["Document"]]
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One application's figures: its verdict latency, and how long the raw reading of its
+    files took right after (each document's ``raw_read``, in this process: under the same
+    load as the services; 0 with reading off)."""
+
+    latency: float
+    raw_read: float
+
+
+@dataclass(frozen=True)
 class Document:
     """One file an application sends: what the partner publishes."""
 
@@ -44,6 +54,7 @@ class Document:
     content_type: str
     body: bytes
     metadata: dict[str, str]
+    raw_read: Callable[[], object]  # the file read by the raw library (pypdf, Tesseract)
 
 
 class Verdicts:
@@ -145,6 +156,14 @@ async def send(
     return last
 
 
+def raw_reading(documents: list[Document]) -> float:
+    """Seconds the raw reading of ``documents`` takes, one after the other."""
+    started = time.perf_counter()
+    for document in documents:
+        document.raw_read()
+    return time.perf_counter() - started
+
+
 async def latencies_of(
     settings: Settings,
     db: Database,
@@ -152,7 +171,7 @@ async def latencies_of(
     shapes: Mapping[str, Shape],
     *,
     reading: bool,
-) -> dict[str, list[float]]:
+) -> dict[str, list[Sample]]:
     """Seconds from the last document's publish to the final verdict, by application shape.
 
     ``applications``: the application ids of each shape, the first one a warm-up (the
@@ -160,7 +179,7 @@ async def latencies_of(
     """
     environment = {"READER_ENABLED": "true" if reading else "false"}
     names = ["intake", "validator"] + (["reader"] if reading else [])
-    found: dict[str, list[float]] = {shape: [] for shape in shapes}
+    found: dict[str, list[Sample]] = {shape: [] for shape in shapes}
     async with AsyncExitStack() as stack:
         for name in names:
             await stack.enter_async_context(service(name, settings, environment))
@@ -173,15 +192,16 @@ async def latencies_of(
                 documents = documents_of(number)
                 sent = await send(exchange, application_id, documents)
                 latency = await verdicts.final(application_id, len(documents)) - sent
+                raw = await asyncio.to_thread(raw_reading, documents) if reading else 0.0
                 if number:
-                    found[shape].append(latency)
+                    found[shape].append(Sample(latency, raw))
     return found
 
 
 async def verdict_latencies(
-    shapes: Mapping[str, Shape], runs: int, exporter: str
-) -> dict[bool, dict[str, list[float]]]:
-    """Latencies by reading off (False) and on (True), then by shape: ``runs`` of each."""
+    shapes: Mapping[str, Shape], runs: Mapping[str, int], exporter: str
+) -> dict[bool, dict[str, list[Sample]]]:
+    """Latencies by reading off (False) and on (True), then by shape: ``runs[shape]`` each."""
     with bench_settings() as (settings, _):
         client = mongo.connect(settings)
         db = mongo.database(client, settings)
@@ -190,12 +210,12 @@ async def verdict_latencies(
             now = datetime.now(UTC)
             partner = Partner(_id=new_id("ptn"), name="bench", amqp_user="guest", created_at=now)
             await db["partners"].insert_one(partner.to_mongo())
-            figures: dict[bool, dict[str, list[float]]] = {}
+            figures: dict[bool, dict[str, list[Sample]]] = {}
             # Reading on first: with reading off, nobody consumes the reader's queue, and
             # what waits there would be read before the next run's documents.
             for reading in (True, False):
                 applications = {
-                    shape: await seed(db, partner.id, exporter, runs + 1) for shape in shapes
+                    shape: await seed(db, partner.id, exporter, runs[shape] + 1) for shape in shapes
                 }
                 figures[reading] = await latencies_of(
                     settings, db, applications, shapes, reading=reading

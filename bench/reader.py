@@ -62,11 +62,13 @@ RUNS = {"text PDF": 20, "scanned PDF": 4, "image": 4}
 # a quarter more than Tesseract alone for a scan or an image.
 GOALS = {"text PDF": 3.0, "scanned PDF": 1.25, "image": 1.25}
 TICK = os.sysconf("SC_CLK_TCK")
-VERDICT_RUNS = 5  # applications of each shape, reading off and on (after one warm-up each)
+# Applications of each shape, reading off and on, after one warm-up each: text PDFs are
+# quick, so more of them steady the median of a latency that is only a few round trips.
+VERDICT_RUNS = {"3 text PDFs": 15, "text PDF, scan, image": 4}
 # With only text layers to read, the final verdict may take at most twice as long as without
 # reading. With scans, the reader must OCR them first: the verdict may take what it takes
 # without reading plus 1.5 times the raw reading of the application's files (raw pypdf and
-# raw Tesseract on the same files, this run).
+# raw Tesseract, timed right after each verdict: under the same load as the services).
 TEXT_VERDICT_GOAL = 2.0
 OCR_VERDICT_GOAL = 1.5
 
@@ -166,7 +168,6 @@ def main() -> None:
         f" {'reader CPU/page':>15} {'baseline CPU/page':>17} {'CPU ratio':>9} {'goal':>7}"
     )
     process = ReadingProcess()
-    raw_seconds: dict[str, float] = {}  # wall time of the raw call on one document
     try:
         for name, (data, content_type, pages, baseline) in cases.items():
             runs = RUNS[name]
@@ -174,7 +175,6 @@ def main() -> None:
                 runs, pages, reader_path(process, data, content_type), lambda: process.pid
             )
             raw = measure(runs, pages, baseline, lambda: None)
-            raw_seconds[name] = 1 / raw.documents_per_second
             ratio = reader.cpu_per_page / raw.cpu_per_page
             verdict = "met" if ratio <= GOALS[name] else "MISSED"
             print(
@@ -185,17 +185,21 @@ def main() -> None:
             )
     finally:
         process.stop()
-    verdict_report(raw_seconds)
+    verdict_report()
 
 
-def verdict_report(raw_seconds: dict[str, float]) -> None:
+def verdict_report() -> None:
     """Verdict latency with reading off and on, for two shapes of application."""
     english = {"language": "en"}
     licence = {"language": "en", "expiry_date": "2029-02-28"}
 
+    def text_document_of(kind: str, lines: list[str], meta: dict[str, str]) -> Document:
+        data = text_pdf(lines)
+        return Document(kind, "application/pdf", data, meta, raw_pypdf(data))
+
     def text_pdfs(number: int) -> list[Document]:
         return [
-            Document(kind, "application/pdf", text_pdf([*LINES, f"{kind} {number}"]), meta)
+            text_document_of(kind, [*LINES, f"{kind} {number}"], meta)
             for kind, meta in (
                 ("application_form", english),
                 ("business_licence", licence),
@@ -205,51 +209,57 @@ def verdict_report(raw_seconds: dict[str, float]) -> None:
 
     def text_scan_image(number: int) -> list[Document]:
         lines = [*LINES, f"Reference {number}"]
+        scan = scan_image(lines)
         return [
-            Document("application_form", "application/pdf", text_pdf(lines), english),
-            Document("business_licence", "application/pdf", scan_pdf(lines), licence),
-            Document("compliance_declaration", "image/png", png(scan_image(lines)), english),
+            text_document_of("application_form", lines, english),
+            Document(
+                "business_licence", "application/pdf", scan_pdf(lines), licence, raw_tesseract(scan)
+            ),
+            Document(
+                "compliance_declaration", "image/png", png(scan), english, raw_tesseract(scan)
+            ),
         ]
 
     shapes = {"3 text PDFs": text_pdfs, "text PDF, scan, image": text_scan_image}
-    # The raw reading of an application's files: a text page for each text PDF (the bench's
-    # text PDF has TEXT_PAGES pages), Tesseract for the scan and the image.
-    page = raw_seconds["text PDF"] / TEXT_PAGES
-    raw_files = {
-        "3 text PDFs": 3 * page,
-        "text PDF, scan, image": page + raw_seconds["scanned PDF"] + raw_seconds["image"],
-    }
     figures = asyncio.run(verdict_latencies(shapes, VERDICT_RUNS, EXPORTER))
     print()
     print(
         "verdict latency: last document published (AMQP) to the final application.validated"
-        " (every document's facts used); services as processes, one application at a time,"
-        f" {VERDICT_RUNS} applications of each shape after a warm-up"
+        " (every document's facts used); services as processes, one application at a time"
+        " after a warm-up; applications: "
+        + ", ".join(f"{runs} of '{shape}'" for shape, runs in VERDICT_RUNS.items())
+    )
+    print(
+        "raw read: raw pypdf / raw Tesseract on the application's files, one after the other,"
+        " timed right after its verdict (reading on: the same load as the services)"
     )
     print(
         f"{'application':<22} {'off p50':>9} {'off p90':>9} {'on p50':>9} {'on p90':>9}"
-        f" {'on/off p50':>10} {'raw read':>9}"
+        f" {'on/off p50':>10} {'raw read p50':>12}"
     )
+    off50, on50, read50 = {}, {}, {}
     for shape in shapes:
-        off, on = figures[False][shape], figures[True][shape]
-        off50, on50 = percentile(off, 0.5), percentile(on, 0.5)
+        off = [sample.latency for sample in figures[False][shape]]
+        on = [sample.latency for sample in figures[True][shape]]
+        off50[shape], on50[shape] = percentile(off, 0.5), percentile(on, 0.5)
+        read50[shape] = percentile([sample.raw_read for sample in figures[True][shape]], 0.5)
         print(
-            f"{shape:<22} {off50 * 1000:>6.0f} ms {percentile(off, 0.9) * 1000:>6.0f} ms"
-            f" {on50 * 1000:>6.0f} ms {percentile(on, 0.9) * 1000:>6.0f} ms"
-            f" {on50 / off50:>9.1f}x {raw_files[shape] * 1000:>6.0f} ms"
+            f"{shape:<22} {off50[shape] * 1000:>6.0f} ms {percentile(off, 0.9) * 1000:>6.0f} ms"
+            f" {on50[shape] * 1000:>6.0f} ms {percentile(on, 0.9) * 1000:>6.0f} ms"
+            f" {on50[shape] / off50[shape]:>9.1f}x {read50[shape] * 1000:>9.0f} ms"
         )
-    text_off, text_on = (percentile(figures[r]["3 text PDFs"], 0.5) for r in (False, True))
-    met = text_on <= TEXT_VERDICT_GOAL * text_off
+    text = "3 text PDFs"
+    met = on50[text] <= TEXT_VERDICT_GOAL * off50[text]
     print(
         f"goal: verdict with reading on, 3 text PDFs: p50 within {TEXT_VERDICT_GOAL:g}x of"
-        f" reading off: {'met' if met else 'NOT met'} ({text_on / text_off:.1f}x)"
+        f" reading off: {'met' if met else 'NOT met'} ({on50[text] / off50[text]:.1f}x)"
     )
-    ocr_off, ocr_on = (percentile(figures[r]["text PDF, scan, image"], 0.5) for r in (False, True))
-    bound = ocr_off + OCR_VERDICT_GOAL * raw_files["text PDF, scan, image"]
+    mixed = "text PDF, scan, image"
+    bound = off50[mixed] + OCR_VERDICT_GOAL * read50[mixed]
     print(
         f"goal: verdict with reading on, text PDF + scan + image: p50 within reading off +"
-        f" {OCR_VERDICT_GOAL:g}x the raw reading of its files ({bound * 1000:.0f} ms):"
-        f" {'met' if ocr_on <= bound else 'NOT met'} ({ocr_on * 1000:.0f} ms)"
+        f" {OCR_VERDICT_GOAL:g}x the raw read of its files ({bound * 1000:.0f} ms):"
+        f" {'met' if on50[mixed] <= bound else 'NOT met'} ({on50[mixed] * 1000:.0f} ms)"
     )
 
 
