@@ -2,6 +2,8 @@
 
 Each benchmark is a script (`bench/<name>.py`) run in its own process; what it prints is
 its report. A benchmark that fails or runs past its time is reported as such, not hidden.
+``python -m bench NAME ...`` runs only those and replaces only their sections: the others
+stay as an earlier run wrote them, each section line saying when it was measured.
 """
 
 from __future__ import annotations
@@ -29,6 +31,37 @@ def kept_section(results: Path) -> list[str]:
     text = results.read_text()
     start = text.find(KEPT_HEADING)
     return text[start:].rstrip("\n").splitlines() + [""] if start >= 0 else []
+
+
+def earlier_sections(results: Path) -> dict[str, list[str]]:
+    """The benchmark sections of ``results`` by name, as an earlier run wrote them."""
+    if not results.exists():
+        return {}
+    text = results.read_text()
+    end = text.find(KEPT_HEADING)
+    sections: dict[str, list[str]] = {}
+    name = None
+    for line in text[: end if end >= 0 else len(text)].splitlines():
+        if line.startswith("## "):
+            name = line.removeprefix("## ").strip()
+            sections[name] = [line]
+        elif name is not None:
+            sections[name].append(line)
+    return {
+        name: [*"\n".join(lines).rstrip("\n").splitlines(), ""] for name, lines in sections.items()
+    }
+
+
+def earlier_facts(results: Path) -> dict[str, str]:
+    """The machine facts ``results`` has (``- name: value`` lines), by name."""
+    if not results.exists():
+        return {}
+    facts = {}
+    for line in results.read_text().split(KEPT_HEADING)[0].splitlines():
+        name, colon, value = line.removeprefix("- ").partition(": ")
+        if line.startswith("- ") and colon and name in ("date", "cpu"):
+            facts[name] = value
+    return facts
 
 
 def machine_facts() -> list[str]:
@@ -66,14 +99,17 @@ def benchmarks(selected: list[str]) -> list[Path]:
 
 def main() -> None:
     selected = sys.argv[1:]
-    sections = [
-        "# Benchmark results",
-        "",
-        "Written by `make bench`. Machine:",
-        "",
-        *machine_facts(),
-        "",
-    ]
+    results = HERE / "RESULTS.md"
+    earlier = earlier_sections(results) if selected else {}
+    facts = machine_facts()
+    if earlier:
+        before = earlier_facts(results)
+        facts.append(
+            f"- this run: {', '.join(selected)}; the other sections are from an earlier run"
+            + (f" ({', '.join(f'{k} {v}' for k, v in before.items())})" if before else "")
+        )
+    sections = ["# Benchmark results", "", "Written by `make bench`. Machine:", "", *facts, ""]
+    measured: dict[str, list[str]] = {}
     for script in benchmarks(selected):
         print(f"== bench/{script.name}", flush=True)
         started = time.monotonic()
@@ -92,19 +128,22 @@ def main() -> None:
             output, status = str(exc.stdout or ""), f"timed out after {TIMEOUT_SECONDS} s"
         elapsed = time.monotonic() - started
         print(output, flush=True)
-        sections += [
+        measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+        measured[script.stem] = [
             f"## {script.stem}",
             "",
-            f"`bench/{script.name}` ({status}, {elapsed:.0f} s)",
+            f"`bench/{script.name}` ({status}, {elapsed:.0f} s, {measured_at})",
             "",
             "```",
             output.strip(),
             "```",
             "",
         ]
-    sections += kept_section(HERE / "RESULTS.md")
-    (HERE / "RESULTS.md").write_text("\n".join(sections))
-    print(f"wrote {HERE / 'RESULTS.md'}")
+    for script in benchmarks([]):
+        sections += measured.get(script.stem) or earlier.get(script.stem, [])
+    sections += kept_section(results)
+    results.write_text("\n".join(sections))
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":

@@ -103,8 +103,12 @@ def service_environment(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def service(name: str, settings: Settings) -> AsyncIterator[Service]:
-    """``python -m services.<name>`` with command counting, until its metrics answer."""
+async def service(
+    name: str, settings: Settings, environment: dict[str, str] | None = None
+) -> AsyncIterator[Service]:
+    """``python -m services.<name>`` with command counting, until its metrics answer.
+
+    ``environment``: more variables for the process (READER_ENABLED=false, say)."""
     port = free_port()
     if name == "intake":
         # The benchmark scrapes /metrics without credentials (METRICS_ACCESS is login by default).
@@ -112,6 +116,7 @@ async def service(name: str, settings: Settings) -> AsyncIterator[Service]:
         metrics_url = f"http://127.0.0.1:{port}/metrics"
     else:
         extra, metrics_url = {"METRICS_PORT": str(port)}, f"http://127.0.0.1:{port}/"
+    extra |= environment or {}
     with tempfile.TemporaryFile() as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable,

@@ -7,11 +7,20 @@ its child process (services.reader.isolated), read there (pypdf, else Tesseract)
 back page by page, then the facts (language, dates, numbers, the exporter's name). CPU is
 the parent's, the child's and Tesseract's (from /proc: the child lives on between documents).
 
-    .venv/bin/python bench/reader.py
+Then the verdict latency, with the services as processes (intake, validator, and the reader
+when reading is on), on a RabbitMQ vhost and a database of their own: for an application of
+three documents, published one after the other over AMQP, the time from publishing the last
+document to the ``application.validated`` whose stored result covers all three and waits for
+no reading (``reading`` empty: every document's facts used). Once with READER_ENABLED=false
+(no reader process), once with the reader running; each application is sent after the
+previous one's final verdict, so the figure is an idle system's, not a queue's.
+
+    .venv/bin/python -m bench.reader
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import resource
@@ -28,6 +37,8 @@ import pytesseract  # noqa: E402
 from PIL import Image  # noqa: E402
 from pypdf import PdfReader, PdfWriter  # noqa: E402
 
+from bench._env import percentile  # noqa: E402
+from bench._verdicts import Document, verdict_latencies  # noqa: E402
 from services.reader.extract import ReadLimits  # noqa: E402
 from services.reader.facts import reading_facts  # noqa: E402
 from services.reader.isolated import ReadingProcess  # noqa: E402
@@ -51,6 +62,15 @@ RUNS = {"text PDF": 20, "scanned PDF": 4, "image": 4}
 # a quarter more than Tesseract alone for a scan or an image.
 GOALS = {"text PDF": 3.0, "scanned PDF": 1.25, "image": 1.25}
 TICK = os.sysconf("SC_CLK_TCK")
+# Applications of each shape, reading off and on, after one warm-up each: text PDFs are
+# quick, so more of them steady the median of a latency that is only a few round trips.
+VERDICT_RUNS = {"3 text PDFs": 15, "text PDF, scan, image": 4}
+# With only text layers to read, the final verdict may take at most twice as long as without
+# reading. With scans, the reader must OCR them first: the verdict may take what it takes
+# without reading plus 1.5 times the raw reading of the application's files (raw pypdf and
+# raw Tesseract, timed right after each verdict: under the same load as the services).
+TEXT_VERDICT_GOAL = 2.0
+OCR_VERDICT_GOAL = 1.5
 
 
 def text_document() -> bytes:
@@ -165,6 +185,82 @@ def main() -> None:
             )
     finally:
         process.stop()
+    verdict_report()
+
+
+def verdict_report() -> None:
+    """Verdict latency with reading off and on, for two shapes of application."""
+    english = {"language": "en"}
+    licence = {"language": "en", "expiry_date": "2029-02-28"}
+
+    def text_document_of(kind: str, lines: list[str], meta: dict[str, str]) -> Document:
+        data = text_pdf(lines)
+        return Document(kind, "application/pdf", data, meta, raw_pypdf(data))
+
+    def text_pdfs(number: int) -> list[Document]:
+        return [
+            text_document_of(kind, [*LINES, f"{kind} {number}"], meta)
+            for kind, meta in (
+                ("application_form", english),
+                ("business_licence", licence),
+                ("compliance_declaration", english),
+            )
+        ]
+
+    def text_scan_image(number: int) -> list[Document]:
+        lines = [*LINES, f"Reference {number}"]
+        scan = scan_image(lines)
+        return [
+            text_document_of("application_form", lines, english),
+            Document(
+                "business_licence", "application/pdf", scan_pdf(lines), licence, raw_tesseract(scan)
+            ),
+            Document(
+                "compliance_declaration", "image/png", png(scan), english, raw_tesseract(scan)
+            ),
+        ]
+
+    shapes = {"3 text PDFs": text_pdfs, "text PDF, scan, image": text_scan_image}
+    figures = asyncio.run(verdict_latencies(shapes, VERDICT_RUNS, EXPORTER))
+    print()
+    print(
+        "verdict latency: last document published (AMQP) to the final application.validated"
+        " (every document's facts used); services as processes, one application at a time"
+        " after a warm-up; applications: "
+        + ", ".join(f"{runs} of '{shape}'" for shape, runs in VERDICT_RUNS.items())
+    )
+    print(
+        "raw read: raw pypdf / raw Tesseract on the application's files, one after the other,"
+        " timed right after its verdict (reading on: the same load as the services)"
+    )
+    print(
+        f"{'application':<22} {'off p50':>9} {'off p90':>9} {'on p50':>9} {'on p90':>9}"
+        f" {'on/off p50':>10} {'raw read p50':>12}"
+    )
+    off50, on50, read50 = {}, {}, {}
+    for shape in shapes:
+        off = [sample.latency for sample in figures[False][shape]]
+        on = [sample.latency for sample in figures[True][shape]]
+        off50[shape], on50[shape] = percentile(off, 0.5), percentile(on, 0.5)
+        read50[shape] = percentile([sample.raw_read for sample in figures[True][shape]], 0.5)
+        print(
+            f"{shape:<22} {off50[shape] * 1000:>6.0f} ms {percentile(off, 0.9) * 1000:>6.0f} ms"
+            f" {on50[shape] * 1000:>6.0f} ms {percentile(on, 0.9) * 1000:>6.0f} ms"
+            f" {on50[shape] / off50[shape]:>9.1f}x {read50[shape] * 1000:>9.0f} ms"
+        )
+    text = "3 text PDFs"
+    met = on50[text] <= TEXT_VERDICT_GOAL * off50[text]
+    print(
+        f"goal: verdict with reading on, 3 text PDFs: p50 within {TEXT_VERDICT_GOAL:g}x of"
+        f" reading off: {'met' if met else 'NOT met'} ({on50[text] / off50[text]:.1f}x)"
+    )
+    mixed = "text PDF, scan, image"
+    bound = off50[mixed] + OCR_VERDICT_GOAL * read50[mixed]
+    print(
+        f"goal: verdict with reading on, text PDF + scan + image: p50 within reading off +"
+        f" {OCR_VERDICT_GOAL:g}x the raw read of its files ({bound * 1000:.0f} ms):"
+        f" {'met' if on50[mixed] <= bound else 'NOT met'} ({on50[mixed] * 1000:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ from shared.infra.mongo_types import Database
 from shared.infra.secret_box import SecretBox
 
 
+class RotationRaced(UnknownEndpoint):
+    """The endpoint changed (another rotation) between reading and rotating: try again."""
+
+
 def current_secret(endpoint: dict[str, Any], box: SecretBox) -> str:
     """The endpoint's secret (sealed, or plain from before sealing)."""
     if endpoint.get(SEALED):
@@ -82,7 +86,7 @@ async def rotate_secret(
         return_document=ReturnDocument.AFTER,
     )
     if updated is None:
-        raise UnknownEndpoint(
+        raise RotationRaced(
             f"Webhook endpoint {endpoint_id} changed while rotating its secret: try again."
         )
     return WebhookEndpoint.model_validate(updated), secret

@@ -314,6 +314,44 @@ def verifies(secret: str, request: tuple[bytes, dict[str, str]]) -> bool:
     return True
 
 
+async def deliver(
+    intake: ServiceContext, receiver: Receiver, application_id: str
+) -> tuple[bytes, dict[str, str]]:
+    """An event for the receiver's partner, relayed; the request the receiver got for it."""
+    event = deadline_event("rectification", subject=application_id, application_id=application_id)
+    await stage_and_relay(intake, event)
+    await wait_until(lambda: event.id in receiver.ids(), timeout=30)
+    return receiver.requests[-1]
+
+
+async def both_sign_then_the_new_one_alone(
+    intake: ServiceContext,
+    db: AsyncDatabase,
+    receiver: Receiver,
+    endpoint_id: str,
+    application_id: str,
+    *,
+    old: str,
+    new: str,
+) -> None:
+    """In the grace period both secrets verify; once it ended, the new one alone."""
+    # In the grace period the receiver may switch whenever it likes: both verify.
+    during = await deliver(intake, receiver, application_id)
+    assert len(during[1]["webhook-signature"].split(" ")) == 2
+    assert verifies(old, during)
+    assert verifies(new, during)
+    # The grace period ends: the new secret alone signs, the old one no longer verifies.
+    await db["webhook_endpoints"].update_one(
+        {"_id": endpoint_id},
+        {"$set": {"previous_secret_until": datetime.now(UTC) - timedelta(seconds=1)}},
+    )
+    receiver.secret = new
+    after = await deliver(intake, receiver, application_id)
+    assert len(after[1]["webhook-signature"].split(" ")) == 1
+    assert verifies(new, after)
+    assert not verifies(old, after)
+
+
 async def test_a_rotated_secret_signs_with_the_old_one_too_until_the_grace_period_ends(
     services: list[ServiceContext], onboard: Any, settings: Settings, db: AsyncDatabase
 ) -> None:
@@ -350,36 +388,81 @@ async def test_a_rotated_secret_signs_with_the_old_one_too_until_the_grace_perio
     assert new != old
     assert "also signs until" in rotated.stdout
 
-    async def deliver() -> tuple[bytes, dict[str, str]]:
-        event = deadline_event(
-            "rectification", subject=application_id, application_id=application_id
-        )
-        await stage_and_relay(intake, event)
-        await wait_until(lambda: event.id in receiver.ids(), timeout=30)
-        return receiver.requests[-1]
-
     await receiver.start()
     async with webhooks_service(settings):
-        # In the grace period the receiver may switch whenever it likes: both verify.
-        during = await deliver()
-        assert len(during[1]["webhook-signature"].split(" ")) == 2
-        assert verifies(old, during)
-        assert verifies(new, during)
-        # The grace period ends: the new secret alone signs, the old one no longer verifies.
-        await db["webhook_endpoints"].update_one(
-            {"_id": endpoint["id"]},
-            {"$set": {"previous_secret_until": datetime.now(UTC) - timedelta(seconds=1)}},
+        await both_sign_then_the_new_one_alone(
+            intake, db, receiver, endpoint["id"], application_id, old=old, new=new
         )
-        receiver.secret = new
-        after = await deliver()
-        assert len(after[1]["webhook-signature"].split(" ")) == 1
-        assert verifies(new, after)
-        assert not verifies(old, after)
     await receiver.stop()
     assert receiver.refused == []
     async with partner_api(intake, partner) as api:
         listed = (await api.get("/v1/webhooks")).json()
     assert all("secret" not in key for key in listed[0])
+
+
+async def test_a_partner_rotates_its_own_endpoints_secret_and_no_other_partners(
+    services: list[ServiceContext], onboard: Any, settings: Settings, db: AsyncDatabase
+) -> None:
+    intake = services[0]
+    partner, other = await onboard("Webhook partner rotating itself"), await onboard("Intruder")
+    application_id = await make_application(db, partner.partner_id)
+    receiver = Receiver()
+    endpoint = await register(intake, partner, receiver, events=["deadline.*"])
+    old = receiver.secret
+    box = SecretBox.from_settings(settings)
+    rotate = f"/v1/webhooks/{endpoint['id']}/rotate-secret"
+
+    async with partner_api(intake, other) as api:
+        foreign = await api.post(rotate, json={"grace_hours": 1})
+    assert foreign.status_code == 404
+    assert foreign.headers["content-type"].startswith("application/problem+json")
+    assert foreign.json()["type"].endswith("unknown_webhook")
+    stored = await db["webhook_endpoints"].find_one({"_id": endpoint["id"]})
+    assert stored is not None
+    assert box.open(stored["secret_sealed"]) == old
+    assert "previous_secret_sealed" not in stored
+
+    async with partner_api(intake, partner) as api:
+        too_long = await api.post(rotate, json={"grace_hours": 10_000})
+        unknown = await api.post("/v1/webhooks/whk_none/rotate-secret")
+        before = datetime.now(UTC)
+        rotated = await api.post(rotate, json={"grace_hours": 1})
+        listed = (await api.get("/v1/webhooks")).json()
+    assert too_long.status_code == 422
+    assert unknown.status_code == 404
+    assert rotated.status_code == 200, rotated.text
+    answer = rotated.json()
+    new = answer["secret"]
+    assert new.startswith("whsec_")
+    assert new != old
+    assert answer["id"] == endpoint["id"]
+    until = datetime.fromisoformat(answer["previous_secret_until"])
+    assert before + timedelta(hours=1) <= until <= datetime.now(UTC) + timedelta(hours=1)
+    # Shown once: never listed.
+    assert listed[0]["id"] == endpoint["id"]
+    assert all("secret" not in key for key in listed[0])
+    stored = await db["webhook_endpoints"].find_one({"_id": endpoint["id"]})
+    assert stored is not None
+    assert new not in str(stored)
+    assert box.open(stored["secret_sealed"]) == new
+    assert box.open(stored["previous_secret_sealed"]) == old
+
+    await receiver.start()
+    async with webhooks_service(settings):
+        await both_sign_then_the_new_one_alone(
+            intake, db, receiver, endpoint["id"], application_id, old=old, new=new
+        )
+    await receiver.stop()
+    assert receiver.refused == []
+
+    # Without a body, the configured grace period applies.
+    async with partner_api(intake, partner) as api:
+        before = datetime.now(UTC)
+        again = await api.post(rotate)
+    assert again.status_code == 200, again.text
+    grace = timedelta(hours=settings.webhook_secret_grace_hours)
+    assert datetime.fromisoformat(again.json()["previous_secret_until"]) >= before + grace
+    assert again.json()["secret"] not in (old, new)
 
 
 async def test_secrets_in_plain_text_or_under_an_old_key_are_sealed_with_the_first_key_at_start(

@@ -1,4 +1,5 @@
-"""Webhook endpoints of the partner API: register, list and delete (partner API key).
+"""Webhook endpoints of the partner API: register, list, delete and rotate the signing
+secret (partner API key).
 
 Deliveries follow the Standard Webhooks specification; the OpenAPI document describes the
 request regwatch sends under ``webhooks`` (see ``describe_deliveries``).
@@ -6,15 +7,15 @@ request regwatch sends under ``webhooks`` (see ``describe_deliveries``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Response
 from pydantic import BaseModel, Field
 
 from services.intake.http.deps import require_partner, service_context
 from services.intake.http.problems import MEDIA_TYPE, Problem
-from shared.app import webhooks
+from shared.app import webhook_secrets, webhooks
 from shared.domain.events import CloudEvent
 from shared.domain.models import Partner
 from shared.domain.webhooks import WebhookRefused
@@ -26,6 +27,7 @@ PartnerDep = Annotated[Partner, Depends(require_partner)]
 ContextDep = Annotated[ServiceContext, Depends(service_context)]
 PROBLEM: dict[str, Any] = {"content": {MEDIA_TYPE: {}}, "description": "A problem (RFC 9457)."}
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM for code in (401, 404, 422)}
+MAX_GRACE_HOURS = 168.0  # a week: the old secret signs no longer than that after a rotation
 
 
 class WebhookCreate(BaseModel):
@@ -59,6 +61,28 @@ class WebhookCreated(WebhookView):
     secret: str = Field(
         description="The signing secret (whsec_...), shown only in this answer: verify each "
         "delivery's webhook-signature with it."
+    )
+
+
+class WebhookRotation(BaseModel):
+    grace_hours: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_GRACE_HOURS,
+        allow_inf_nan=False,
+        examples=[24],
+        description="How long deliveries are signed with the old secret too (0: stop now). "
+        "Absent: the default grace period (24 hours unless configured otherwise).",
+    )
+
+
+class WebhookRotated(WebhookView):
+    secret: str = Field(
+        description="The new signing secret (whsec_...), shown only in this answer; until "
+        "previous_secret_until each delivery carries a signature with either secret."
+    )
+    previous_secret_until: datetime = Field(
+        description="When the old secret stops signing (now, with a grace period of 0)."
     )
 
 
@@ -100,6 +124,44 @@ async def delete_webhook(webhook_id: str, partner: PartnerDep, ctx: ContextDep) 
     except webhooks.UnknownEndpoint as exc:
         raise Problem(404, "unknown_webhook", str(exc)) from None
     return Response(status_code=204)
+
+
+@router.post(
+    "/webhooks/{webhook_id}/rotate-secret",
+    response_model=WebhookRotated,
+    responses=ERRORS | {409: PROBLEM},
+)
+async def rotate_webhook_secret(
+    webhook_id: str,
+    partner: PartnerDep,
+    ctx: ContextDep,
+    body: Annotated[WebhookRotation | None, Body()] = None,
+) -> WebhookRotated:
+    """Give one of your endpoints a new signing secret, shown only in this answer. Until
+    `previous_secret_until` every delivery is signed with the old and the new secret
+    (two signatures in webhook-signature), so your receiver can switch whenever it likes."""
+    hours = body.grace_hours if body is not None else None
+    if hours is None:
+        hours = ctx.settings.webhook_secret_grace_hours
+    try:
+        endpoint, secret = await webhook_secrets.rotate_secret(
+            ctx.db,
+            endpoint_id=webhook_id,
+            partner_id=partner.id,
+            box=SecretBox.from_settings(ctx.settings),
+            now=ctx.clock.now(),
+            grace=timedelta(hours=hours),
+        )
+    except webhook_secrets.RotationRaced as exc:
+        raise Problem(409, "rotation_conflict", str(exc)) from None
+    except webhooks.UnknownEndpoint as exc:
+        raise Problem(404, "unknown_webhook", str(exc)) from None
+    assert endpoint.previous_secret_until is not None  # a rotation sets it
+    return WebhookRotated(
+        **_view(endpoint).model_dump(),
+        secret=secret,
+        previous_secret_until=endpoint.previous_secret_until,
+    )
 
 
 def describe_deliveries(app: FastAPI) -> None:
