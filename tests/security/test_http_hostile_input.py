@@ -182,8 +182,15 @@ def test_path_traversal_in_file_names_is_neutralised_and_the_original_kept(
 
 
 def test_oversized_headers_are_refused_not_crashing(client: httpx.Client) -> None:
-    response = client.get("/v1/applications", headers={"X-Padding": "a" * 200_000})
-    assert response.status_code in (400, 413, 431)
+    # The server answers 400 and closes once the headers pass its limit; the client may still
+    # be sending them, and then TCP resets the connection before the answer is read. Either
+    # is a refusal; what must not happen is a served request or a server that stops answering.
+    try:
+        response = client.get("/v1/applications", headers={"X-Padding": "a" * 200_000})
+    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+        pass
+    else:
+        assert response.status_code in (400, 413, 431)
     assert client.get("/healthz").status_code == 200
 
 
