@@ -17,18 +17,28 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = ["intake", "validator", "scheduler", "soak"]
 TIMEOUT_SECONDS = 600
-# Figures that come from ``make test-faults`` (cluster, replicas, crashes), not from a
-# benchmark here: this heading and everything under it survive a rewrite.
-KEPT_HEADING = "## Fault scenarios and the RabbitMQ cluster"
+# Sections written by hand, not by a benchmark run: a performance round's before and after
+# (with its profile), and the figures of ``make test-faults`` (cluster, replicas, crashes).
+# Each of these sections (its heading down to the next ``## `` heading) survives a rewrite.
+KEPT_HEADINGS = ("## Performance round", "## Fault scenarios and the RabbitMQ cluster")
 
 
 def kept_section(results: Path) -> list[str]:
-    """The part of ``results`` that ``make bench`` does not measure, kept as it is."""
+    """The parts of ``results`` that ``make bench`` does not measure, kept as they are."""
     if not results.exists():
         return []
-    text = results.read_text()
-    start = text.find(KEPT_HEADING)
-    return text[start:].rstrip("\n").splitlines() + [""] if start >= 0 else []
+    kept: list[str] = []
+    keeping = False
+    for line in results.read_text().rstrip("\n").splitlines():
+        if line.startswith("## "):
+            keeping = line.startswith(KEPT_HEADINGS)
+            if keeping and kept:
+                kept.append("")
+        if keeping:
+            kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return kept + [""] if kept else []
 
 
 def machine_facts() -> list[str]:
