@@ -15,13 +15,12 @@ from typing import Literal
 from aio_pika.abc import AbstractIncomingMessage
 from faststream import AckPolicy
 from faststream.rabbit import RabbitBroker
-from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.subscriber import RabbitSubscriber
 from pydantic import BaseModel, Field, ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from services.intake import applications as store
-from services.intake.amqp import partner_for_user, raw_body
+from services.intake.amqp import current_message, partner_for_user, raw_body
 from services.intake.checks import IntakeError
 from services.intake.http.schemas import ApplicationCreate
 from shared.domain.events import ErrorItem
@@ -130,8 +129,8 @@ def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
     subscriber = create_subscriber(broker, delivery_limit=ctx.settings.delivery_limit)
 
     @subscriber
-    async def on_create(msg: RabbitMessage) -> None:
-        raw: AbstractIncomingMessage = msg.raw_message
+    async def on_create() -> None:
+        raw = current_message(broker)
         token = correlation_id.set(raw.correlation_id or raw.message_id)
         try:
             reply = await with_backoff(

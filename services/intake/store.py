@@ -42,12 +42,17 @@ class Submission:
 
 @dataclass
 class Outcome:
-    """The answer to one submission, as the partner receives it."""
+    """The answer to one submission, as the partner receives it.
+
+    ``document``: the stored record (the one just written, or the one a duplicate repeats),
+    so that an answer showing it needs no read.
+    """
 
     status: Literal["accepted", "duplicate", "rejected"]
     document_id: str | None = None
     errors: list[ErrorItem] = field(default_factory=list)
     event_id: str | None = None
+    document: dict[str, Any] | None = None
 
     def reply(self) -> dict[str, Any]:
         return {
@@ -59,16 +64,15 @@ class Outcome:
 
 async def find_duplicate(
     ctx: ServiceContext, submission: Submission, sha256: str | None
-) -> str | None:
-    """The id of a document this submission repeats (same key, or same content), if any.
+) -> dict[str, Any] | None:
+    """The stored document this submission repeats (same key, or same content), if any.
 
     The same key with other bytes is a partner's mistake, refused rather than guessed at.
     """
     documents = ctx.db["documents"]
     if submission.idempotency_key:
         existing = await documents.find_one(
-            {"partner_id": submission.partner_id, "idempotency_key": submission.idempotency_key},
-            {"_id": 1, "sha256": 1},
+            {"partner_id": submission.partner_id, "idempotency_key": submission.idempotency_key}
         )
         if existing:
             if sha256 and existing["sha256"] != sha256:
@@ -77,13 +81,11 @@ async def find_duplicate(
                     f"The key {submission.idempotency_key!r} was already used for document "
                     f"{existing['_id']} with other content: use a new key for a new file.",
                 )
-            return str(existing["_id"])
+            return existing
     if sha256:
-        existing = await documents.find_one(
-            {"application_id": submission.application_id, "sha256": sha256}, {"_id": 1}
+        return await documents.find_one(
+            {"application_id": submission.application_id, "sha256": sha256}
         )
-        if existing:
-            return str(existing["_id"])
     return None
 
 
@@ -117,9 +119,12 @@ async def store_document(
 
     Duplicates are found by the unique indexes when the record is inserted, not looked up
     before: two round trips fewer for every new document, and a redelivered one (rare)
-    costs an upload that is removed again.
+    costs an upload that is removed again. The bytes take one round trip, the record and
+    its outbox entry one more (one command) and the commit one.
     """
+    # Milliseconds, as MongoDB keeps them: the record in hand is the record stored.
     now = ctx.clock.now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     record = _document_record(submission, facts, now)
     event = new_event(
         "document.received",
@@ -143,8 +148,8 @@ async def store_document(
     # GridFS cannot join a transaction: the bytes go first (streamed from ``source``), then
     # record and event commit together. If the commit fails the bytes are removed;
     # if the process dies in between, the orphan sweep removes them later.
-    bucket = blobs(ctx.db)
     await put_blob(
+        ctx.client,
         ctx.db,
         blob_id=record.blob_id,
         filename=record.filename,
@@ -156,22 +161,23 @@ async def store_document(
         },
         uploaded_at=now,
     )
+    stored = record.to_mongo()
 
     async def write(uow: UnitOfWork) -> None:
-        await uow.db["documents"].insert_one(record.to_mongo(), session=uow.session)
+        uow.insert("documents", stored)
         uow.stage(event)
 
     try:
         await ctx.unit_of_work(write)
     except DuplicateKeyError:
         # An earlier copy of this submission (same key, or same content) is stored already.
-        await bucket.delete(record.blob_id)
+        await blobs(ctx.db).delete(record.blob_id)
         again = await find_duplicate(ctx, submission, facts.sha256)
-        return Outcome("duplicate", document_id=again)
+        return Outcome("duplicate", document_id=again["_id"] if again else None, document=again)
     except BaseException:
-        await bucket.delete(record.blob_id)
+        await blobs(ctx.db).delete(record.blob_id)
         raise
-    return Outcome("accepted", document_id=record.id, event_id=event.id)
+    return Outcome("accepted", document_id=record.id, event_id=event.id, document=stored)
 
 
 @dataclass
