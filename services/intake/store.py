@@ -9,7 +9,7 @@ from typing import Any, BinaryIO, Literal
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from services.intake.blobs import put_blob
+from services.intake.blobs import IN_TRANSACTION_BYTES, blob_writes, put_blob
 from services.intake.checks import IntakeError
 from services.intake.content import ContentFacts
 from shared.domain.events import DocumentReceived, DocumentRejected, ErrorItem, new_event
@@ -118,9 +118,8 @@ async def store_document(
     """Store bytes, record and ``document.received``; a duplicate stores nothing.
 
     Duplicates are found by the unique indexes when the record is inserted, not looked up
-    before: two round trips fewer for every new document, and a redelivered one (rare)
-    costs an upload that is removed again. The bytes take one round trip, the record and
-    its outbox entry one more (one command) and the commit one.
+    before: two round trips fewer for every new document. Bytes, record and outbox entry
+    go in one command, then the commit (``services.intake.blobs``).
     """
     # Milliseconds, as MongoDB keeps them: the record in hand is the record stored.
     now = ctx.clock.now()
@@ -145,25 +144,32 @@ async def store_document(
         subject=record.application_id,
         correlation_id=submission.correlation_id,
     )
-    # GridFS cannot join a transaction: the bytes go first (streamed from ``source``), then
-    # record and event commit together. If the commit fails the bytes are removed;
-    # if the process dies in between, the orphan sweep removes them later.
-    await put_blob(
-        ctx.client,
-        ctx.db,
-        blob_id=record.blob_id,
-        filename=record.filename,
-        source=source,
-        metadata={
+    blob: dict[str, Any] = {
+        "blob_id": record.blob_id,
+        "filename": record.filename,
+        "source": source,
+        "metadata": {
             "document_id": record.id,
             "content_type": record.content_type,
             "uploaded_at": now,
         },
-        uploaded_at=now,
-    )
+        "uploaded_at": now,
+    }
+    # A file of a few megabytes commits with its record and event: one command and the
+    # commit; a duplicate leaves nothing behind. A larger file's bytes go first; if the
+    # commit fails they are removed, and if the process dies in between, the orphan sweep
+    # removes them later.
+    with_record = facts.size <= IN_TRANSACTION_BYTES
+    if with_record:
+        writes = blob_writes(**blob)
+    else:
+        await put_blob(ctx.client, ctx.db, **blob)
+        writes = []
     stored = record.to_mongo()
 
     async def write(uow: UnitOfWork) -> None:
+        for collection, document in writes:
+            uow.insert(collection, document)
         uow.insert("documents", stored)
         uow.stage(event)
 
@@ -171,11 +177,13 @@ async def store_document(
         await ctx.unit_of_work(write)
     except DuplicateKeyError:
         # An earlier copy of this submission (same key, or same content) is stored already.
-        await blobs(ctx.db).delete(record.blob_id)
+        if not with_record:
+            await blobs(ctx.db).delete(record.blob_id)
         again = await find_duplicate(ctx, submission, facts.sha256)
         return Outcome("duplicate", document_id=again["_id"] if again else None, document=again)
     except BaseException:
-        await blobs(ctx.db).delete(record.blob_id)
+        if not with_record:
+            await blobs(ctx.db).delete(record.blob_id)
         raise
     return Outcome("accepted", document_id=record.id, event_id=event.id, document=stored)
 
