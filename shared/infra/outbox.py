@@ -55,8 +55,15 @@ def outbox_entry(event: CloudEvent, now: Any) -> dict[str, Any]:
 async def in_transaction(
     client: MongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]
 ) -> T:
-    """Run ``work`` in one transaction, retried on transient errors by the driver."""
-    async with client.start_session() as session:
+    """Run ``work`` in one transaction, retried on transient errors by the driver.
+
+    The session serves this one transaction only, so it asks for no causal consistency:
+    with it, the driver adds ``readConcern.afterClusterTime`` to the first command of every
+    attempt after the first, and the local MongoDB stand-in refuses that field on
+    ``bulkWrite`` (the first command of a unit of work that stages inserts). A transaction
+    reads its own snapshot on the primary; the retry's snapshot is newer anyway.
+    """
+    async with client.start_session(causal_consistency=False) as session:
         return await session.with_transaction(work)
 
 

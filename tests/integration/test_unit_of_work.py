@@ -150,13 +150,18 @@ class Commands(CommandListener):
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def counted(settings: Settings, db: AsyncDatabase) -> AsyncIterator[tuple[Any, Commands]]:
+async def counted(settings: Settings) -> AsyncIterator[tuple[Any, Commands]]:
+    """A database of its own (entries left pending here are no other relay's business),
+    on a client that records its commands."""
     commands = Commands()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         settings.mongodb_url, tz_aware=True, event_listeners=[commands]
     )
-    await db["uow_records"].create_index("key", unique=True)
-    yield client[db.name], commands
+    own = client[f"uow_{uuid.uuid4().hex[:8]}"]
+    await own["uow_records"].create_index("key", unique=True)
+    await own.create_collection("outbox")
+    yield own, commands
+    await client.drop_database(own.name)
     await client.close()
 
 
@@ -199,8 +204,9 @@ async def test_a_staged_record_breaking_a_unique_index_leaves_nothing(
 
 
 async def test_an_event_staged_twice_raises_a_duplicate_key_as_before(
-    settings: Settings, db: AsyncDatabase
+    counted: tuple[Any, Commands],
 ) -> None:
+    db, _ = counted
     subject, clock = f"uow-{uuid.uuid4().hex}", SystemClock()
     event = sent_event(subject, clock)
 
@@ -211,3 +217,30 @@ async def test_an_event_staged_twice_raises_a_duplicate_key_as_before(
     with pytest.raises(DuplicateKeyError):
         await run_unit_of_work(db.client, db, work, clock=clock, relay=None)
     assert await db["outbox"].count_documents({"subject": subject}) == 1
+
+
+async def test_a_retried_attempt_writes_its_staged_record_in_one_command_again(
+    counted: tuple[Any, Commands],
+) -> None:
+    """The attempt after a transient error starts a transaction on a session that has
+    talked to the server already (as after a write conflict with a dead replica's open
+    transaction): its one command must still be accepted."""
+    db, commands = counted
+    subject, clock = f"uow-{uuid.uuid4().hex}", SystemClock()
+    event = sent_event(subject, clock)
+    attempts: list[int] = []
+
+    async def work(uow: UnitOfWork) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            await uow.db["uow_records"].find_one({"_id": subject}, session=uow.session)
+            error = PyMongoError("write conflict")
+            error._add_error_label("TransientTransactionError")
+            raise error
+        uow.insert("uow_records", {"_id": subject, "key": subject})
+        uow.stage(event)
+
+    await run_unit_of_work(db.client, db, work, clock=clock, relay=None)
+    assert len(attempts) == 2
+    assert await db["uow_records"].count_documents({"_id": subject}) == 1
+    assert await db["outbox"].count_documents({"_id": event.id}) == 1
