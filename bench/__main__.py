@@ -19,29 +19,47 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = ["intake", "validator", "scheduler", "reader", "soak"]
 TIMEOUT_SECONDS = 600
-# Figures that come from ``make test-faults`` (cluster, replicas, crashes), not from a
-# benchmark here: this heading and everything under it survive a rewrite.
-KEPT_HEADING = "## Fault scenarios and the RabbitMQ cluster"
+# Sections written by hand, not by a benchmark run: a performance round's before and after
+# (with its profile), and the figures of ``make test-faults`` (cluster, replicas, crashes).
+# Each of these sections (its heading down to the next ``## `` heading) survives a rewrite.
+KEPT_HEADINGS = (
+    "## Performance round",
+    "## Validator round trips and CPU",
+    "## Fault scenarios and the RabbitMQ cluster",
+)
+
+
+def measured_part(text: str) -> str:
+    """``text`` up to its first kept section: the machine facts and the benchmarks' output."""
+    found = [i for i in (text.find("\n" + heading) for heading in KEPT_HEADINGS) if i >= 0]
+    return text[: min(found)] if found else text
 
 
 def kept_section(results: Path) -> list[str]:
-    """The part of ``results`` that ``make bench`` does not measure, kept as it is."""
+    """The parts of ``results`` that ``make bench`` does not measure, kept as they are."""
     if not results.exists():
         return []
-    text = results.read_text()
-    start = text.find(KEPT_HEADING)
-    return text[start:].rstrip("\n").splitlines() + [""] if start >= 0 else []
+    kept: list[str] = []
+    keeping = False
+    for line in results.read_text().rstrip("\n").splitlines():
+        if line.startswith("## "):
+            keeping = line.startswith(KEPT_HEADINGS)
+            if keeping and kept:
+                kept.append("")
+        if keeping:
+            kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return kept + [""] if kept else []
 
 
 def earlier_sections(results: Path) -> dict[str, list[str]]:
     """The benchmark sections of ``results`` by name, as an earlier run wrote them."""
     if not results.exists():
         return {}
-    text = results.read_text()
-    end = text.find(KEPT_HEADING)
     sections: dict[str, list[str]] = {}
     name = None
-    for line in text[: end if end >= 0 else len(text)].splitlines():
+    for line in measured_part(results.read_text()).splitlines():
         if line.startswith("## "):
             name = line.removeprefix("## ").strip()
             sections[name] = [line]
@@ -57,7 +75,7 @@ def earlier_facts(results: Path) -> dict[str, str]:
     if not results.exists():
         return {}
     facts = {}
-    for line in results.read_text().split(KEPT_HEADING)[0].splitlines():
+    for line in measured_part(results.read_text()).splitlines():
         name, colon, value = line.removeprefix("- ").partition(": ")
         if line.startswith("- ") and colon and name in ("date", "cpu"):
             facts[name] = value

@@ -9,7 +9,6 @@ from aio_pika.abc import AbstractIncomingMessage
 from faststream import AckPolicy
 from faststream.message import StreamMessage
 from faststream.rabbit import RabbitBroker
-from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.subscriber import RabbitSubscriber
 
 from services.intake.checks import IntakeError, parse_metadata, sanitize_filename
@@ -104,6 +103,17 @@ async def handle_submission(ctx: ServiceContext, message: AbstractIncomingMessag
         return await reject(ctx, error, rejected)
 
 
+def current_message(broker: RabbitBroker) -> AbstractIncomingMessage:
+    """The delivery the running handler was called for.
+
+    Read from the broker's context rather than asked for as a ``RabbitMessage`` argument:
+    FastStream resolves such an argument through a synchronous context lookup that
+    FastDepends runs in a worker thread, one thread hop per message.
+    """
+    message: StreamMessage[AbstractIncomingMessage] = broker.context.get_local("message")
+    return message.raw_message
+
+
 async def raw_body(message: StreamMessage[Any]) -> bytes:
     """The body as bytes, whatever ``content_type`` claims: it is checked by magic bytes."""
     return message.body
@@ -130,8 +140,8 @@ def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
     subscriber = submit_subscriber(broker, delivery_limit=ctx.settings.delivery_limit)
 
     @subscriber
-    async def on_submit(msg: RabbitMessage) -> None:
-        raw: AbstractIncomingMessage = msg.raw_message
+    async def on_submit() -> None:
+        raw = current_message(broker)
 
         async def handle() -> dict[str, Any]:
             return (await handle_submission(ctx, raw)).reply()

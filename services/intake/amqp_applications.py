@@ -14,13 +14,12 @@ from typing import Any, Literal
 from aio_pika.abc import AbstractIncomingMessage
 from faststream import AckPolicy
 from faststream.rabbit import RabbitBroker
-from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.subscriber import RabbitSubscriber
 from pydantic import BaseModel, Field, ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from services.intake import applications as store
-from services.intake.amqp import partner_for_user, raw_body
+from services.intake.amqp import current_message, partner_for_user, raw_body
 from services.intake.checks import IntakeError
 from services.intake.http.schemas import ApplicationCreate
 from services.intake.replies import handle_and_reply
@@ -127,8 +126,8 @@ def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
     subscriber = create_subscriber(broker, delivery_limit=ctx.settings.delivery_limit)
 
     @subscriber
-    async def on_create(msg: RabbitMessage) -> None:
-        raw: AbstractIncomingMessage = msg.raw_message
+    async def on_create() -> None:
+        raw = current_message(broker)
 
         async def handle() -> dict[str, Any]:
             reply = await handle_create(ctx, raw)

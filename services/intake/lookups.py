@@ -1,11 +1,13 @@
 """A brief memory of who a partner is and which applications are its own.
 
-Every document needs its partner (from the RabbitMQ user) and its application (owner and
-category). Each look-up is a database round trip, and the answers change rarely: a partner
-is revoked now and then, an application's owner and category never change. So found
-answers are kept for ``intake_lookup_cache_seconds``; a revoked partner is refused at most
-that long after its revocation. Answers that found nothing are never kept, so a partner
-onboarded or an application created a moment ago is found at once.
+Every document needs its partner (from the RabbitMQ user, or from the API key of an HTTP
+request) and its application (owner and category). Each look-up is a database round trip
+(two for an API key: the key, then its partner), and the answers change rarely: a partner
+or a key is revoked now and then, an application's owner and category never change. So
+found answers are kept for ``intake_lookup_cache_seconds``; a revoked partner or API key
+is refused at most that long after its revocation. Answers that found nothing are never
+kept, so a partner onboarded, a key issued or an application created a moment ago is found
+at once. API keys are remembered by their sha256, as they are stored.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any, TypeVar
 
 from cachetools import TTLCache
 
-from shared.app.partners import partner_for_amqp_user
+from shared.app.partners import hash_api_key, partner_for_amqp_user, partner_for_api_key
+from shared.domain.models import Partner
 from shared.infra.mongo_types import Database
 from shared.infra.runtime import ServiceContext
 
@@ -32,6 +35,7 @@ class Lookups:
         self._keep = ttl_seconds > 0
         ttl = max(ttl_seconds, 0.001)
         self._partners: TTLCache[str, str] = TTLCache(MAX_ENTRIES, ttl)
+        self._key_holders: TTLCache[str, Partner] = TTLCache(MAX_ENTRIES, ttl)
         self._applications: TTLCache[tuple[str, str], dict[str, Any]] = TTLCache(MAX_ENTRIES, ttl)
         self._pending: dict[tuple[str, ...], asyncio.Future[Any]] = {}
 
@@ -47,6 +51,18 @@ class Lookups:
         if self._keep:
             self._partners[amqp_user] = partner.id
         return partner.id
+
+    async def partner_for_api_key(self, api_key: str) -> Partner | None:
+        """The active partner holding the unrevoked ``api_key``, or None."""
+        key_hash = hash_api_key(api_key)
+        if (known := self._key_holders.get(key_hash)) is not None:
+            return known
+        partner = await self._once(
+            ("api_key", key_hash), lambda: partner_for_api_key(self._db, api_key)
+        )
+        if partner is not None and self._keep:
+            self._key_holders[key_hash] = partner
+        return partner
 
     async def application(self, *, partner_id: str, application_id: str) -> dict[str, Any] | None:
         """The partner's own application (another partner's is not found), or None."""

@@ -9,7 +9,7 @@ from typing import Any, BinaryIO, Literal
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from services.intake.blobs import put_blob
+from services.intake.blobs import IN_TRANSACTION_BYTES, blob_writes, put_blob
 from services.intake.checks import IntakeError
 from services.intake.content import ContentFacts
 from shared.domain.events import DocumentReceived, DocumentRejected, ErrorItem, new_event
@@ -42,12 +42,17 @@ class Submission:
 
 @dataclass
 class Outcome:
-    """The answer to one submission, as the partner receives it."""
+    """The answer to one submission, as the partner receives it.
+
+    ``document``: the stored record (the one just written, or the one a duplicate repeats),
+    so that an answer showing it needs no read.
+    """
 
     status: Literal["accepted", "duplicate", "rejected"]
     document_id: str | None = None
     errors: list[ErrorItem] = field(default_factory=list)
     event_id: str | None = None
+    document: dict[str, Any] | None = None
 
     def reply(self) -> dict[str, Any]:
         return {
@@ -59,16 +64,15 @@ class Outcome:
 
 async def find_duplicate(
     ctx: ServiceContext, submission: Submission, sha256: str | None
-) -> str | None:
-    """The id of a document this submission repeats (same key, or same content), if any.
+) -> dict[str, Any] | None:
+    """The stored document this submission repeats (same key, or same content), if any.
 
     The same key with other bytes is a partner's mistake, refused rather than guessed at.
     """
     documents = ctx.db["documents"]
     if submission.idempotency_key:
         existing = await documents.find_one(
-            {"partner_id": submission.partner_id, "idempotency_key": submission.idempotency_key},
-            {"_id": 1, "sha256": 1},
+            {"partner_id": submission.partner_id, "idempotency_key": submission.idempotency_key}
         )
         if existing:
             if sha256 and existing["sha256"] != sha256:
@@ -77,13 +81,11 @@ async def find_duplicate(
                     f"The key {submission.idempotency_key!r} was already used for document "
                     f"{existing['_id']} with other content: use a new key for a new file.",
                 )
-            return str(existing["_id"])
+            return existing
     if sha256:
-        existing = await documents.find_one(
-            {"application_id": submission.application_id, "sha256": sha256}, {"_id": 1}
+        return await documents.find_one(
+            {"application_id": submission.application_id, "sha256": sha256}
         )
-        if existing:
-            return str(existing["_id"])
     return None
 
 
@@ -116,10 +118,12 @@ async def store_document(
     """Store bytes, record and ``document.received``; a duplicate stores nothing.
 
     Duplicates are found by the unique indexes when the record is inserted, not looked up
-    before: two round trips fewer for every new document, and a redelivered one (rare)
-    costs an upload that is removed again.
+    before: two round trips fewer for every new document. Bytes, record and outbox entry
+    go in one command, then the commit (``services.intake.blobs``).
     """
+    # Milliseconds, as MongoDB keeps them: the record in hand is the record stored.
     now = ctx.clock.now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     record = _document_record(submission, facts, now)
     event = new_event(
         "document.received",
@@ -140,38 +144,48 @@ async def store_document(
         subject=record.application_id,
         correlation_id=submission.correlation_id,
     )
-    # GridFS cannot join a transaction: the bytes go first (streamed from ``source``), then
-    # record and event commit together. If the commit fails the bytes are removed;
-    # if the process dies in between, the orphan sweep removes them later.
-    bucket = blobs(ctx.db)
-    await put_blob(
-        ctx.db,
-        blob_id=record.blob_id,
-        filename=record.filename,
-        source=source,
-        metadata={
+    blob: dict[str, Any] = {
+        "blob_id": record.blob_id,
+        "filename": record.filename,
+        "source": source,
+        "metadata": {
             "document_id": record.id,
             "content_type": record.content_type,
             "uploaded_at": now,
         },
-        uploaded_at=now,
-    )
+        "uploaded_at": now,
+    }
+    # A file of a few megabytes commits with its record and event: one command and the
+    # commit; a duplicate leaves nothing behind. A larger file's bytes go first; if the
+    # commit fails they are removed, and if the process dies in between, the orphan sweep
+    # removes them later.
+    with_record = facts.size <= IN_TRANSACTION_BYTES
+    if with_record:
+        writes = blob_writes(**blob)
+    else:
+        await put_blob(ctx.client, ctx.db, **blob)
+        writes = []
+    stored = record.to_mongo()
 
     async def write(uow: UnitOfWork) -> None:
-        await uow.db["documents"].insert_one(record.to_mongo(), session=uow.session)
+        for collection, document in writes:
+            uow.insert(collection, document)
+        uow.insert("documents", stored)
         uow.stage(event)
 
     try:
         await ctx.unit_of_work(write)
     except DuplicateKeyError:
         # An earlier copy of this submission (same key, or same content) is stored already.
-        await bucket.delete(record.blob_id)
+        if not with_record:
+            await blobs(ctx.db).delete(record.blob_id)
         again = await find_duplicate(ctx, submission, facts.sha256)
-        return Outcome("duplicate", document_id=again)
+        return Outcome("duplicate", document_id=again["_id"] if again else None, document=again)
     except BaseException:
-        await bucket.delete(record.blob_id)
+        if not with_record:
+            await blobs(ctx.db).delete(record.blob_id)
         raise
-    return Outcome("accepted", document_id=record.id, event_id=event.id)
+    return Outcome("accepted", document_id=record.id, event_id=event.id, document=stored)
 
 
 @dataclass

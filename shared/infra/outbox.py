@@ -3,7 +3,9 @@
 A writer's unit of work (``shared.infra.unit_of_work``) writes its state change and the
 entries of its events in one MongoDB transaction, each entry leased to this process's
 relay. After the commit the relay publishes them with publisher confirms (message id =
-event id) and marks them sent. A background loop picks up entries whose publisher died or
+event id) and marks them sent: one update for every entry published while the previous
+update was on its way (``SentMarks``), so a burst costs a few updates, not one per event.
+A background loop picks up entries whose publisher died or
 failed once their lease ends: each is leased again by a conditional update, so two relays
 never publish it at the same time. A crash between publish and mark republishes it once
 the lease ends; consumers de-duplicate by event id. Sent entries stay as the event log
@@ -24,7 +26,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
 from shared.infra.activity import ACTIVITY
-from shared.infra.mongo_types import Database, MongoClient
+from shared.infra.mongo_types import Collection, Database, MongoClient
 from shared.infra.partner_routing import PartnerRouting
 from shared.infra.publisher import Publisher
 from shared.infra.topology import EVENTS_EXCHANGE
@@ -53,9 +55,62 @@ def outbox_entry(event: CloudEvent, now: Any) -> dict[str, Any]:
 async def in_transaction(
     client: MongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]
 ) -> T:
-    """Run ``work`` in one transaction, retried on transient errors by the driver."""
-    async with client.start_session() as session:
+    """Run ``work`` in one transaction, retried on transient errors by the driver.
+
+    The session serves this one transaction only, so it asks for no causal consistency:
+    with it, the driver adds ``readConcern.afterClusterTime`` to the first command of every
+    attempt after the first, and the local MongoDB stand-in refuses that field on
+    ``bulkWrite`` (the first command of a unit of work that stages inserts). A transaction
+    reads its own snapshot on the primary; the retry's snapshot is newer anyway.
+    """
+    async with client.start_session(causal_consistency=False) as session:
         return await session.with_transaction(work)
+
+
+class _Batch:
+    """Entry ids marked sent by one update, and how that update ended."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.done = False
+        self.error: Exception | None = None
+
+
+class SentMarks:
+    """Marks published entries sent, many with one update (group commit).
+
+    One update is on its way at a time; the ids that arrive meanwhile wait for it and then
+    go together with the next one. Each caller returns once its own id is marked (or raises
+    what the update raised), so "published" still means "marked sent" when it returns;
+    alone, an entry costs one update as before.
+    """
+
+    def __init__(self, outbox: Collection, clock: Clock) -> None:
+        self._outbox = outbox
+        self._clock = clock
+        self._collecting = _Batch()
+        self._writing = asyncio.Lock()
+
+    async def mark(self, entry_id: str) -> None:
+        batch = self._collecting
+        batch.ids.append(entry_id)
+        async with self._writing:  # FIFO: the batch's first waiter writes for all of it
+            if not batch.done:
+                if self._collecting is batch:
+                    self._collecting = _Batch()
+                try:
+                    await self._outbox.update_many(
+                        {"_id": {"$in": batch.ids}},
+                        {"$set": {"status": "sent", "sent_at": self._clock.now()}},
+                    )
+                except asyncio.CancelledError:
+                    raise  # the batch is not done: its next waiter writes it
+                except Exception as exc:
+                    batch.error, batch.done = exc, True
+                    raise
+                batch.done = True
+        if batch.error is not None:
+            raise batch.error
 
 
 class OutboxRelay:
@@ -81,6 +136,7 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
         self._partners = PartnerRouting(db)
+        self._sent = SentMarks(self._outbox, clock)
 
     async def drain(self) -> int:
         """Publish every available pending entry; returns how many were published."""
@@ -172,7 +228,4 @@ class OutboxRelay:
             headers=headers or None,
         )
         ACTIVITY.event_published(event["type"])
-        await self._outbox.update_one(
-            {"_id": entry["_id"]},
-            {"$set": {"status": "sent", "sent_at": self._clock.now()}},
-        )
+        await self._sent.mark(entry["_id"])

@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     max_image_pixels: int = 60_000_000
     orphan_grace_seconds: float = 600.0
     orphan_sweep_seconds: float = 300.0
-    # Intake: how long a partner's RabbitMQ user and application ownership are remembered
-    # (a revoked partner is refused at most this long after revocation; 0 = every time).
+    # Intake: how long a partner's RabbitMQ user, API key and application ownership are
+    # remembered (a revoked partner or key is refused at most this long after; 0 = every time).
     intake_lookup_cache_seconds: float = 5.0
     delivery_limit: int = 5
     # Each partner's events queue keeps at most this many events; beyond, the oldest go to

@@ -7,6 +7,11 @@ and its events commit together or not at all. After the commit they are publishe
 through the relay (leased to it when written: no claim, one round trip less); a broker
 problem never reaches the writer, the relay's sweep publishes what was left once the
 lease ends. Without a relay (the CLI) the entries are left pending for any relay's sweep.
+
+A new record that nothing in the same work reads back can be staged too, with
+``uow.insert(collection, document)``: it is written with the outbox entries in one
+command (MongoDB's ``bulkWrite`` across collections, MongoDB 8.0+), so a record and its
+event cost one round trip and the commit.
 """
 
 from __future__ import annotations
@@ -14,7 +19,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from pymongo import InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import (
+    BulkWriteError,
+    ClientBulkWriteException,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+)
 
 from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
@@ -22,24 +35,40 @@ from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.outbox import OutboxRelay, in_transaction, outbox_entry
 
 T = TypeVar("T")
+DUPLICATE_KEY = 11000
 
 
 class UnitOfWork:
-    """The session one transaction writes with, and the events it stages."""
+    """The session one transaction writes with, and the events and inserts it stages."""
 
     def __init__(self, db: Database, session: AsyncClientSession) -> None:
         self.db = db
         self.session = session
         self._events: list[CloudEvent] = []
+        self._inserts: list[tuple[str, dict[str, Any]]] = []
 
     def stage(self, event: CloudEvent) -> None:
         """Have ``event`` written to the outbox with this transaction's changes."""
         self._events.append(event)
 
+    def insert(self, collection: str, document: dict[str, Any]) -> None:
+        """Have ``document`` inserted into ``collection`` when the work returns.
+
+        It is written in this transaction, before the outbox entries and in the same
+        command; a unique index it breaks raises ``DuplicateKeyError`` from the unit of
+        work. Reads in the same work do not see it yet: stage only what is not read back.
+        """
+        self._inserts.append((collection, document))
+
     @property
     def staged(self) -> list[CloudEvent]:
         """The events staged so far, in the order they were staged."""
         return list(self._events)
+
+    @property
+    def staged_inserts(self) -> list[tuple[str, dict[str, Any]]]:
+        """The inserts staged so far (collection, document), in the order they were staged."""
+        return list(self._inserts)
 
 
 Work = Callable[[UnitOfWork], Awaitable[T]]
@@ -68,10 +97,14 @@ async def run_unit_of_work(
             relay.leased_entry(event, now) if relay is not None else outbox_entry(event, now)
             for event in uow.staged
         ]
-        for entry in entries:
-            # One insert each: an event id staged before (a deterministic id) raises
-            # DuplicateKeyError, as a repeated write of the state itself would.
-            await db["outbox"].insert_one(entry, session=session)
+        # An event id staged before (a deterministic id) raises DuplicateKeyError, as a
+        # repeated write of the state itself would.
+        await insert_all(
+            client,
+            db,
+            [*uow.staged_inserts, *(("outbox", entry) for entry in entries)],
+            session=session,
+        )
         return result
 
     result = await in_transaction(client, attempt)
@@ -79,3 +112,51 @@ async def run_unit_of_work(
         for entry in entries:
             await relay.publish_leased(entry)
     return result
+
+
+async def insert_all(
+    client: MongoClient,
+    db: Database,
+    writes: list[tuple[str, dict[str, Any]]],
+    *,
+    session: AsyncClientSession | None = None,
+) -> None:
+    """Insert ``writes`` (collection, document) in order, in one command.
+
+    One collection: ``insert`` (one document or ordered many); several: the ``bulkWrite``
+    command across collections (MongoDB 8.0+), ordered, so a write that fails stops the
+    ones after it. A unique index broken anywhere raises ``DuplicateKeyError``, whatever
+    the command; a transaction's transient error keeps its label (the driver retries it).
+    """
+    if not writes:
+        return
+    collections = {name for name, _ in writes}
+    try:
+        if len(writes) == 1:
+            name, document = writes[0]
+            await db[name].insert_one(document, session=session)
+        elif len(collections) == 1:
+            await db[writes[0][0]].insert_many([d for _, d in writes], session=session)
+        else:
+            await client.bulk_write(
+                [InsertOne(document, namespace=f"{db.name}.{name}") for name, document in writes],
+                session=session,
+                ordered=True,
+                verbose_results=False,
+            )
+    except (BulkWriteError, ClientBulkWriteException) as exc:
+        raise plain_write_error(exc) from None
+
+
+def plain_write_error(exc: BulkWriteError | ClientBulkWriteException) -> PyMongoError:
+    """The error a single insert would have raised for what made a bulk insert fail."""
+    write_errors = exc.details.get("writeErrors") or []
+    for error in write_errors:
+        if error.get("code") == DUPLICATE_KEY:
+            return DuplicateKeyError(error.get("errmsg", "duplicate key"), DUPLICATE_KEY, error)
+    top = exc.error if isinstance(exc, ClientBulkWriteException) else None
+    if isinstance(top, PyMongoError):
+        return top  # a network or command error, with its labels (TransientTransactionError)
+    if isinstance(top, dict):
+        return OperationFailure(top.get("errmsg", "bulkWrite failed"), top.get("code"), top)
+    return exc

@@ -22,6 +22,7 @@ from pymongo.errors import AutoReconnect
 from pypdf import PdfWriter
 
 from services.intake import app as intake_app
+from services.intake.blobs import IN_TRANSACTION_BYTES
 from services.intake.http import partner_api
 from shared.app.partners import issue_api_key, new_partner, save_partner
 from shared.infra.runtime import ServiceContext
@@ -396,6 +397,30 @@ async def test_20_mib_upload_is_stored_intact(
     stored = await db["documents"].find_one({"_id": document["id"]})
     chunks = await db["document_blobs.chunks"].count_documents({"files_id": stored["blob_id"]})
     assert chunks == -(-len(body) // (255 * 1024))
+
+
+@pytest.mark.parametrize(
+    "size",
+    [100 * 1024, IN_TRANSACTION_BYTES + 1024 * 1024],
+    ids=["bytes with the record", "bytes written first"],
+)
+async def test_a_repeated_upload_leaves_no_second_file(
+    intake: ServiceContext, partner: tuple[str, str], db: AsyncDatabase, size: int
+) -> None:
+    body = pdf_with_attachment(size)
+    key = str(uuid.uuid4())
+    async with client_for(intake, partner[1]) as client:
+        application_id = await create_application(client)
+        first = await upload(client, application_id, body, key=key)
+        assert first.status_code == 201, first.text
+        stored = await blob_count(db)
+        again = await upload(client, application_id, body, key=key)
+        content = await client.get(again.json()["document"]["content_url"])
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
+    assert again.json()["document"] == first.json()["document"]
+    assert await blob_count(db) == stored
+    assert hashlib.sha256(content.content).hexdigest() == hashlib.sha256(body).hexdigest()
 
 
 async def test_50_concurrent_uploads_make_50_documents(

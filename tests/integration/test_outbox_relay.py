@@ -8,10 +8,18 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
 
 from devtools.clock import ManualClock
 from shared.domain.clock import SystemClock
@@ -86,3 +94,44 @@ async def test_an_entry_leased_to_a_dead_relay_is_published_after_the_lease(
     await survivor.stop()
     await dead.stop()
     assert [e["id"] for e in tap.events if e["subject"] == subject] == [event.id]
+
+
+class Updates(CommandListener):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: CommandStartedEvent) -> None:
+        self.count += event.command_name == "update"
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
+
+
+async def test_entries_published_together_are_marked_sent_together(
+    settings: Settings, own_db: AsyncDatabase
+) -> None:
+    updates = Updates()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongodb_url, tz_aware=True, event_listeners=[updates]
+    )
+    db = client[own_db.name]
+    subject, clock = f"relay-{uuid.uuid4().hex}", SystemClock()
+    relay = OutboxRelay(db, Publisher(settings.amqp_url, name="relay-marks"), clock)
+    now = clock.now()
+    entries = [relay.leased_entry(sent_event(subject, now), now) for _ in range(30)]
+    await own_db["outbox"].insert_many([dict(e) for e in entries])
+    async with EventTap(settings.amqp_url, "notification.sent") as tap:
+        published = await asyncio.gather(*(relay.publish_leased(e) for e in entries))
+        # Each publish returns once its entry is marked sent.
+        assert await own_db["outbox"].count_documents({"subject": subject, "status": "sent"}) == 30
+        await tap.wait_for("notification.sent", count=30, timeout=60)
+    await relay.stop()
+    await client.close()
+    assert all(published)
+    assert 1 <= updates.count < 30  # one update per batch, not one per entry
+    assert sorted(e["id"] for e in tap.events if e["subject"] == subject) == sorted(
+        e["_id"] for e in entries
+    )

@@ -4,11 +4,21 @@ after the commit, and a broker problem leaves them to the relay's sweep."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
 
 from devtools.clock import ManualClock
 from shared.domain.clock import SystemClock
@@ -122,3 +132,116 @@ async def test_a_broker_problem_leaves_the_events_to_the_sweep(
     await survivor.stop()
     await broken.stop()
     assert published(tap, subject) == [event.id]
+
+
+class Commands(CommandListener):
+    """The names of the commands a client sends, in order."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def counted(settings: Settings) -> AsyncIterator[tuple[Any, Commands]]:
+    """A database of its own (entries left pending here are no other relay's business),
+    on a client that records its commands."""
+    commands = Commands()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongodb_url, tz_aware=True, event_listeners=[commands]
+    )
+    own = client[f"uow_{uuid.uuid4().hex[:8]}"]
+    await own["uow_records"].create_index("key", unique=True)
+    await own.create_collection("outbox")
+    yield own, commands
+    await client.drop_database(own.name)
+    await client.close()
+
+
+async def test_a_staged_record_and_its_events_are_one_command_and_the_commit(
+    counted: tuple[Any, Commands],
+) -> None:
+    db, commands = counted
+    subject, clock = f"uow-{uuid.uuid4().hex}", SystemClock()
+    events = [sent_event(subject, clock) for _ in range(2)]
+
+    async def work(uow: UnitOfWork) -> None:
+        uow.insert("uow_records", {"_id": subject, "key": subject})
+        for event in events:
+            uow.stage(event)
+
+    commands.names.clear()
+    await run_unit_of_work(db.client, db, work, clock=clock, relay=None)
+    assert commands.names == ["bulkWrite", "commitTransaction"]
+    assert await db["uow_records"].find_one({"_id": subject}) == {"_id": subject, "key": subject}
+    outbox = await db["outbox"].find({"subject": subject}).sort("_id", 1).to_list()
+    assert sorted(e["_id"] for e in outbox) == sorted(e.id for e in events)
+
+
+async def test_a_staged_record_breaking_a_unique_index_leaves_nothing(
+    counted: tuple[Any, Commands],
+) -> None:
+    db, _ = counted
+    subject, clock = f"uow-{uuid.uuid4().hex}", SystemClock()
+    await db["uow_records"].insert_one({"_id": f"{subject}-first", "key": subject})
+    event = sent_event(subject, clock)
+
+    async def work(uow: UnitOfWork) -> None:
+        uow.insert("uow_records", {"_id": f"{subject}-again", "key": subject})
+        uow.stage(event)
+
+    with pytest.raises(DuplicateKeyError):
+        await run_unit_of_work(db.client, db, work, clock=clock, relay=None)
+    assert await db["uow_records"].count_documents({"key": subject}) == 1
+    assert await db["outbox"].count_documents({"subject": subject}) == 0
+
+
+async def test_an_event_staged_twice_raises_a_duplicate_key_as_before(
+    counted: tuple[Any, Commands],
+) -> None:
+    db, _ = counted
+    subject, clock = f"uow-{uuid.uuid4().hex}", SystemClock()
+    event = sent_event(subject, clock)
+
+    async def work(uow: UnitOfWork) -> None:
+        uow.stage(event)
+
+    await run_unit_of_work(db.client, db, work, clock=clock, relay=None)
+    with pytest.raises(DuplicateKeyError):
+        await run_unit_of_work(db.client, db, work, clock=clock, relay=None)
+    assert await db["outbox"].count_documents({"subject": subject}) == 1
+
+
+async def test_a_retried_attempt_writes_its_staged_record_in_one_command_again(
+    counted: tuple[Any, Commands],
+) -> None:
+    """The attempt after a transient error starts a transaction on a session that has
+    talked to the server already (as after a write conflict with a dead replica's open
+    transaction): its one command must still be accepted."""
+    db, commands = counted
+    subject, clock = f"uow-{uuid.uuid4().hex}", SystemClock()
+    event = sent_event(subject, clock)
+    attempts: list[int] = []
+
+    async def work(uow: UnitOfWork) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            await uow.db["uow_records"].find_one({"_id": subject}, session=uow.session)
+            error = PyMongoError("write conflict")
+            error._add_error_label("TransientTransactionError")
+            raise error
+        uow.insert("uow_records", {"_id": subject, "key": subject})
+        uow.stage(event)
+
+    await run_unit_of_work(db.client, db, work, clock=clock, relay=None)
+    assert len(attempts) == 2
+    assert await db["uow_records"].count_documents({"_id": subject}) == 1
+    assert await db["outbox"].count_documents({"_id": event.id}) == 1

@@ -9,7 +9,14 @@ import pytest
 from PIL import Image
 
 from services.intake.checks import IntakeError
-from services.intake.content import as_file, inspect_content
+from services.intake.content import (
+    QUICK_PDF_BYTES,
+    QUICK_PDF_OBJECTS,
+    as_file,
+    inspect_content,
+    quick_checks,
+    quick_to_read,
+)
 from tests.support import sample_image, sample_pdf
 
 LIMIT = 1024 * 1024
@@ -95,3 +102,30 @@ def test_image_over_the_pixel_limit_is_refused_before_decoding() -> None:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     assert code_of(buffer.getvalue(), "image/png", max_pixels=1_000_000) == "image_too_large"
+
+
+def quick(body: bytes, declared: str) -> bool:
+    source = as_file(body)
+    quick = quick_to_read(source, quick_checks(source, declared, max_bytes=LIMIT))
+    assert source.tell() == 0  # rewound for the thorough checks
+    return quick
+
+
+def test_a_small_pdf_of_few_objects_is_read_on_the_event_loop() -> None:
+    assert quick(sample_pdf("small"), "application/pdf")
+
+
+def test_a_pdf_of_many_pages_or_many_bytes_is_read_in_a_thread() -> None:
+    many = sample_pdf("many", pages=QUICK_PDF_OBJECTS)  # each page is several objects
+    assert not quick(many, "application/pdf")
+    large = sample_pdf("large") + b"%" + b"x" * QUICK_PDF_BYTES  # a comment pads it
+    assert not quick(large, "application/pdf")
+
+
+def test_a_pdf_without_a_readable_trailer_is_read_in_a_thread() -> None:
+    body = sample_pdf("cut")
+    assert not quick(body[: body.rindex(b"trailer")], "application/pdf")
+
+
+def test_images_are_decoded_in_a_thread() -> None:
+    assert not quick(sample_image("PNG"), "image/png")

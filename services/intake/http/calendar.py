@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 
-from services.intake.http.deps import require_partner, service_context
+from services.intake.http.deps import context_dependency, require_partner
 from shared.app.calendar_feed import FeedDeadline, build_calendar
 from shared.app.calendar_links import contact_deadlines, contact_for_token, partner_deadlines
 from shared.domain.models import Partner
@@ -16,7 +16,7 @@ from shared.infra.runtime import ServiceContext
 router = APIRouter(tags=["calendar"])
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 FEED: dict[int | str, dict[str, Any]] = {200: {"content": {"text/calendar": {}}}}
-ContextDep = Annotated[ServiceContext, Depends(service_context)]
+ContextDep = Annotated[ServiceContext, Depends(context_dependency)]
 
 
 def _feed(ctx: ServiceContext, entries: list[FeedDeadline], name: str) -> Response:

@@ -8,7 +8,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.intake.http.problems import Problem
-from shared.app.partners import partner_for_api_key
+from services.intake.lookups import lookups_of
 from shared.domain.models import Partner
 from shared.infra.runtime import ServiceContext
 
@@ -18,28 +18,36 @@ def service_context(request: Request) -> ServiceContext:
     return ctx
 
 
+# Dependencies here are coroutines: FastAPI runs a plain function dependency in a worker
+# thread, a thread hop per request for what is an attribute read.
+async def context_dependency(request: Request) -> ServiceContext:
+    """The service context, as a dependency (``Depends(context_dependency)``)."""
+    return service_context(request)
+
+
 def bearer_token(authorization: str | None) -> str | None:
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip() or None
     return None
 
 
-def require_ops(request: Request, authorization: str | None = Header(default=None)) -> str:
-    """Ops credentials: ``Authorization: Bearer $REGWATCH_OPS_TOKEN``; returns the actor."""
+def is_ops_token(request: Request, authorization: str | None) -> bool:
+    """Whether ``authorization`` is ``Bearer $REGWATCH_OPS_TOKEN``."""
     token = bearer_token(authorization)
     expected = service_context(request).settings.regwatch_ops_token
-    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+    return token is not None and hmac.compare_digest(token.encode(), expected.encode())
+
+
+async def require_ops(request: Request, authorization: str | None = Header(default=None)) -> str:
+    """Ops credentials: ``Authorization: Bearer $REGWATCH_OPS_TOKEN``; returns the actor."""
+    if not is_ops_token(request, authorization):
         raise HTTPException(status_code=401, detail="ops credentials required")
     return "ops"
 
 
 async def presents_ops_token(request: Request) -> bool:
     """Whether the request carries the ops token (for /metrics)."""
-    try:
-        require_ops(request, request.headers.get("authorization"))
-    except HTTPException:
-        return False
-    return True
+    return is_ops_token(request, request.headers.get("authorization"))
 
 
 _bearer = HTTPBearer(auto_error=False, description="The partner's API key.")
@@ -57,7 +65,10 @@ async def require_partner(
             "Send your API key as 'Authorization: Bearer <api key>'.",
             headers=challenge,
         )
-    partner = await partner_for_api_key(service_context(request).db, credentials.credentials)
+    # Remembered briefly, as the AMQP users are (services/intake/lookups.py).
+    partner = await lookups_of(service_context(request)).partner_for_api_key(
+        credentials.credentials
+    )
     if partner is None:
         raise Problem(
             401,

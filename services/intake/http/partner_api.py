@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from services.intake import applications as store
 from services.intake.checks import IntakeError
-from services.intake.http.deps import require_partner, service_context
+from services.intake.http.deps import context_dependency, require_partner
 from services.intake.http.problems import MEDIA_TYPE, problem_for
 from services.intake.http.schemas import (
     ApplicationCreate,
@@ -30,7 +30,7 @@ from shared.infra.runtime import ServiceContext
 
 router = APIRouter(prefix="/v1", tags=["partners"])
 PartnerDep = Annotated[Partner, Depends(require_partner)]
-ContextDep = Annotated[ServiceContext, Depends(service_context)]
+ContextDep = Annotated[ServiceContext, Depends(context_dependency)]
 PROBLEM: dict[str, Any] = {"content": {MEDIA_TYPE: {}}, "description": "A problem (RFC 9457)."}
 # Beyond this the skip would overflow MongoDB's 64-bit integers (and no partner has as many).
 MAX_PAGE = 1_000_000
@@ -134,8 +134,13 @@ async def upload_document(
     if outcome.status == "rejected":
         error = outcome.errors[0]
         raise problem_for(IntakeError(error.code, error.message))
-    assert outcome.document_id is not None
-    stored = await store.own_document(ctx, partner_id=partner.id, document_id=outcome.document_id)
+    # The record stored (or repeated) comes with the outcome: no read to answer.
+    stored = outcome.document
+    if stored is None or stored.get("partner_id") != partner.id:
+        assert outcome.document_id is not None
+        stored = await store.own_document(
+            ctx, partner_id=partner.id, document_id=outcome.document_id
+        )
     if outcome.status == "duplicate":
         response.status_code = 200
     return UploadAnswer(status=outcome.status, document=document_view(stored))

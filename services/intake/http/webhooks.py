@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Response
 from pydantic import BaseModel, Field
 
-from services.intake.http.deps import require_partner, service_context
+from services.intake.http.deps import context_dependency, require_partner
 from services.intake.http.problems import MEDIA_TYPE, Problem
 from shared.app import webhook_secrets, webhooks
 from shared.domain.events import CloudEvent
@@ -24,7 +24,7 @@ from shared.infra.secret_box import SecretBox
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 PartnerDep = Annotated[Partner, Depends(require_partner)]
-ContextDep = Annotated[ServiceContext, Depends(service_context)]
+ContextDep = Annotated[ServiceContext, Depends(context_dependency)]
 PROBLEM: dict[str, Any] = {"content": {MEDIA_TYPE: {}}, "description": "A problem (RFC 9457)."}
 ERRORS: dict[int | str, dict[str, Any]] = {code: PROBLEM for code in (401, 404, 422)}
 MAX_GRACE_HOURS = 168.0  # a week: the old secret signs no longer than that after a rotation
