@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from services.validator.loading import Loaded, attach_image_facts, load
 from services.validator.serial import PerKeyLocks
 from shared.app.decisions import (
@@ -29,13 +31,9 @@ from shared.domain.events import (
 )
 from shared.domain.lifecycle import IllegalTransition, UnknownTrigger
 from shared.domain.models import new_id
-from shared.infra.batched_unit_of_work import (
-    BatchedUnitOfWork,
-    DuplicateInsert,
-    run_batched_unit_of_work,
-)
 from shared.infra.inbox import InboxConflict, first_delivery, inbox_mark, mark_unchanged
 from shared.infra.runtime import ServiceContext
+from shared.infra.unit_of_work import UnitOfWork, duplicate_collection
 
 log = logging.getLogger("regwatch.validator")
 
@@ -204,10 +202,11 @@ async def revalidate(
             return None
         try:
             return await _store(ctx, catalog, loaded, evaluation, digest, cause, progress, once)
-        except DuplicateInsert as exc:
-            if exc.collection == "inbox":  # another copy applied it, or is applying it
+        except DuplicateKeyError as exc:
+            collection = duplicate_collection(exc, ctx.db)
+            if collection == "inbox":  # another copy applied it, or is applying it
                 raise InboxConflict(f"{ctx.service} is applying {once} elsewhere") from exc
-            if exc.collection != "validation_results":
+            if collection != "validation_results":
                 raise
             # An earlier result evaluated the same inputs: nothing new.
             await mark_unchanged(ctx.db, ctx.service, once, ctx.clock)
@@ -261,7 +260,7 @@ async def _store(
         progress_trigger(application.get("status", "submitted"), evaluation) if progress else None
     )
 
-    async def work(uow: BatchedUnitOfWork) -> str:
+    async def work(uow: UnitOfWork) -> str:
         uow.insert("inbox", inbox_mark(ctx.service, once, ctx.clock))
         uow.insert("validation_results", result)
         uow.stage(event)
@@ -286,9 +285,7 @@ async def _store(
             )
         return result_id
 
-    return await run_batched_unit_of_work(
-        ctx.client, ctx.db, work, clock=ctx.clock, relay=ctx.relay
-    )
+    return await ctx.unit_of_work(work)
 
 
 def progress_trigger(status: str, evaluation: Evaluation) -> str | None:

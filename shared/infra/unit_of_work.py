@@ -155,8 +155,23 @@ def plain_write_error(exc: BulkWriteError | ClientBulkWriteException) -> PyMongo
         if error.get("code") == DUPLICATE_KEY:
             return DuplicateKeyError(error.get("errmsg", "duplicate key"), DUPLICATE_KEY, error)
     top = exc.error if isinstance(exc, ClientBulkWriteException) else None
+    if isinstance(top, OperationFailure) and top.code == DUPLICATE_KEY:
+        # Some servers report a broken unique index for the bulkWrite command as a whole.
+        return DuplicateKeyError(str(top), DUPLICATE_KEY, top.details)
     if isinstance(top, PyMongoError):
         return top  # a network or command error, with its labels (TransientTransactionError)
     if isinstance(top, dict):
         return OperationFailure(top.get("errmsg", "bulkWrite failed"), top.get("code"), top)
     return exc
+
+
+def duplicate_collection(exc: DuplicateKeyError, db: Database) -> str | None:
+    """The collection whose unique index ``exc`` broke, as the server's message names it
+    (``E11000 duplicate key error collection: <db>.<collection> index: ...``)."""
+    marker = f"collection: {db.name}."
+    message = str(exc)
+    start = message.find(marker)
+    if start < 0:
+        return None
+    rest = message[start + len(marker) :]
+    return rest.split(" ", 1)[0] or None

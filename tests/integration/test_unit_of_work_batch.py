@@ -1,4 +1,4 @@
-"""The batched unit of work: its inserts and outbox entries go as one bulkWrite in the
+"""A unit of work's staged inserts and outbox entries go as one bulkWrite in the
 transaction, commit together, are published after the commit, and a duplicate among them
 applies nothing and names its collection."""
 
@@ -9,17 +9,14 @@ import uuid
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from shared.domain.clock import SystemClock
 from shared.domain.events import CloudEvent, NotificationSent, new_event
-from shared.infra.batched_unit_of_work import (
-    BatchedUnitOfWork,
-    DuplicateInsert,
-    run_batched_unit_of_work,
-)
 from shared.infra.outbox import OutboxRelay
 from shared.infra.publisher import Publisher
 from shared.infra.settings import Settings
+from shared.infra.unit_of_work import UnitOfWork, duplicate_collection, run_unit_of_work
 from tests.support import EventTap, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -58,7 +55,7 @@ async def test_inserts_and_events_commit_in_one_write_and_are_published(
     event = sent_event(subject)
     relay = OutboxRelay(counted, Publisher(settings.amqp_url, name="buow-test"), clock)
 
-    async def work(uow: BatchedUnitOfWork) -> str:
+    async def work(uow: UnitOfWork) -> str:
         uow.insert("buow_marks", {"_id": subject})
         uow.insert("buow_results", {"_id": subject, "n": 1})
         uow.stage(event)
@@ -67,7 +64,7 @@ async def test_inserts_and_events_commit_in_one_write_and_are_published(
     try:
         async with EventTap(settings.amqp_url, "notification.sent") as tap:
             commands.names.clear()
-            result = await run_batched_unit_of_work(client, counted, work, clock=clock, relay=relay)
+            result = await run_unit_of_work(client, counted, work, clock=clock, relay=relay)
             written = list(commands.names)
             await wait_until(lambda: any(e["id"] == event.id for e in tap.events))
     finally:
@@ -90,15 +87,15 @@ async def test_a_duplicate_insert_applies_nothing_and_names_its_collection(
     await db["buow_marks"].insert_one({"_id": subject})
     event = sent_event(subject)
 
-    async def work(uow: BatchedUnitOfWork) -> None:
+    async def work(uow: UnitOfWork) -> None:
         await uow.db["buow_moves"].insert_one({"_id": subject}, session=uow.session)
         uow.insert("buow_results", {"_id": subject})
         uow.insert("buow_marks", {"_id": subject})
         uow.stage(event)
 
-    with pytest.raises(DuplicateInsert) as duplicate:
-        await run_batched_unit_of_work(db.client, db, work, clock=clock, relay=None)
-    assert duplicate.value.collection == "buow_marks"
+    with pytest.raises(DuplicateKeyError) as duplicate:
+        await run_unit_of_work(db.client, db, work, clock=clock, relay=None)
+    assert duplicate_collection(duplicate.value, db) == "buow_marks"
     assert await db["buow_moves"].find_one({"_id": subject}) is None
     assert await db["buow_results"].find_one({"_id": subject}) is None
     assert await db["outbox"].find_one({"_id": event.id}) is None
