@@ -107,9 +107,9 @@ def test_chinese_dates_are_written_year_month_day() -> None:
     assert i18n.day(date(2027, 5, 31), "en") == "31 May 2027"
 
 
-def test_catalog_names_without_a_confident_chinese_name_stay_english() -> None:
+def test_catalog_names_in_chinese_as_gacc_writes_them_and_free_text_stays_as_typed() -> None:
     assert i18n.name("food.dairy", "zh") == "乳品"
-    assert i18n.name("scrap.metal", "zh") == "Scrap metal"
+    assert i18n.name("scrap.metal", "zh") == "废金属"
     assert i18n.name("Copper scrap", "zh") == "Copper scrap"  # typed by the partner
 
 
