@@ -214,7 +214,33 @@ class OutboxRelay:
             return False
         return True
 
+    async def publish_leased_all(self, entries: list[dict[str, Any]]) -> int:
+        """Publish entries written by ``leased_entry``, in their order, their sent marks
+        grouped (a unit of work that staged many events); returns how many were published.
+
+        Each entry is tried as ``publish_leased`` tries it: one that fails is left to the
+        sweep and the next is still tried. Never raises for a broker problem.
+        """
+        marks: dict[str, asyncio.Future[None]] = {}
+        for entry in entries:
+            try:
+                await self._publish(entry)
+            except Exception as exc:
+                log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
+                continue
+            # Marked while the next entries are published: the marks go as few updates.
+            marks[entry["_id"]] = asyncio.ensure_future(self._sent.mark(entry["_id"]))
+        results = await asyncio.gather(*marks.values(), return_exceptions=True)
+        for entry_id, result in zip(marks, results, strict=True):
+            if isinstance(result, Exception):
+                log.warning("marking %s sent failed, left to the sweep: %s", entry_id, result)
+        return sum(1 for result in results if not isinstance(result, Exception))
+
     async def _send(self, entry: dict[str, Any]) -> None:
+        await self._publish(entry)
+        await self._sent.mark(entry["_id"])
+
+    async def _publish(self, entry: dict[str, Any]) -> None:
         event = entry["event"]
         # The partner header routes the one publish to the partner's queue as well.
         headers = await self._partners.headers(event)
@@ -228,4 +254,3 @@ class OutboxRelay:
             headers=headers or None,
         )
         ACTIVITY.event_published(event["type"])
-        await self._sent.mark(entry["_id"])

@@ -109,8 +109,7 @@ async def run_unit_of_work(
 
     result = await in_transaction(client, attempt)
     if relay is not None:
-        for entry in entries:
-            await relay.publish_leased(entry)
+        await relay.publish_leased_all(entries)
     return result
 
 

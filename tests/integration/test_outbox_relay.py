@@ -135,3 +135,29 @@ async def test_entries_published_together_are_marked_sent_together(
     assert sorted(e["id"] for e in tap.events if e["subject"] == subject) == sorted(
         e["_id"] for e in entries
     )
+
+
+async def test_a_unit_of_works_entries_go_out_in_order_with_their_marks_grouped(
+    settings: Settings, own_db: AsyncDatabase
+) -> None:
+    updates = Updates()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongodb_url, tz_aware=True, event_listeners=[updates]
+    )
+    db = client[own_db.name]
+    subject, clock = f"relay-{uuid.uuid4().hex}", SystemClock()
+    relay = OutboxRelay(db, Publisher(settings.amqp_url, name="relay-ordered"), clock)
+    now = clock.now()
+    entries = [relay.leased_entry(sent_event(subject, now), now) for _ in range(30)]
+    await own_db["outbox"].insert_many([dict(e) for e in entries])
+    async with EventTap(settings.amqp_url, "notification.sent") as tap:
+        published = await relay.publish_leased_all(entries)
+        # It returns once every entry is marked sent.
+        assert await own_db["outbox"].count_documents({"subject": subject, "status": "sent"}) == 30
+        await tap.wait_for("notification.sent", count=30, timeout=60)
+    await relay.stop()
+    await client.close()
+    assert published == 30
+    assert 1 <= updates.count < 30  # grouped, not one update per entry
+    # In the order they were staged (one publisher channel keeps it).
+    assert [e["id"] for e in tap.events if e["subject"] == subject] == [e["_id"] for e in entries]
