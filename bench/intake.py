@@ -13,9 +13,10 @@ One process, one RabbitMQ vhost, one MongoDB wire server (SecantusDB unless MONG
    CPU per accepted document (from its own counters), latency idle and at capacity;
 3. the same number of documents over HTTP (multipart uploads, CONCURRENCY requests in
    flight), also with the validator off: the two channels compared in the same conditions;
-4. with the validator running too: latency from publish (or request start) to
-   ``document.received`` at half of each channel's measured capacity, CPU and MongoDB round
-   trips per document of intake and validator.
+4. with the validator running too: the pipeline's capacity (a burst timed until the validator
+   has applied every document), then latency from publish (or request start) to
+   ``document.received`` at half capacity (half the lower of the channel's and the pipeline's
+   capacity), CPU and MongoDB round trips per document of intake and validator.
 Last, every figure the performance goals name, next to its goal with met / NOT met
 (``GOALS``). Bounded: every phase stops after PHASE_SECONDS.
 """
@@ -33,7 +34,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import aio_pika
 import httpx
@@ -77,6 +78,7 @@ class ReceivedTap:
 
     def __init__(self) -> None:
         self.at: dict[str, float] = {}
+        self.ids: list[str] = []  # the document.received event ids, as they arrived
         self.arrived = asyncio.Event()
         self.expected = 0
 
@@ -91,8 +93,11 @@ class ReceivedTap:
 
             async def on_event(message: aio_pika.abc.AbstractIncomingMessage) -> None:
                 await message.ack()
-                filename = json.loads(message.body)["data"]["filename"]
-                self.at.setdefault(filename, time.perf_counter())
+                event = json.loads(message.body)
+                filename = event["data"]["filename"]
+                if filename not in self.at:
+                    self.at[filename] = time.perf_counter()
+                    self.ids.append(event["id"])
                 if len(self.at) >= self.expected:
                     self.arrived.set()
 
@@ -130,7 +135,13 @@ async def publish_document(
 
 
 async def through_amqp(
-    settings: Settings, applications: list[str], bodies: list[bytes], *, prefix: str, pace: Pace
+    settings: Settings,
+    applications: list[str],
+    bodies: list[bytes],
+    *,
+    prefix: str,
+    pace: Pace,
+    received_ids: list[str] | None = None,
 ) -> tuple[float, list[float]]:
     """Documents/s and latencies (s) from publish to ``document.received``.
 
@@ -171,7 +182,24 @@ async def through_amqp(
                     if pace == "rest":
                         await tap.wait(offset + 1)
             await tap.wait(len(bodies))
+        if received_ids is not None:
+            received_ids.extend(tap.ids)
         return measured(tap, sent, started)
+
+
+async def validated_all(settings: Settings, event_ids: list[str]) -> None:
+    """Until the validator has applied every one of ``event_ids`` (its inbox marks them)."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url)
+    try:
+        inbox = client[settings.mongodb_db]["inbox"]
+        query = {"consumer": "validator", "event_id": {"$in": event_ids}}
+        deadline = time.perf_counter() + 4 * PHASE_SECONDS
+        while await inbox.count_documents(query) < len(event_ids):
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the validator did not apply every document in time")
+            await asyncio.sleep(0.05)
+    finally:
+        await client.close()
 
 
 async def through_http(
@@ -352,6 +380,7 @@ class Figures:
     rest: list[float]
     amqp: Phase
     http: Phase
+    pipeline: float  # documents/s stored and validated, intake and validator both running
     amqp_half: HalfPhase
     http_half: HalfPhase
     server_cpu_ms: dict[str, float]
@@ -408,11 +437,12 @@ async def measure(settings: Settings) -> Figures:
         )
     burst_apps = DOCUMENTS // PER_APPLICATION
     api_key, applications = await seed(
-        settings, 4 + 2 * burst_apps + 2 * HALF_CAPACITY_APPLICATIONS
+        settings, 4 + 3 * burst_apps + 2 * HALF_CAPACITY_APPLICATIONS
     )
     rest_apps, applications = applications[:4], applications[4:]
     amqp_apps, http_apps = applications[:burst_apps], applications[burst_apps : 2 * burst_apps]
-    half_apps = applications[2 * burst_apps :]
+    both_apps = applications[2 * burst_apps : 3 * burst_apps]
+    half_apps = applications[3 * burst_apps :]
     amqp_half_apps, http_half_apps = half_apps[::2], half_apps[1::2]
     async with service("intake", settings) as intake:
         base_url = intake.metrics_url.removesuffix("/metrics")
@@ -438,13 +468,24 @@ async def measure(settings: Settings) -> Figures:
                 )
             http = Phase(rate, latencies, await meter.stop(len(bodies)), client.ms)
         async with service("validator", settings) as validator:
+            # Capacity of the pipeline the half-capacity phases run: intake and validator
+            # on the same cores, a burst timed until the validator has applied every document.
+            bodies = [document(4 * DOCUMENTS + i) for i in range(DOCUMENTS)]
+            ids: list[str] = []
+            started = time.perf_counter()
+            await through_amqp(
+                settings, both_apps, bodies, prefix="both", pace="burst", received_ids=ids
+            )
+            await validated_all(settings, ids)
+            pipeline = len(bodies) / (time.perf_counter() - started)
             meters = Meter(intake), Meter(validator)
             halves: list[HalfPhase] = []
             for channel, capacity, apps in (
                 ("amqp", amqp.rate, amqp_half_apps),
                 ("http", http.rate, http_half_apps),
             ):
-                offered = capacity / 2
+                # Half of what the machine does with both running, or of the channel alone.
+                offered = min(capacity, pipeline) / 2
                 count = min(len(apps) * PER_APPLICATION, half_count(capacity))
                 first = (2 + len(halves)) * DOCUMENTS
                 half_bodies = [document(first + i) for i in range(count)]
@@ -463,7 +504,7 @@ async def measure(settings: Settings) -> Figures:
                 used = [await m.stop(len(half_bodies)) for m in meters]
                 halves.append(HalfPhase(rate, latencies, used[0], client.ms, offered, used[1]))
     return Figures(
-        published, consumed, floor, tight, rest, amqp, http, halves[0], halves[1],
+        published, consumed, floor, tight, rest, amqp, http, pipeline, halves[0], halves[1],
         server.per_document,
     )  # fmt: skip
 
@@ -581,7 +622,11 @@ def report(f: Figures) -> None:
         latency("    latency at capacity (queue of the whole burst)", phase.latency)
     rate_line("HTTP / AMQP throughput, both validator off", f.http.rate / f.amqp.rate, "")
     latency("latency idle over AMQP, one document at a time", f.rest)
-    print("at half of each channel's capacity, intake and validator both running:")
+    rate_line("intake + validator, stored and validated (AMQP burst)", f.pipeline, "docs/s")
+    print(
+        "at half capacity (half of the lower of the channel's and the pipeline's),"
+        " intake and validator both running:"
+    )
     for channel, half in (("AMQP", f.amqp_half), ("HTTP", f.http_half)):
         latency(
             f"{channel}: {half.offered:.1f} docs/s offered, {half.rate:.1f} achieved, latency",
