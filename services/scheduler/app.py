@@ -38,6 +38,8 @@ class SchedulerService(ServiceContext):
     replica: str = ""
     jobs: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone=UTC))
     running: set[asyncio.Task[Any]] = field(default_factory=set)
+    ticks: int = 0  # ticks and sweeps finished, for whoever waits on this replica's work
+    sweeps: int = 0
 
     async def tick(self) -> dict[str, int]:
         lease = timedelta(seconds=self.settings.scheduler_lease_seconds)
@@ -51,11 +53,15 @@ class SchedulerService(ServiceContext):
                 batch_size=settings.scheduler_batch_size,
                 claim_timeout=settings.scheduler_claim_timeout_seconds,
             )
-            return dict(await run)
+            outcome = dict(await run)
+            self.ticks += 1
+            return outcome
 
     async def sweep(self) -> int:
         async with self._job():
-            return await sweep_processing(self, processing_days=self.settings.processing_days)
+            swept = await sweep_processing(self, processing_days=self.settings.processing_days)
+            self.sweeps += 1
+            return swept
 
     @asynccontextmanager
     async def _job(self) -> AsyncIterator[None]:

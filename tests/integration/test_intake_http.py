@@ -248,7 +248,7 @@ async def test_same_idempotency_key_yields_the_same_document_once(
         second = await upload(client, application_id, body, key=key)
         other = await upload(client, application_id, sample_pdf("other"), key=key)
         await tap.wait_for("document.received", application_id=application_id)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # a second document.received, if there were one, comes now
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json()["status"] == "duplicate"
     assert second.json()["document"]["id"] == first.json()["document"]["id"]

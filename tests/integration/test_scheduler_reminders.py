@@ -83,6 +83,11 @@ async def start_scheduler(iso: Settings, iso_db: AsyncDatabase) -> AsyncIterator
     )
 
 
+async def started_up(*replicas: SchedulerService) -> None:
+    """Until each replica's start-up tick and sweep have run (APScheduler fires them)."""
+    await wait_until(lambda: all(r.ticks >= 1 and r.sweeps >= 1 for r in replicas))
+
+
 def contacts(n: int = 2) -> list[str]:
     tag = uuid.uuid4().hex[:8]
     return [f"contact{i}-{tag}@exporter.example" for i in range(n)]
@@ -274,7 +279,7 @@ async def test_reminder_held_by_a_killed_replica_is_taken_over_after_its_lease(
     assert ghost is not None
     assert ghost["_id"] == f"{deadline.id}:T-3d"
     survivor = await start_scheduler("survivor", scheduler_tick_seconds=3600)
-    await asyncio.sleep(0.3)  # its start-up tick finds the reminder held
+    await started_up(survivor)  # its start-up tick finds the reminder held
 
     assert await survivor.tick() == {}  # the lease still holds
     CLOCK.advance(timedelta(seconds=61))
@@ -314,7 +319,7 @@ async def test_replicas_claiming_overlapping_batches_emit_each_reminder_once(
         )
         for name in ("replica-1", "replica-2")
     ]
-    await asyncio.sleep(0.3)  # their start-up ticks find nothing
+    await started_up(*replicas)  # their start-up ticks find nothing
     lease = timedelta(seconds=60)
     overlapping = await due_windows(iso_db, 20)
     # Two claims of the very same candidates: each reminder goes to one of them.
@@ -360,7 +365,7 @@ async def test_batch_abandoned_by_a_killed_replica_is_taken_over_after_its_lease
     iso: Settings, iso_db: AsyncDatabase, start_scheduler: StartScheduler
 ) -> None:
     survivor = await start_scheduler("survivor", scheduler_tick_seconds=3600)
-    await asyncio.sleep(0.3)  # its start-up tick finds nothing
+    await started_up(survivor)  # its start-up tick finds nothing
     reminder_ids = await due_windows(iso_db, 12)
     # A replica claims the batch, then dies before its transaction.
     candidates = await iso_db["reminders"].find({"_id": {"$in": reminder_ids}}).to_list()
@@ -389,7 +394,7 @@ async def test_claim_meeting_a_killed_replicas_open_transaction_gives_up_in_boun
     survivor = await start_scheduler(
         "survivor", scheduler_tick_seconds=3600, scheduler_claim_timeout_seconds=1
     )
-    await asyncio.sleep(0.3)  # its start-up tick finds nothing
+    await started_up(survivor)  # its start-up tick finds nothing
     reminder_ids = await due_windows(iso_db, 5)
     candidates = await iso_db["reminders"].find({"_id": {"$in": reminder_ids}}).to_list()
     ghost = await claim_batch(
@@ -423,7 +428,7 @@ async def test_a_reminder_whose_event_is_in_the_outbox_already_holds_up_no_other
     iso: Settings, iso_db: AsyncDatabase, start_scheduler: StartScheduler
 ) -> None:
     service = await start_scheduler(scheduler_tick_seconds=3600)
-    await asyncio.sleep(0.3)  # its start-up tick finds nothing
+    await started_up(service)  # its start-up tick finds nothing
     reminder_ids = await due_windows(iso_db, 5)
     # Its event id is taken (event ids derive from the reminder): it must not be staged again.
     taken = f"reminder:{reminder_ids[2]}"
@@ -543,7 +548,7 @@ async def test_application_with_the_authority_too_long_is_reported_to_ops_once(
         iso_db, contacts(1), status="under_examination", created_at=START - timedelta(days=5)
     )
     service = await start_scheduler(scheduler_tick_seconds=3600)
-    await asyncio.sleep(0.3)  # the start-up sweep and tick
+    await started_up(service)  # the start-up sweep and tick
     assert await service.sweep() == 0  # the start-up sweep opened it already
     await service.tick()
     await wait_until(lambda: len(mails_to(smtp["maildir"], {iso.ops_email})) >= 1)
