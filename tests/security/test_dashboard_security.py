@@ -21,7 +21,7 @@ from services.dashboard.security import secure_cookie
 from shared.infra.settings import Settings
 from tests.dashboard_support import dashboard_server
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+ASYNC = pytest.mark.asyncio(loop_scope="session")  # sync tests here carry no asyncio mark
 PASSWORD = "s3cret-yard-plan"
 TOKEN_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -58,6 +58,7 @@ async def log_in(client: httpx.AsyncClient, username: str = "mei") -> str:
     return match.group(1)
 
 
+@ASYNC
 async def test_a_state_change_without_the_sessions_csrf_token_is_refused(board: Dashboard) -> None:
     async with client_of(board) as client:
         token = await log_in(client)
@@ -75,6 +76,7 @@ async def test_a_state_change_without_the_sessions_csrf_token_is_refused(board: 
         assert htmx.status_code == 200
 
 
+@ASYNC
 async def test_a_request_from_another_origin_is_refused_even_at_login(board: Dashboard) -> None:
     async with client_of(board) as client:
         response = await client.post(
@@ -86,6 +88,7 @@ async def test_a_request_from_another_origin_is_refused_even_at_login(board: Das
         assert "regwatch_ops" not in client.cookies
 
 
+@ASYNC
 async def test_scripts_with_the_ops_token_need_no_csrf_token(
     board: Dashboard, settings: Settings
 ) -> None:
@@ -97,6 +100,7 @@ async def test_scripts_with_the_ops_token_need_no_csrf_token(
         assert response.status_code == 200
 
 
+@ASYNC
 async def test_logout_ends_the_session_even_for_a_copied_cookie(board: Dashboard) -> None:
     async with client_of(board) as client:
         token = await log_in(client)
@@ -108,6 +112,7 @@ async def test_logout_ends_the_session_even_for_a_copied_cookie(board: Dashboard
         assert (await thief.get("/")).headers["location"].startswith("/login")
 
 
+@ASYNC
 async def test_a_user_removed_from_the_list_is_logged_out_at_once(board: Dashboard) -> None:
     async with client_of(board) as client:
         await log_in(client)
@@ -121,6 +126,7 @@ async def test_a_user_removed_from_the_list_is_logged_out_at_once(board: Dashboa
         assert (await after_change.get("/api/overview")).status_code == 401
 
 
+@ASYNC
 async def test_each_log_in_gets_a_new_session_id(board: Dashboard) -> None:
     async with client_of(board) as client:
         first = await log_in(client)
@@ -137,6 +143,7 @@ def test_the_cookie_is_secure_unless_the_dashboard_is_on_loopback() -> None:
     assert secure_cookie(Settings(http_host="0.0.0.0", dashboard_secure_cookie=False)) is False
 
 
+@ASYNC
 async def test_the_session_cookie_is_secure_httponly_and_samesite_off_loopback(
     board: Dashboard,
 ) -> None:
@@ -169,6 +176,7 @@ def test_login_redirects_to_paths_of_this_site() -> None:
     assert _safe_next("/applications?status=submitted") == "/applications?status=submitted"
 
 
+@ASYNC
 async def test_every_answer_carries_the_security_headers(board: Dashboard) -> None:
     async with client_of(board) as client:
         answers = [await client.get("/login"), await client.get("/healthz")]
@@ -184,6 +192,7 @@ async def test_every_answer_carries_the_security_headers(board: Dashboard) -> No
         assert response.headers["referrer-policy"] == "same-origin"
 
 
+@ASYNC
 async def test_docs_openapi_and_metrics_are_for_ops_only(board: Dashboard) -> None:
     async with client_of(board) as client:
         for path in ("/docs", "/openapi.json"):
@@ -195,6 +204,7 @@ async def test_docs_openapi_and_metrics_are_for_ops_only(board: Dashboard) -> No
         assert "regwatch_http_requests_total" in (await client.get("/metrics")).text
 
 
+@ASYNC
 async def test_docs_and_metrics_can_be_open_or_off_by_setting(board: Dashboard) -> None:
     async with client_of(board, dashboard_docs="open", metrics_access="open") as client:
         assert (await client.get("/openapi.json")).status_code == 200

@@ -20,7 +20,7 @@ from services.notifier.render import header_safe
 from shared.app.partners import issue_api_key, new_partner, save_partner
 from shared.infra.settings import Settings
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+ASYNC = pytest.mark.asyncio(loop_scope="session")  # sync tests here carry no asyncio mark
 EXPORTER = {"name": "Fjord Dairy AS", "country": "NO", "contact_emails": ["export@fjord.example"]}
 
 
@@ -44,6 +44,7 @@ def application(**changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
 
+@ASYNC
 async def test_a_page_number_beyond_64_bits_is_a_problem_not_a_crash(
     client: httpx.AsyncClient,
 ) -> None:
@@ -67,6 +68,7 @@ async def test_a_page_number_beyond_64_bits_is_a_problem_not_a_crash(
         ),
     ],
 )
+@ASYNC
 async def test_an_exporter_that_names_nobody_or_a_numeric_date_is_refused(
     client: httpx.AsyncClient, body: dict[str, Any]
 ) -> None:
@@ -75,6 +77,7 @@ async def test_an_exporter_that_names_nobody_or_a_numeric_date_is_refused(
     assert response.json()["type"] == "urn:regwatch:problem:invalid_request"
 
 
+@ASYNC
 async def test_names_are_stored_normalised_and_trimmed(client: httpx.AsyncClient) -> None:
     decomposed = "Fjord Me\u0301ieri AS "  # e + combining acute
     response = await client.post(
@@ -84,6 +87,7 @@ async def test_names_are_stored_normalised_and_trimmed(client: httpx.AsyncClient
     assert response.json()["exporter"]["name"] == "Fjord M\u00e9ieri AS"
 
 
+@ASYNC
 async def test_options_lists_the_allowed_methods(client: httpx.AsyncClient) -> None:
     response = await client.options("/v1/applications")
     assert response.status_code == 204
