@@ -110,19 +110,26 @@ class Updates(CommandListener):
         pass
 
 
-async def test_entries_published_together_are_marked_sent_together(
+async def thirty_leased(
     settings: Settings, own_db: AsyncDatabase
-) -> None:
+) -> tuple[Updates, AsyncMongoClient[dict[str, Any]], OutboxRelay, str, list[dict[str, Any]]]:
+    """A relay whose client counts updates, and 30 entries written leased to it."""
     updates = Updates()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         settings.mongodb_url, tz_aware=True, event_listeners=[updates]
     )
-    db = client[own_db.name]
     subject, clock = f"relay-{uuid.uuid4().hex}", SystemClock()
-    relay = OutboxRelay(db, Publisher(settings.amqp_url, name="relay-marks"), clock)
+    relay = OutboxRelay(client[own_db.name], Publisher(settings.amqp_url, name=subject), clock)
     now = clock.now()
     entries = [relay.leased_entry(sent_event(subject, now), now) for _ in range(30)]
     await own_db["outbox"].insert_many([dict(e) for e in entries])
+    return updates, client, relay, subject, entries
+
+
+async def test_entries_published_together_are_marked_sent_together(
+    settings: Settings, own_db: AsyncDatabase
+) -> None:
+    updates, client, relay, subject, entries = await thirty_leased(settings, own_db)
     async with EventTap(settings.amqp_url, "notification.sent") as tap:
         published = await asyncio.gather(*(relay.publish_leased(e) for e in entries))
         # Each publish returns once its entry is marked sent.
@@ -140,16 +147,7 @@ async def test_entries_published_together_are_marked_sent_together(
 async def test_a_unit_of_works_entries_go_out_in_order_with_their_marks_grouped(
     settings: Settings, own_db: AsyncDatabase
 ) -> None:
-    updates = Updates()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        settings.mongodb_url, tz_aware=True, event_listeners=[updates]
-    )
-    db = client[own_db.name]
-    subject, clock = f"relay-{uuid.uuid4().hex}", SystemClock()
-    relay = OutboxRelay(db, Publisher(settings.amqp_url, name="relay-ordered"), clock)
-    now = clock.now()
-    entries = [relay.leased_entry(sent_event(subject, now), now) for _ in range(30)]
-    await own_db["outbox"].insert_many([dict(e) for e in entries])
+    updates, client, relay, subject, entries = await thirty_leased(settings, own_db)
     async with EventTap(settings.amqp_url, "notification.sent") as tap:
         published = await relay.publish_leased_all(entries)
         # It returns once every entry is marked sent.
