@@ -11,11 +11,13 @@ directory; ``make cluster-up`` / ``cluster-down`` run one on fixed ports for peo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,16 +96,12 @@ class RabbitCluster:
         return [node.amqp_url for node in self.nodes]
 
     def ctl(self, node: Node, *args: str, timeout: float = 120) -> str:
-        result = subprocess.run(
-            [str(SBIN / "rabbitmqctl"), "-n", node.name, *args],
-            env=node.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if result.returncode != 0:
-            raise ClusterError(f"rabbitmqctl {' '.join(args)} on {node.name}: {result.stderr}")
-        return result.stdout
+        try:
+            return run_ctl([str(SBIN / "rabbitmqctl"), "-n", node.name, *args], node.env(), timeout)
+        except subprocess.CalledProcessError as exc:
+            raise ClusterError(
+                f"rabbitmqctl {' '.join(args)} on {node.name}: {exc.stderr}"
+            ) from None
 
     def ctl_json(self, node: Node, *args: str) -> Any:
         return json.loads(self.ctl(node, "-q", "--formatter", "json", *args) or "[]")
@@ -189,6 +187,33 @@ def apply_policies(cluster: RabbitCluster, node: Node) -> None:
         str(policy["pattern"]),
         json.dumps(policy["definition"]),
     )
+
+
+def run_ctl(argv: list[str], env: dict[str, str], timeout: float) -> str:
+    """Run a rabbitmqctl command and return its output; it cannot outlive ``timeout``.
+
+    The command runs in its own process group with its output in files, not pipes: on timeout
+    the whole group (the script and the Erlang VM it starts) is killed, and nothing a leftover
+    grandchild holds open can keep the caller waiting. Raises ``subprocess.TimeoutExpired`` or
+    ``subprocess.CalledProcessError`` (with the command's stderr).
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if returncode != 0:
+        raise subprocess.CalledProcessError(returncode, argv, stdout, stderr)
+    return stdout
 
 
 def _alive(pid: int) -> bool:

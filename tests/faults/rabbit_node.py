@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.local_infra import free_port
+from devtools.rabbit_cluster import run_ctl
 from tests.servers import management_request
 
 SBIN = Path("/usr/lib/rabbitmq/bin")
@@ -63,14 +64,8 @@ class RabbitNode:
             "ERL_EPMD_ADDRESS": "127.0.0.1",
         }
 
-    def ctl(self, *args: str, timeout: float = 120) -> None:
-        subprocess.run(
-            [str(SBIN / "rabbitmqctl"), "-n", self.name, *args],
-            env=self._env(),
-            check=True,
-            capture_output=True,
-            timeout=timeout,
-        )
+    def ctl(self, *args: str, timeout: float = 120) -> str:
+        return run_ctl([str(SBIN / "rabbitmqctl"), "-n", self.name, *args], self._env(), timeout)
 
     def start(self) -> None:
         subprocess.run([str(SBIN / "rabbitmq-server"), "-detached"], env=self._env(), check=True)
@@ -89,15 +84,7 @@ class RabbitNode:
 
     def ctl_json(self, *args: str) -> Any:
         """A rabbitmqctl listing as JSON (live figures, unlike the management API's)."""
-        result = subprocess.run(
-            [str(SBIN / "rabbitmqctl"), "-n", self.name, "-q", "--formatter", "json", *args],
-            env=self._env(),
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        return json.loads(result.stdout or "[]")
+        return json.loads(self.ctl("-q", "--formatter", "json", *args, timeout=60) or "[]")
 
     def kill(self) -> None:
         """SIGKILL the node's Erlang VM: no clean shutdown, the data directory as it is."""

@@ -9,7 +9,6 @@ import os
 import random
 import re
 import signal
-import subprocess
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import aio_pika
 from pymongo.asynchronous.database import AsyncDatabase
 
 from devtools.local_infra import free_port
+from devtools.rabbit_cluster import run_ctl
 from shared.domain.deadlines import Deadline
 from shared.domain.models import Exporter, new_id
 from shared.infra.broker import connect_failover
@@ -176,15 +176,9 @@ def _connection_name(properties: Any) -> str | None:
 
 def ctl_json_runner(rabbitmqctl: list[str], env: dict[str, str]) -> Callable[..., Any]:
     def run(*args: str) -> Any:
-        result = subprocess.run(
-            [*rabbitmqctl, "-q", "--formatter", "json", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
+        return json.loads(
+            run_ctl([*rabbitmqctl, "-q", "--formatter", "json", *args], env, 60) or "[]"
         )
-        return json.loads(result.stdout or "[]")
 
     return run
 
