@@ -17,9 +17,13 @@ from services.notifier.application_notices import ApplicationChange, status_noti
 from services.notifier.handlers import notice_for
 from services.notifier.notices import Notice, RegimeEnded, regime_ended
 from services.notifier.render import render
+from shared.app.registration_lifecycle import term_deadlines
+from shared.domain.calendar import authority_date, stored_day
 from shared.domain.catalog import cached_catalog
+from shared.domain.deadlines import reminder_points
 from shared.domain.events import ApplicationStatusChanged, CloudEvent
 from shared.domain.models import Application, Exporter
+from shared.domain.renewal import plan_renewal
 from tests.unit.categories import ARTICLE_7, SCRAP
 from tests.unit.notices import NOW, deadline, registration, renewal
 
@@ -66,6 +70,34 @@ def test_no_food_category_is_closed_while_a_regime_is_or_will_be_in_force(catego
     for day in (date(2019, 6, 1), date(2024, 6, 1), date(2040, 1, 1)):
         assert catalog.closed_regime_for(category, day) is None
     assert regime_ended(catalog, category, AFTER_THE_BAN) is None
+
+
+# -- the notices before the end invite no filing that cannot succeed -------------------------
+
+
+@pytest.mark.parametrize(
+    "valid_until", [date(2020, 11, 30), date(2021, 3, 31), date(2021, 6, 30), date(2023, 12, 1)]
+)
+@pytest.mark.parametrize("planned_on", [date(2019, 10, 1), date(2020, 7, 1), date(2020, 12, 1)])
+def test_scrap_renewal_reminders_all_come_while_the_regime_is_in_force_and_none_announces_a_window(
+    valid_until: date, planned_on: date
+) -> None:
+    """A renewal reminder asks for a filing on a day the regime still judges it (the window
+    ends with the regime, ``shared/domain/renewal.py``); scrap has no opening day, so no
+    opening notice. What comes after the regime's end (the missed window, the expiry) is
+    worded as ended, above."""
+    doc = {
+        "_id": "reg_1",
+        "number": "R-1",
+        "category": "scrap.metal",
+        "valid_until": stored_day(valid_until),
+    }
+    plan = plan_renewal(cached_catalog(), "scrap.metal", valid_until, planned_on)
+    points = [p for d in term_deadlines(doc, plan, NOW) for p in reminder_points(d)]
+    asks_to_file = [p for p in points if p.event_type == "deadline.renewal_due"]
+    assert asks_to_file  # planned before the ban: the window and its reminders exist
+    assert all(authority_date(p.fire_at) <= date(2020, 12, 31) for p in asks_to_file)
+    assert not [p for p in points if p.event_type == "deadline.renewal_window_opens"]
 
 
 # -- the notifier judges it on the day it makes the email -----------------------------------
