@@ -1,5 +1,6 @@
-"""A Babel extractor: the catalog's category, product and document names become messages
-(context ``catalog``) that each language's catalog words as the authority writes them."""
+"""A Babel extractor: the catalog's category, product and document names, and the reasons
+its regimes ended, become messages (context ``catalog``) that each language's catalog words
+as the authority writes them."""
 
 from __future__ import annotations
 
@@ -22,3 +23,7 @@ def extract(
             yield 0, "pgettext", (CATALOG_CONTEXT, product["name"]), [f"product {product['id']}"]
     for document in data.get("document_types") or []:
         yield 0, "pgettext", (CATALOG_CONTEXT, document["name"]), [f"document {document['id']}"]
+    for regime in data.get("regimes") or []:  # why a regime ended, told to the exporters
+        if regime.get("closed_reason"):
+            reason = regime["closed_reason"].strip()
+            yield 0, "pgettext", (CATALOG_CONTEXT, reason), [f"regime {regime['id']}"]

@@ -20,11 +20,13 @@ from services.notifier import deliveries
 from services.notifier.application_notices import ApplicationChange, status_notice
 from services.notifier.contacts import contact_languages
 from services.notifier.deadline_notices import DEADLINE_NOTICES, deadline_notice
-from services.notifier.notices import ADVISED_TEMPLATES, IncompleteEvent, Notice
+from services.notifier.notices import ADVISED_TEMPLATES, IncompleteEvent, Notice, regime_ended
 from services.notifier.registration_notices import registration_notice
 from services.notifier.render import compose
 from services.notifier.smtp import RecipientRefused, SmtpUnavailable, connection, send
 from shared.app.calendar_links import calendar_path, calendar_token
+from shared.domain.calendar import authority_date
+from shared.domain.catalog import cached_catalog
 from shared.domain.deadlines import days_left
 from shared.domain.events import (
     ApplicationStatusChanged,
@@ -110,10 +112,20 @@ async def notice_for(ctx: ServiceContext, event: CloudEvent) -> Notice | None:
     except (ValidationError, IncompleteEvent) as exc:
         raise GiveUp(f"{event.type} {event.id} cannot be told: {exc}") from exc
     if notice is not None:  # each contact reads its email in its own language
+        notice.regime_ended = regime_ended(
+            cached_catalog(ctx.settings.catalog_dir),
+            notice.category or _category(payload),
+            authority_date(ctx.clock.now()),  # true on the day it is sent
+        )
         notice.languages = await contact_languages(ctx.db, notice.recipients)
         if notice.template in ADVISED_TEMPLATES and notice.application_id:
             notice.advice = await latest_advice(ctx, notice.application_id)
     return notice
+
+
+def _category(payload: Payload) -> str | None:
+    """The category a deadline names (its email does not list it, the wording may need it)."""
+    return payload.category if isinstance(payload, DeadlineEvent) else None
 
 
 async def latest_advice(ctx: ServiceContext, application_id: str) -> list[str]:

@@ -83,6 +83,12 @@ def name(value: str | None, language: str = DEFAULT_LANGUAGE) -> str:
     return translations(language).pgettext(CATALOG_CONTEXT, english)
 
 
+def catalog_text(value: str | None, language: str = DEFAULT_LANGUAGE) -> str:
+    """A text of the catalog's own (a regime's closed reason) in ``language``; any other
+    text (a reason ops typed) is shown as given."""
+    return translations(language).pgettext(CATALOG_CONTEXT, value) if value else ""
+
+
 def term(value: str | None, language: str = DEFAULT_LANGUAGE) -> str:
     """A word of the emails' own (a window's name, a status) in ``language``."""
     return translations(language).gettext(value) if value else ""

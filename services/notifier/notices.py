@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from services.notifier.i18n import N_, Term, Text
+from shared.domain.catalog import Catalog
 from shared.domain.deadlines import last_day
 from shared.domain.models import DEFAULT_LANGUAGE
 
@@ -43,6 +44,24 @@ class IncompleteEvent(ValueError):
     """The event lacks what its email must state; sending it vaguer would mislead."""
 
 
+class RegimeEnded(BaseModel):
+    """The registration regime of a notice's category ended for good before the day the
+    notice is made (scrap after the solid-waste ban): nothing can be applied for or renewed
+    in it, so no notice may send the exporter to apply again."""
+
+    last_day: date  # the regime's last day in force
+    reason: str | None = None  # the catalog's ``closed_reason``, as the catalog words it
+
+
+def regime_ended(catalog: Catalog, category: str | None, today: date) -> RegimeEnded | None:
+    """What the catalog says of ``category``'s ended regime on ``today`` (a Beijing day)."""
+    closed = catalog.closed_regime_for(category, today) if category else None
+    if closed is None or closed.in_force_until is None:
+        return None
+    reason = closed.closed_reason.strip() if closed.closed_reason else None
+    return RegimeEnded(last_day=closed.in_force_until, reason=reason)
+
+
 class Notice(BaseModel):
     """Everything one email says; the templates only lay it out."""
 
@@ -65,6 +84,8 @@ class Notice(BaseModel):
     new_status: str | None = None
     reason: str | None = None
     not_renewable_from: date | None = None
+    # Set when the notice is made: the category's regime has ended for good by that day.
+    regime_ended: RegimeEnded | None = None
     recipients: list[str] = Field(default_factory=list)
     languages: dict[str, str] = Field(default_factory=dict)  # recipient -> language, else English
 

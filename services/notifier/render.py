@@ -38,6 +38,7 @@ def environment(language: str) -> Environment:
     env.filters["days"] = partial(i18n.days, language=language)
     env.filters["name"] = partial(i18n.name, language=language)
     env.filters["missing_item"] = partial(missing_item, language=language)
+    env.filters["catalog_text"] = partial(i18n.catalog_text, language=language)
     env.filters["term"] = partial(i18n.term, language=language)
     env.globals["language"] = language
     env.globals["colon"] = "：" if language == "zh" else ": "  # after a label, as each writes it

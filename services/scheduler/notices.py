@@ -34,6 +34,7 @@ def reminder_event(
         application_id=deadline.application_id,
         registration_number=subject.registration_number,
         exporter_name=subject.exporter_name,
+        category=subject.category,
         product=subject.product,
         contact_emails=subject.contact_emails,
         due_at=due_at,

@@ -15,6 +15,7 @@ class ReminderSubject(BaseModel):
     """What a reminder names: the scheduler's notices and `regwatch deadlines` show it."""
 
     exporter_name: str | None = None
+    category: str | None = None
     product: str | None = None
     registration_number: str | None = None
     contact_emails: list[str] = Field(default_factory=list)
@@ -101,6 +102,7 @@ def subject_of(
         exporter_name=deadline.exporter_name
         or next((e["name"] for e in exporters if e.get("name")), None)
         or registration.get("exporter_name"),
+        category=application.get("category") or registration.get("category"),
         product=deadline.product or application.get("product") or registration.get("product"),
         registration_number=deadline.registration_number
         or application.get("registration_number")

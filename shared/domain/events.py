@@ -108,6 +108,7 @@ class DeadlineEvent(Payload):
     application_id: str | None = None
     registration_number: str | None = None
     exporter_name: str | None = None
+    category: str | None = None  # the catalog's category id of the application or registration
     product: str | None = None
     contact_emails: list[str] = Field(default_factory=list)
     due_at: datetime  # the instant the window closes (24:00 Beijing time on ``due_on``)

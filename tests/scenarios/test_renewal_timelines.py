@@ -25,6 +25,15 @@ scenarios = pytest.mark.scenarios
 
 DAIRY = "Fjord Dairy AS"
 SCRAP = "Rust Belt Metals Inc"
+# catalog/regimes.yaml, aqsiq_scrap: closed_reason, and what every notice says once it ended.
+SOLID_WASTE_BAN = (
+    "China has banned all imports of solid waste since 2021-01-01 (joint announcement of"
+    " 2020-11-24): no scrap-material registration can be applied for or renewed after 2020-12-31."
+)
+SCRAP_REGIME_ENDED = (
+    "No new registration can be applied for, nor any registration renewed: the registration"
+    " regime for this category ended on 31 December 2020 and nothing has replaced it."
+)
 
 
 def number(prefix: str) -> str:
@@ -313,11 +322,41 @@ async def test_scrap_registration_past_the_ban_is_told_it_cannot_be_renewed_then
         },
     )
 
+    async with tl.at(beijing(2021, 7, 10)):  # a renewal sent anyway: refused, nothing to apply for
+        application_id = await tl.file_renewal(
+            number=reg,
+            valid_until=date(2021, 9, 30),
+            exporter=SCRAP,
+            category="scrap.metal",
+            product=None,
+            documents=[("e_system_account", {"language": "en"})],
+        )
+        await tl.wait_quiet("after the filing")
+        refused = await tl.application(application_id)
+    refusal = f"Renewal refused: application {application_id} ({SCRAP})"
+    tl.expect_emails("a renewal after the ban", {(refusal, tl.contact)})
+    tl.expect_equal("renewal after the ban: application status", refused["status"], "refused")
+    tl.expect_equal(
+        "renewal after the ban: the refusal says the regime ended, and sends nobody to apply",
+        tl.message_of(refusal, tl.contact),
+        f"The renewal application {application_id} for registration {reg} has been refused.\n"
+        f"Its reason: {SOLID_WASTE_BAN}\n"
+        "\n"
+        "This application will not go further.\n"
+        f"{SCRAP_REGIME_ENDED}",
+    )
+
     async with tl.at(beijing(2021, 10, 1)):
         pass
-    tl.expect_emails(
-        "the day after the end",
-        {(f"Registration expired: {SCRAP}, registration {reg} (on 30 September 2021)", tl.contact)},
+    expired = f"Registration expired: {SCRAP}, registration {reg} (on 30 September 2021)"
+    tl.expect_emails("the day after the end", {(expired, tl.contact)})
+    tl.expect_equal(
+        "the day after the end: the expiry says the regime ended",
+        tl.message_of(expired, tl.contact),
+        f"Your registration {reg} expired on 30 September 2021 (the end of that day in Beijing)."
+        " Goods covered by it can no longer be cleared by China customs.\n"
+        f"{SCRAP_REGIME_ENDED}\n"
+        f"{SOLID_WASTE_BAN}",
     )
     tl.expect_equal("dead letters at the end", await tl.dead_letters(), 0)
     tl.assert_every_step()

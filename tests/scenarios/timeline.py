@@ -44,7 +44,7 @@ from shared.infra.topology import (
     READER_DOCUMENTS,
     WEBHOOKS_EVENTS,
 )
-from tests.integration.deadline_support import subject_of
+from tests.integration.deadline_support import body_text, subject_of
 from tests.processes import ServiceProcess, service_env
 from tests.support import sample_pdf, wait_until
 
@@ -106,6 +106,7 @@ class Timeline:
         self.db: AsyncDatabase = mongo.database(self.client, settings)
         self._seen_mail: set[str] = set(self._mail_keys())
         self._new_mail: list[tuple[str, str]] = []
+        self._texts: dict[tuple[str, str], str] = {}  # (subject, recipient) -> plain text
         self.now: datetime | None = None
         self.http: httpx.AsyncClient | None = None
         self.processes: list[ServiceProcess] = []
@@ -291,7 +292,9 @@ class Timeline:
             self._seen_mail.add(key)
             message = box.get_message(key)
             if message["To"] in ours:
-                self._new_mail.append((subject_of(message), str(message["To"])))
+                mail = (subject_of(message), str(message["To"]))
+                self._new_mail.append(mail)
+                self._texts[mail] = body_text(message)
 
     def emails_since_last_step(self) -> set[tuple[str, str]]:
         """(subject, recipient) of the mails to this test's addresses since the last call."""
@@ -320,6 +323,16 @@ class Timeline:
         self.steps.append(f"{self.now:%Y-%m-%d %H:%M}Z {step}: {verdict}")
         if problems:
             self.failures.append(f"step {step!r} at {self.now}: {verdict}")
+
+    def message_of(self, subject: str, recipient: str) -> str | None:
+        """What a mail collected so far says: its text between the greeting and the facts
+        listed under it (``Exporter: ...``), blank lines kept; None when no such mail came."""
+        text = self._texts.get((subject, recipient))
+        if text is None:
+            return None
+        lines = text.splitlines()
+        end = next(i for i, line in enumerate(lines) if line.startswith("Exporter: "))
+        return "\n".join(lines[1:end]).strip("\n")
 
     def expect_equal(self, what: str, got: Any, expected: Any) -> None:
         """A state the step must have reached (checked, reported with the steps)."""

@@ -54,6 +54,15 @@ class Catalog:
         ]
         return max(ended, key=lambda r: r.in_force_until or date.min, default=None)
 
+    def closed_regime_for(self, category: str, on: date) -> Regime | None:
+        """The regime of ``category`` that ended for good before ``on``: no regime covers
+        the category on ``on`` or later, so nothing can be applied for or renewed (scrap
+        after the solid-waste ban). None while a regime is or will be in force."""
+        covering = [r for r in self.regimes.values() if r.covers(category)]
+        if any(r.in_force_until is None or r.in_force_until >= on for r in covering):
+            return None
+        return self.ended_regime_for(category, on)
+
     def rules_for(self, regime: str | None, category: str, kind: str) -> list[Rule]:
         """Every rule that applies, in catalog order (regime None: only ``"*"`` sets)."""
         category_record = self.category(category)
