@@ -50,7 +50,7 @@ async def test_complete_documents_move_the_application_to_examination(
         "declaration of compliance (1 required)",
     ]
     assert results[1]["missing"] == ["declaration of compliance (1 required)"]
-    assert all(r["catalog_version"] == "2026.12.1" for r in results)
+    assert all(r["catalog_version"] == "2026.12.2" for r in results)
     assert results[-1]["regime"] == "gacc_decree_280"
     assert [v["data"]["verdict"] for v in validated] == ["incomplete", "incomplete", "complete"]
 

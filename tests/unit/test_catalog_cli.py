@@ -28,7 +28,7 @@ def broken_catalog(tmp_path: Path) -> Path:
 def test_catalog_check_summarises_a_valid_catalog() -> None:
     result = CliRunner().invoke(catalog_cli, ["check"], terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert "catalog 2026.12.1 is valid" in result.output
+    assert "catalog 2026.12.2 is valid" in result.output
     assert "25 categories, 16 document types" in result.output
     assert "gacc_decree_280" in result.output
     assert "required_document" in result.output

@@ -25,7 +25,7 @@ def catalog_copy(tmp_path: Path) -> Path:
 
 def test_shipped_catalog_loads_with_its_version() -> None:
     catalog = load_catalog()
-    assert catalog.version == "2026.12.1"
+    assert catalog.version == "2026.12.2"
     assert len(catalog.digest) == 64
     assert set(catalog.regimes) == {"aqsiq_scrap", "gacc_decree_248", "gacc_decree_280"}
 
@@ -137,12 +137,24 @@ def _break(path: Path, old: str, new: str) -> None:
             "regimes.yaml: regimes[2].in_force_from: overlaps gacc_decree_248",
         ),
         (
+            "regimes.yaml",
+            "announced_on: 2020-11-24",
+            "announced_on: 2021-01-01",
+            "regimes.yaml: regimes[0]: Value error, a closure is announced on or before the",
+        ),
+        (
+            "regimes.yaml",
+            'categories: ["food.*"]\n    in_force_from: 2026-06-01',
+            'categories: ["food.*", "scrap.*"]\n    in_force_from: 2026-06-01',
+            "regimes.yaml: regimes[0].closure: a later regime covers scrap.",
+        ),
+        (
             "categories.yaml",
             "{id: food.casings,",
             "{id: food.meat,",
             "categories.yaml: categories[7].id: 'food.meat' is already defined in categories.yaml",
         ),
-        ("catalog.yaml", 'version: "2026.12.1"', "version: ''", "catalog.yaml: version:"),
+        ("catalog.yaml", 'version: "2026.12.2"', "version: ''", "catalog.yaml: version:"),
         ("requirements/common.yaml", "rules:", "rules: [", "requirements/common.yaml: line"),
     ],
 )

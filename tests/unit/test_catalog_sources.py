@@ -28,6 +28,8 @@ def every_source(catalog: Catalog) -> Iterator[tuple[str, str]]:
     for regime in catalog.regimes.values():
         windows = regime.windows
         yield f"regime {regime.id}", regime.source
+        if regime.closure is not None:
+            yield f"regime {regime.id} closure", regime.closure.source
         yield f"regime {regime.id} validity", windows.validity_source
         yield f"regime {regime.id} renewal window", windows.renewal.source
         optional = {

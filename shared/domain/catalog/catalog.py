@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from shared.domain.catalog.models import Category, DocumentType, Regime, RequirementSet
 from shared.domain.catalog.rules import Rule, document_types_named
@@ -62,6 +62,18 @@ class Catalog:
         if any(r.in_force_until is None or r.in_force_until >= on for r in covering):
             return None
         return self.ended_regime_for(category, on)
+
+    def closing_regime_for(self, category: str, on: date) -> Regime | None:
+        """The regime of ``category`` in force on ``on`` whose end for good was announced by
+        then (its ``closure``): nothing applied for or renewed in it can last beyond its last
+        day (scrap between the solid-waste ban's announcement and the ban). None otherwise."""
+        regime = self.regime_for(category, on)
+        if regime is None or regime.closure is None or regime.in_force_until is None:
+            return None
+        if on < regime.closure.announced_on:
+            return None
+        after = regime.in_force_until + timedelta(days=1)
+        return regime if self.closed_regime_for(category, after) is not None else None
 
     def rules_for(self, regime: str | None, category: str, kind: str) -> list[Rule]:
         """Every rule that applies, in catalog order (regime None: only ``"*"`` sets)."""

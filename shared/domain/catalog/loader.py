@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,7 @@ def _problems(catalog: Catalog) -> Iterator[tuple[str, str, str, str]]:
                     f"{status!r} is no lifecycle status ({', '.join(STATES)})",
                 )
     yield from _overlapping_regimes(catalog)
+    yield from _closures_followed(catalog)
     yield from _clashing_rule_ids(catalog)
     for requirement_set in catalog.requirement_sets:
         yield from _set_problems(catalog, requirement_set, matches_any)
@@ -160,6 +161,22 @@ def _overlapping_regimes(catalog: Catalog) -> Iterator[tuple[str, str, str, str]
                     later.id,
                     ".in_force_from",
                     f"overlaps {earlier.id} for {category}: one regime at a time",
+                )
+
+
+def _closures_followed(catalog: Catalog) -> Iterator[tuple[str, str, str, str]]:
+    # A closure announces an end for good: no later regime may take over its categories.
+    for regime in catalog.regimes.values():
+        if regime.closure is None or regime.in_force_until is None:
+            continue
+        after = regime.in_force_until + timedelta(days=1)
+        for category in catalog.categories:
+            if regime.covers(category) and catalog.closed_regime_for(category, after) is None:
+                yield (
+                    "regimes",
+                    regime.id,
+                    ".closure",
+                    f"a later regime covers {category}: the regime does not end for good",
                 )
 
 

@@ -100,6 +100,16 @@ class Windows(Strict):
         }.get(kind) or self.validity_source
 
 
+class Closure(Strict):
+    """The announcement that a regime will end for good (no regime after it for its
+    categories): from ``announced_on`` to its last day in force, a registration, new or
+    renewed, can carry exports only up to that last day."""
+
+    announced_on: date
+    notice: str  # what the emails quote until the end, in the catalog's words
+    source: str
+
+
 class Regime(Strict):
     id: str
     name: str
@@ -107,8 +117,19 @@ class Regime(Strict):
     in_force_from: date | None
     in_force_until: date | None
     closed_reason: str | None = None
+    closure: Closure | None = None  # its end for good was announced
     source: str
     windows: Windows
+
+    @model_validator(mode="after")
+    def _closure_announced_before_the_end(self) -> Regime:
+        if self.closure is None:
+            return self
+        if self.in_force_until is None:
+            raise ValueError("a closure needs the regime's last day (in_force_until)")
+        if self.closure.announced_on > self.in_force_until:
+            raise ValueError("a closure is announced on or before the regime's last day")
+        return self
 
     def covers(self, category: str) -> bool:
         return any(fnmatchcase(category, pattern) for pattern in self.categories)
