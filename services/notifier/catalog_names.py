@@ -1,6 +1,6 @@
-"""A Babel extractor: the catalog's category, product and document names, and the reasons
-its regimes ended, become messages (context ``catalog``) that each language's catalog words
-as the authority writes them."""
+"""A Babel extractor: the catalog's category, product and document names, the reasons its
+regimes ended and the notices of their announced ends become messages (context ``catalog``)
+that each language's catalog words as the authority writes them."""
 
 from __future__ import annotations
 
@@ -27,3 +27,6 @@ def extract(
         if regime.get("closed_reason"):
             reason = regime["closed_reason"].strip()
             yield 0, "pgettext", (CATALOG_CONTEXT, reason), [f"regime {regime['id']}"]
+        if (regime.get("closure") or {}).get("notice"):  # its end announced, told until then
+            notice = regime["closure"]["notice"].strip()
+            yield 0, "pgettext", (CATALOG_CONTEXT, notice), [f"regime {regime['id']} closure"]

@@ -20,7 +20,13 @@ from services.notifier import deliveries
 from services.notifier.application_notices import ApplicationChange, status_notice
 from services.notifier.contacts import contact_languages
 from services.notifier.deadline_notices import DEADLINE_NOTICES, deadline_notice
-from services.notifier.notices import ADVISED_TEMPLATES, IncompleteEvent, Notice, regime_ended
+from services.notifier.notices import (
+    ADVISED_TEMPLATES,
+    IncompleteEvent,
+    Notice,
+    regime_ended,
+    regime_ending,
+)
 from services.notifier.registration_notices import registration_notice
 from services.notifier.render import compose
 from services.notifier.smtp import RecipientRefused, SmtpUnavailable, connection, send
@@ -112,11 +118,11 @@ async def notice_for(ctx: ServiceContext, event: CloudEvent) -> Notice | None:
     except (ValidationError, IncompleteEvent) as exc:
         raise GiveUp(f"{event.type} {event.id} cannot be told: {exc}") from exc
     if notice is not None:  # each contact reads its email in its own language
-        notice.regime_ended = regime_ended(
-            cached_catalog(ctx.settings.catalog_dir),
-            notice.category or _category(payload),
-            authority_date(ctx.clock.now()),  # true on the day it is sent
-        )
+        catalog = cached_catalog(ctx.settings.catalog_dir)
+        category = notice.category or _category(payload)
+        today = authority_date(ctx.clock.now())  # true on the day it is sent
+        notice.regime_ended = regime_ended(catalog, category, today)
+        notice.regime_ending = regime_ending(catalog, category, today)
         notice.languages = await contact_languages(ctx.db, notice.recipients)
         if notice.template in ADVISED_TEMPLATES and notice.application_id:
             notice.advice = await latest_advice(ctx, notice.application_id)

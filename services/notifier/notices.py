@@ -62,6 +62,25 @@ def regime_ended(catalog: Catalog, category: str | None, today: date) -> RegimeE
     return RegimeEnded(last_day=closed.in_force_until, reason=reason)
 
 
+class RegimeEnding(BaseModel):
+    """The end for good of a notice's category's regime was announced and has not come yet
+    on the day the notice is made (scrap between the solid-waste ban's announcement and the
+    ban): no registration, new or renewed, carries exports beyond its last day, so no notice
+    may promise exports after it nor send the exporter to apply for them."""
+
+    last_day: date  # the regime's last day in force
+    notice: str | None = None  # the catalog's ``closure.notice``, as the catalog words it
+
+
+def regime_ending(catalog: Catalog, category: str | None, today: date) -> RegimeEnding | None:
+    """What the catalog announced of ``category``'s regime's end, on ``today`` (Beijing) from
+    the announcement to the regime's last day."""
+    closing = catalog.closing_regime_for(category, today) if category else None
+    if closing is None or closing.closure is None or closing.in_force_until is None:
+        return None
+    return RegimeEnding(last_day=closing.in_force_until, notice=closing.closure.notice.strip())
+
+
 class Notice(BaseModel):
     """Everything one email says; the templates only lay it out."""
 
@@ -86,6 +105,8 @@ class Notice(BaseModel):
     not_renewable_from: date | None = None
     # Set when the notice is made: the category's regime has ended for good by that day.
     regime_ended: RegimeEnded | None = None
+    # Set when the notice is made: the category's regime will end for good, as announced.
+    regime_ending: RegimeEnding | None = None
     recipients: list[str] = Field(default_factory=list)
     languages: dict[str, str] = Field(default_factory=dict)  # recipient -> language, else English
 
