@@ -6,9 +6,10 @@ after the 09:00 reminders of its day. Decree 248/280 food registrations: renewal
 from 6 to 3 calendar months before expiry, reminders 180/120/90/60/30/14/7/1 days before
 the window's last day but none before it opens, one notice 30 days before it opens.
 
-The four timelines take over three minutes together: the long ones carry the ``scenarios``
-marker and run in ``make test-faults`` (``make test-scenarios``); ``make test`` runs the
-short one (a renewal filed too early).
+The timelines take minutes together: the long ones carry the ``scenarios`` marker and run
+in ``make test-faults`` (``make test-scenarios``); ``make test`` runs the short one (a
+renewal filed too early). The scrap ones follow the solid-waste ban: announced on
+2020-11-24, in force from 2021-01-01.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ SOLID_WASTE_BAN = (
 SCRAP_REGIME_ENDED = (
     "No new registration can be applied for, nor any registration renewed: the registration"
     " regime for this category ended on 31 December 2020 and nothing has replaced it."
+)
+# aqsiq_scrap's closure (announced 2020-11-24): what every notice says until the regime ends.
+SOLID_WASTE_BAN_ANNOUNCED = (
+    "China bans all imports of solid waste from 2021-01-01 (joint announcement of 2020-11-24):"
+    " no scrap-material registration, new or renewed, can carry exports to China beyond"
+    " 2020-12-31."
+)
+SCRAP_REGIME_ENDING = (
+    "The registration regime for this category ends on 31 December 2020 and nothing will"
+    " replace it: a registration, new or renewed, cannot carry exports to China beyond that day."
 )
 
 
@@ -172,16 +183,93 @@ async def test_scrap_registration_not_renewed_is_reminded_then_missed_then_expir
         },
     )
 
-    async with tl.at(beijing(2020, 12, 1)):
+    async with tl.at(beijing(2020, 12, 1)):  # after the ban's announcement, before the ban
         pass
-    tl.expect_emails(
-        "the day after expiry",
-        {(f"Registration expired: {SCRAP}, registration {reg} (on 30 November 2020)", tl.contact)},
+    expired = f"Registration expired: {SCRAP}, registration {reg} (on 30 November 2020)"
+    tl.expect_emails("the day after expiry", {(expired, tl.contact)})
+    tl.expect_equal(
+        "the day after expiry: the expiry says the regime ends, and sends nobody to apply",
+        tl.message_of(expired, tl.contact),
+        f"Your registration {reg} expired on 30 November 2020 (the end of that day in Beijing)."
+        " Goods covered by it can no longer be cleared by China customs.\n"
+        f"{SCRAP_REGIME_ENDING}\n"
+        f"{SOLID_WASTE_BAN_ANNOUNCED}",
     )
     tl.expect_equal(
         "the day after expiry: registration status",
         (await tl.registration(reg))["status"],
         "expired",
+    )
+    tl.expect_equal("dead letters at the end", await tl.dead_letters(), 0)
+    tl.assert_every_step()
+
+
+@scenarios
+async def test_scrap_renewal_reminders_stop_promising_exports_once_the_ban_is_announced(
+    timeline: Timeline,
+) -> None:
+    tl = timeline
+    reg = number("SCRAP")
+    # Valid past the ban: the window (6 months before expiry, 2021-03-30) ends with the
+    # regime on 2020-12-31; reminders 180/120/90/60/30/14/7/1 days before that day.
+    row = tl.csv_row(
+        reg,
+        exporter=SCRAP,
+        category="scrap.paper",
+        country="US",
+        issued_on=date(2018, 10, 1),
+        valid_until=date(2021, 9, 30),
+    )
+
+    async with tl.at(beijing(2020, 7, 1)):
+        tl.import_registration_cli(row)
+    tl.expect_emails("import", set())
+
+    async with tl.at(beijing(2020, 11, 20)):  # T-60d fell on 2020-11-01; not yet announced
+        pass
+    before = renewal_due(41, SCRAP, reg, "31 December 2020")
+    tl.expect_emails("before the ban was announced", {(before, tl.contact)})
+    tl.expect_equal(
+        "before the ban was announced: the reminder reads as while the regime goes on",
+        tl.message_of(before, tl.contact),
+        f"The renewal window for registration {reg} is open and closes on 31 December 2020, in"
+        " 41 days. The authority takes renewal applications until the end of that day (Beijing"
+        " time). Please have the renewal application filed before then, so that your exports to"
+        " China can continue without interruption.\n"
+        "\n"
+        "The registration expires on 30 September 2021.",
+    )
+
+    async with tl.at(beijing(2020, 12, 2)):  # T-30d fell on 2020-12-01, after the announcement
+        pass
+    after = renewal_due(29, SCRAP, reg, "31 December 2020")
+    tl.expect_emails("after the ban was announced", {(after, tl.contact)})
+    tl.expect_equal(
+        "after the ban was announced: the reminder promises no exports beyond the regime",
+        tl.message_of(after, tl.contact),
+        f"The renewal window for registration {reg} is open and closes on 31 December 2020, in"
+        " 29 days. The authority takes renewal applications until the end of that day (Beijing"
+        " time).\n"
+        "\n"
+        "The registration expires on 30 September 2021.\n"
+        f"{SCRAP_REGIME_ENDING}\n"
+        f"{SOLID_WASTE_BAN_ANNOUNCED}",
+    )
+
+    async with tl.at(beijing(2021, 1, 1)):  # the window closed with the regime
+        pass
+    missed = (
+        f"Deadline missed: the renewal window for registration {reg} closed on 31 December 2020"
+    )
+    tl.expect_emails("the first day of the ban", {(missed, tl.contact)})
+    tl.expect_equal(
+        "the first day of the ban: the missed window says the regime ended",
+        tl.message_of(missed, tl.contact),
+        f"The renewal window for registration {reg} closed on 31 December 2020 without a renewal"
+        " application filed with the authority.\n"
+        "The registration expires on 30 September 2021.\n"
+        f"{SCRAP_REGIME_ENDED}\n"
+        f"{SOLID_WASTE_BAN}",
     )
     tl.expect_equal("dead letters at the end", await tl.dead_letters(), 0)
     tl.assert_every_step()
