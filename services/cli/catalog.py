@@ -56,6 +56,8 @@ def summarise(catalog: Catalog, console: Console) -> None:
         if window.automatic:
             renewal += " (automatic)"
         in_force = f"{regime.in_force_from or '...'} to {regime.in_force_until or '...'}"
+        if regime.closure is not None:  # ends for good, as announced
+            in_force += f" (end announced {regime.closure.announced_on})"
         regimes.add_row(
             regime.id,
             ", ".join(regime.categories),

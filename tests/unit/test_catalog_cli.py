@@ -31,6 +31,10 @@ def test_catalog_check_summarises_a_valid_catalog() -> None:
     assert "catalog 2026.12.2 is valid" in result.output
     assert "25 categories, 16 document types" in result.output
     assert "gacc_decree_280" in result.output
+    rows = [line.split("│") for line in result.output.splitlines() if line.startswith("│")]
+    scrap = rows[: next(i for i, row in enumerate(rows) if "gacc_decree_248" in row[1])]
+    in_force = " ".join(row[3].strip() for row in scrap)  # the cell, wrapped over lines
+    assert in_force == "... to 2020-12-31 (end announced 2020-11-24)"
     assert "required_document" in result.output
 
 
