@@ -5,6 +5,8 @@ entries of its events in one MongoDB transaction, each entry leased to this proc
 relay. After the commit the relay publishes them with publisher confirms (message id =
 event id) and marks them sent: one update for every entry published while the previous
 update was on its way (``SentMarks``), so a burst costs a few updates, not one per event.
+Each entry carries the partner its writer staged it with, which routes
+it to the partner's queue without a lookup (``shared.infra.partner_routing``).
 A background loop picks up entries whose publisher died or
 failed once their lease ends: each is leased again by a conditional update, so two relays
 never publish it at the same time. A crash between publish and mark republishes it once
@@ -27,7 +29,7 @@ from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
 from shared.infra.activity import ACTIVITY
 from shared.infra.mongo_types import Collection, Database, MongoClient
-from shared.infra.partner_routing import PartnerRouting
+from shared.infra.partner_routing import UNKNOWN, CarriedPartner, PartnerRouting
 from shared.infra.publisher import Publisher
 from shared.infra.topology import EVENTS_EXCHANGE
 
@@ -37,9 +39,15 @@ T = TypeVar("T")
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
 
 
-def outbox_entry(event: CloudEvent, now: Any) -> dict[str, Any]:
-    """The outbox document for ``event``, pending and available at once."""
-    return {
+def outbox_entry(
+    event: CloudEvent, now: Any, partner_id: CarriedPartner = UNKNOWN
+) -> dict[str, Any]:
+    """The outbox document for ``event``, pending and available at once.
+
+    ``partner_id``: the partner the event concerns as its writer knows it (None: no
+    partner), which routes it without a lookup; an entry without one is looked up.
+    """
+    entry = {
         "_id": event.id,
         "type": event.type,
         "subject": event.subject,
@@ -50,6 +58,17 @@ def outbox_entry(event: CloudEvent, now: Any) -> dict[str, Any]:
         "attempts": 0,
         "created_at": now,
     }
+    if partner_id is not UNKNOWN:
+        entry["partner_id"] = partner_id
+    return entry
+
+
+def carried_partner(entry: dict[str, Any]) -> CarriedPartner:
+    """The partner an outbox entry carries, or UNKNOWN (an entry written without one)."""
+    if "partner_id" not in entry:
+        return UNKNOWN
+    partner_id = entry["partner_id"]
+    return str(partner_id) if partner_id else None
 
 
 async def in_transaction(
@@ -193,14 +212,17 @@ class OutboxRelay:
                 return entry
         return None
 
-    def leased_entry(self, event: CloudEvent, now: datetime) -> dict[str, Any]:
+    def leased_entry(
+        self, event: CloudEvent, now: datetime, partner_id: CarriedPartner = UNKNOWN
+    ) -> dict[str, Any]:
         """The outbox entry for ``event``, leased to this relay from the moment it is written.
 
         Write it with the state change, then ``publish_leased`` it after the commit: no
         claim is needed (one round trip less), and if this process dies or the publish
         fails, any relay's sweep publishes it once the lease ends.
         """
-        return outbox_entry(event, now) | {"available_at": now + self._lease, "attempts": 1}
+        entry = outbox_entry(event, now, partner_id)
+        return entry | {"available_at": now + self._lease, "attempts": 1}
 
     async def publish_leased(self, entry: dict[str, Any]) -> bool:
         """Publish an entry written by ``leased_entry``; False leaves it to the sweep.
@@ -242,8 +264,9 @@ class OutboxRelay:
 
     async def _publish(self, entry: dict[str, Any]) -> None:
         event = entry["event"]
-        # The partner header routes the one publish to the partner's queue as well.
-        headers = await self._partners.headers(event)
+        # The partner header routes the one publish to the partner's queue as well; the
+        # entry carries the partner its writer knew, else it is looked up.
+        headers = await self._partners.headers(event, carried_partner(entry))
         await self._publisher.publish(
             json.dumps(event).encode(),
             exchange=EVENTS_EXCHANGE.name,
