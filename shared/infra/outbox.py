@@ -3,9 +3,10 @@
 A writer's unit of work (``shared.infra.unit_of_work``) writes its state change and the
 entries of its events in one MongoDB transaction, each entry leased to this process's
 relay. After the commit the relay publishes them with publisher confirms (message id =
-event id) and marks them sent: one update for every entry published while the previous
-update was on its way (``SentMarks``), so a burst costs a few updates, not one per event.
-Each entry carries the partner its writer staged it with, which routes
+event id) and marks them sent: a unit of work's entries with one update once all are
+published, and entries published one by one with one update for every entry published
+while the previous update was on its way (``SentMarks``), so a burst costs a few updates,
+not one per event. Each entry carries the partner its writer staged it with, which routes
 it to the partner's queue without a lookup (``shared.infra.partner_routing``).
 A background loop picks up entries whose publisher died or
 failed once their lease ends: each is leased again by a conditional update, so two relays
@@ -111,8 +112,12 @@ class SentMarks:
         self._writing = asyncio.Lock()
 
     async def mark(self, entry_id: str) -> None:
+        await self.mark_all([entry_id])
+
+    async def mark_all(self, entry_ids: list[str]) -> None:
+        """Mark ``entry_ids`` sent, with the ids of other callers that wait meanwhile."""
         batch = self._collecting
-        batch.ids.append(entry_id)
+        batch.ids.extend(entry_ids)
         async with self._writing:  # FIFO: the batch's first waiter writes for all of it
             if not batch.done:
                 if self._collecting is batch:
@@ -237,26 +242,31 @@ class OutboxRelay:
         return True
 
     async def publish_leased_all(self, entries: list[dict[str, Any]]) -> int:
-        """Publish entries written by ``leased_entry``, in their order, their sent marks
-        grouped (a unit of work that staged many events); returns how many were published.
+        """Publish entries written by ``leased_entry``, in their order, then mark them sent
+        with one update (a unit of work that staged many events); returns how many were
+        published and marked.
 
         Each entry is tried as ``publish_leased`` tries it: one that fails is left to the
-        sweep and the next is still tried. Never raises for a broker problem.
+        sweep and the next is still tried. Never raises for a broker problem. An entry
+        published but not marked (the process dies, the update fails) is leased still: the
+        sweep publishes it again once the lease ends, and consumers de-duplicate it.
         """
-        marks: dict[str, asyncio.Future[None]] = {}
+        published: list[str] = []
         for entry in entries:
             try:
                 await self._publish(entry)
             except Exception as exc:
                 log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
                 continue
-            # Marked while the next entries are published: the marks go as few updates.
-            marks[entry["_id"]] = asyncio.ensure_future(self._sent.mark(entry["_id"]))
-        results = await asyncio.gather(*marks.values(), return_exceptions=True)
-        for entry_id, result in zip(marks, results, strict=True):
-            if isinstance(result, Exception):
-                log.warning("marking %s sent failed, left to the sweep: %s", entry_id, result)
-        return sum(1 for result in results if not isinstance(result, Exception))
+            published.append(entry["_id"])
+        if not published:
+            return 0
+        try:
+            await self._sent.mark_all(published)
+        except Exception as exc:
+            log.warning("marking %s sent failed, left to the sweep: %s", published, exc)
+            return 0
+        return len(published)
 
     async def _send(self, entry: dict[str, Any]) -> None:
         await self._publish(entry)
