@@ -171,7 +171,7 @@ async def store_document(
         for collection, document in writes:
             uow.insert(collection, document)
         uow.insert("documents", stored)
-        uow.stage(event)
+        uow.stage(event, partner_id=record.partner_id)
 
     try:
         await ctx.unit_of_work(write)
@@ -225,7 +225,7 @@ async def record_rejection(ctx: ServiceContext, error: IntakeError, rejected: Re
     )
 
     async def write(uow: UnitOfWork) -> None:
-        uow.stage(event)
+        uow.stage(event, partner_id=rejected.partner_id)
 
     try:
         await ctx.unit_of_work(write)

@@ -48,7 +48,7 @@ async def record_facts(
         # BSON has no date type: found dates are kept as ISO strings, read_at as an instant.
         record = facts.model_dump(mode="json", by_alias=True) | {"read_at": facts.read_at}
         await facts_of.insert_one(record, session=uow.session)
-        uow.stage(event)
+        uow.stage(event, partner_id=partner_id)
         return True
 
     return await ctx.unit_of_work(work)

@@ -17,6 +17,13 @@ from shared.app.reminder_subjects import registration_key
 from shared.domain.deadlines import STRUCTURAL_POINTS, Deadline
 from shared.domain.registration import REMINDED
 from shared.infra.mongo_types import Database
+from shared.infra.partner_routing import (
+    REGISTRATION_DEADLINE_KINDS,
+    UNKNOWN,
+    CarriedPartner,
+    application_partner_of,
+    registration_partner_of,
+)
 
 CLOSED = ("closed", "met")
 
@@ -33,6 +40,9 @@ class BatchFacts:
     waiting: dict[str, str] = field(default_factory=dict)  # number -> waiting renewal's id
     due_points: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
     missing: dict[str, list[str]] = field(default_factory=dict)  # application -> items
+    # What was asked for, found or not: an id or number read and not found is known absent.
+    application_ids_read: set[str] = field(default_factory=set)
+    numbers_read: set[str] = field(default_factory=set)
 
     def open_deadline(self, reminder: dict[str, Any]) -> Deadline | None:
         found = self.deadlines.get(reminder["deadline_id"])
@@ -46,6 +56,26 @@ class BatchFacts:
         if key is None:
             return {}
         return self.registrations_by_id.get(key) or self.registrations_by_number.get(key) or {}
+
+    def partner_of(self, deadline: Deadline, registration_number: str | None) -> CarriedPartner:
+        """The partner of the deadline's event, as the relay's lookup finds it from the
+        event (``registration_number``: the event's); UNKNOWN where the batch did not read
+        what decides it."""
+        if deadline.kind in REGISTRATION_DEADLINE_KINDS:
+            number = registration_number or deadline.subject
+            registration = self.registrations_by_number.get(number) or next(
+                (r for r in self.registrations_by_id.values() if r.get("number") == number),
+                None,
+            )
+            if registration is not None:
+                return registration_partner_of(registration)
+            return None if number in self.numbers_read else UNKNOWN
+        if not deadline.application_id:
+            return None
+        application = self.applications.get(deadline.application_id)
+        if application is not None:
+            return application_partner_of(application)
+        return None if deadline.application_id in self.application_ids_read else UNKNOWN
 
     def later_due_point(self, reminder: dict[str, Any]) -> str | None:
         """The most recent notice of the same deadline also due, after this one."""
@@ -98,15 +128,15 @@ async def load_facts(
     deadlines = [
         d for r in reminders if (d := facts.open_deadline(r)) is not None
     ]  # closed ones are cancelled: nothing more to read for them
-    facts.applications = await _by_id(
-        db, "applications", (d.application_id for d in deadlines), session
-    )
+    facts.application_ids_read = {d.application_id for d in deadlines if d.application_id}
+    facts.applications = await _by_id(db, "applications", facts.application_ids_read, session)
     keys = {k for d in deadlines for k in (registration_key(d), d.registration_id) if k}
     facts.registrations_by_id = await _by_id(db, "registrations", keys, session)
     numbers = sorted(keys - set(facts.registrations_by_id))
     if numbers:
         found = db["registrations"].find({"number": {"$in": numbers}}, session=session)
         facts.registrations_by_number = {doc["number"]: doc async for doc in found}
+        facts.numbers_read = set(numbers)
     await _load_waiting(db, facts, session)
     await _load_due_points(db, facts, reminders, session)
     await _load_missing(db, facts, session)

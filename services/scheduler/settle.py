@@ -27,6 +27,7 @@ from services.scheduler.notices import reminder_event, reminder_event_id
 from services.scheduler.truth import why_not_sent
 from shared.app.reminder_subjects import ReminderSubject, subject_of
 from shared.domain.deadlines import Deadline
+from shared.infra.partner_routing import UNKNOWN, CarriedPartner
 from shared.infra.runtime import ServiceContext
 from shared.infra.unit_of_work import UnitOfWork
 
@@ -37,13 +38,15 @@ ATTEMPTS = 3  # rounds lost to a changed claim before the batch is left to its l
 
 @dataclass
 class Settlement:
-    """One reminder's decision: its outcome, the fields it gets, its event's subject."""
+    """One reminder's decision: its outcome, the fields it gets, its event's subject and
+    the partner its event concerns."""
 
     reminder: dict[str, Any]
     outcome: Outcome
     fields: dict[str, Any]
     deadline: Deadline | None = None
     subject: ReminderSubject | None = None
+    partner_id: CarriedPartner = UNKNOWN
 
     @property
     def moves(self) -> bool:
@@ -69,14 +72,16 @@ def decide(reminder: dict[str, Any], facts: BatchFacts, now: datetime) -> Settle
         skipped = {"status": "skipped", "skipped_reason": skip_reason}
         return Settlement(reminder, "skipped", skipped, deadline)
     # Opening the window is a move, not a notice: that point has no event of its own.
-    subject = None
+    subject: ReminderSubject | None = None
+    partner_id: CarriedPartner = UNKNOWN
     if reminder["point"] != "opens":
         application = facts.applications.get(deadline.application_id or "", {})
         missing = facts.missing.get(deadline.application_id or "", [])
         subject = subject_of(deadline, application, facts.registration(deadline), missing)
+        partner_id = facts.partner_of(deadline, subject.registration_number)
     event_id = reminder_event_id(reminder["_id"]) if subject else None
     emitted = {"status": "emitted", "emitted_at": now, "event_id": event_id}
-    return Settlement(reminder, "emitted", emitted, deadline, subject)
+    return Settlement(reminder, "emitted", emitted, deadline, subject, partner_id)
 
 
 def plan_round(
@@ -120,7 +125,8 @@ async def _apply(ctx: ServiceContext, uow: UnitOfWork, s: Settlement, now: datet
                 now=now,
                 service=ctx.service,
                 application_status=new_status,
-            )
+            ),
+            partner_id=s.partner_id,
         )
 
 

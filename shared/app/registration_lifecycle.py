@@ -26,6 +26,7 @@ from shared.domain.registration import (
 )
 from shared.domain.renewal import RenewalPlan, plan_renewal
 from shared.infra.deadline_store import close_deadline, open_deadline, reopen_deadline
+from shared.infra.partner_routing import UNKNOWN, CarriedPartner, registration_partner_of
 from shared.infra.unit_of_work import UnitOfWork
 
 # A renewal application in one of these statuses is with the authority: it was filed.
@@ -77,13 +78,20 @@ def aggregate(doc: dict[str, Any]) -> Registration:
     )
 
 
-def term_record(term: Term) -> dict[str, Any]:
-    return {
+def term_record(term: Term, partner_id: CarriedPartner = UNKNOWN) -> dict[str, Any]:
+    """The stored term; ``partner_id``: the partner of the term's application (None: none),
+    which routes the registration's events from then on (``registration_partner_of``)."""
+    record: dict[str, Any] = {
         "issued_on": stored_day(term.issued_on),
         "valid_until": stored_day(term.valid_until),
         "application_id": term.application_id,
         "started_at": term.started_at,
     }
+    if term.application_id is None:
+        record["partner_id"] = None
+    elif partner_id is not UNKNOWN:
+        record["partner_id"] = partner_id
+    return record
 
 
 def window_fields(plan: RenewalPlan) -> dict[str, Any]:
@@ -234,7 +242,9 @@ async def move(
     uow.stage(
         registration_event(
             doc, change, now=now, service=service, event_id=event_id, causation_id=causation_id
-        )
+        ),
+        # ``doc`` holds every term: the partner is the one the event had after the commit.
+        partner_id=registration_partner_of(doc),
     )
     return doc
 
@@ -375,6 +385,7 @@ async def grant_renewal(
     catalog: Catalog,
     doc: dict[str, Any],
     application_id: str,
+    partner_id: CarriedPartner,
     issued_on: date,
     valid_until: date,
     now: datetime,
@@ -382,19 +393,23 @@ async def grant_renewal(
     actor: str,
     reminder_time: str = "09:00",
 ) -> dict[str, Any]:
-    """A granted renewal: the old term ends completely and the new one starts its cycle."""
+    """A granted renewal: the old term ends completely and the new one starts its cycle.
+
+    ``partner_id``: the partner of the renewal application, recorded on the new term.
+    """
     db, session = uow.db, uow.session
     await close_all(uow, doc["_id"], "renewed: a new term started", now)
     term = Term(
         issued_on=issued_on, valid_until=valid_until, application_id=application_id, started_at=now
     )
+    new_term = term_record(term, partner_id)
     previous = doc["valid_until"]
     await db["registrations"].update_one(
         {"_id": doc["_id"]},
         {
             "$set": {"issued_on": stored_day(issued_on), "valid_until": stored_day(valid_until)},
             "$push": {
-                "terms": term_record(term),
+                "terms": new_term,
                 "renewals": {
                     "application_id": application_id,
                     "issued_on": stored_day(issued_on),
@@ -406,14 +421,20 @@ async def grant_renewal(
         },
         session=session,
     )
-    if not doc.get("terms"):  # an older document: keep its first term beside the new one
-        first = aggregate(doc).terms[0]
+    terms = list(doc.get("terms") or [])
+    if not terms:  # an older document: keep its first term beside the new one
+        terms = [term_record(aggregate(doc).terms[0])]
         await db["registrations"].update_one(
             {"_id": doc["_id"]},
-            {"$push": {"terms": {"$each": [term_record(first)], "$position": 0}}},
+            {"$push": {"terms": {"$each": terms, "$position": 0}}},
             session=session,
         )
-    doc = {**doc, "issued_on": stored_day(issued_on), "valid_until": stored_day(valid_until)}
+    doc = {
+        **doc,
+        "issued_on": stored_day(issued_on),
+        "valid_until": stored_day(valid_until),
+        "terms": [*terms, new_term],  # as stored: the events below route by the new term
+    }
     doc = await move(
         uow,
         doc,

@@ -44,6 +44,7 @@ from shared.domain.search_terms import name_terms
 from shared.infra.deadline_store import reopen_deadline
 from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.outbox import OutboxRelay
+from shared.infra.partner_routing import UNKNOWN, CarriedPartner, application_partner_of
 from shared.infra.runtime import ServiceContext
 from shared.infra.unit_of_work import UnitOfWork, run_unit_of_work
 
@@ -86,8 +87,12 @@ def new_registration(
     application_id: str | None,
     source: str,
     now: datetime,
+    partner_id: CarriedPartner = UNKNOWN,
 ) -> dict[str, Any]:
-    """The document of a registration in its first term (not stored yet)."""
+    """The document of a registration in its first term (not stored yet).
+
+    ``partner_id``: the partner of ``application_id``, recorded on the term.
+    """
     term = Term(
         issued_on=issued_on, valid_until=valid_until, application_id=application_id, started_at=now
     )
@@ -102,7 +107,7 @@ def new_registration(
         "contact_languages": contact_languages or {},
         "issued_on": stored_day(issued_on),
         "valid_until": stored_day(valid_until),
-        "terms": [term_record(term)],
+        "terms": [term_record(term, partner_id)],
         "application_id": application_id,
         "source": source,
         "status": "active",
@@ -150,6 +155,7 @@ async def record_certificate(
             application_id=application["_id"],
             source="certificate",
             now=now,
+            partner_id=application_partner_of(application),
         )
         await registrations.insert_one(doc, session=uow.session)
         await start_term(
@@ -167,6 +173,7 @@ async def record_certificate(
             catalog=catalog,
             doc=existing,
             application_id=application["_id"],
+            partner_id=application_partner_of(application),
             issued_on=decision.issued_on,
             valid_until=decision.valid_until,
             now=now,

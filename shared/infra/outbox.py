@@ -3,8 +3,11 @@
 A writer's unit of work (``shared.infra.unit_of_work``) writes its state change and the
 entries of its events in one MongoDB transaction, each entry leased to this process's
 relay. After the commit the relay publishes them with publisher confirms (message id =
-event id) and marks them sent: one update for every entry published while the previous
-update was on its way (``SentMarks``), so a burst costs a few updates, not one per event.
+event id) and marks them sent: a unit of work's entries with one update once all are
+published, and entries published one by one with one update for every entry published
+while the previous update was on its way (``SentMarks``), so a burst costs a few updates,
+not one per event. Each entry carries the partner its writer staged it with, which routes
+it to the partner's queue without a lookup (``shared.infra.partner_routing``).
 A background loop picks up entries whose publisher died or
 failed once their lease ends: each is leased again by a conditional update, so two relays
 never publish it at the same time. A crash between publish and mark republishes it once
@@ -27,7 +30,7 @@ from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
 from shared.infra.activity import ACTIVITY
 from shared.infra.mongo_types import Collection, Database, MongoClient
-from shared.infra.partner_routing import PartnerRouting
+from shared.infra.partner_routing import UNKNOWN, CarriedPartner, PartnerRouting
 from shared.infra.publisher import Publisher
 from shared.infra.topology import EVENTS_EXCHANGE
 
@@ -37,9 +40,15 @@ T = TypeVar("T")
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
 
 
-def outbox_entry(event: CloudEvent, now: Any) -> dict[str, Any]:
-    """The outbox document for ``event``, pending and available at once."""
-    return {
+def outbox_entry(
+    event: CloudEvent, now: Any, partner_id: CarriedPartner = UNKNOWN
+) -> dict[str, Any]:
+    """The outbox document for ``event``, pending and available at once.
+
+    ``partner_id``: the partner the event concerns as its writer knows it (None: no
+    partner), which routes it without a lookup; an entry without one is looked up.
+    """
+    entry = {
         "_id": event.id,
         "type": event.type,
         "subject": event.subject,
@@ -50,6 +59,17 @@ def outbox_entry(event: CloudEvent, now: Any) -> dict[str, Any]:
         "attempts": 0,
         "created_at": now,
     }
+    if partner_id is not UNKNOWN:
+        entry["partner_id"] = partner_id
+    return entry
+
+
+def carried_partner(entry: dict[str, Any]) -> CarriedPartner:
+    """The partner an outbox entry carries, or UNKNOWN (an entry written without one)."""
+    if "partner_id" not in entry:
+        return UNKNOWN
+    partner_id = entry["partner_id"]
+    return str(partner_id) if partner_id else None
 
 
 async def in_transaction(
@@ -92,8 +112,12 @@ class SentMarks:
         self._writing = asyncio.Lock()
 
     async def mark(self, entry_id: str) -> None:
+        await self.mark_all([entry_id])
+
+    async def mark_all(self, entry_ids: list[str]) -> None:
+        """Mark ``entry_ids`` sent, with the ids of other callers that wait meanwhile."""
         batch = self._collecting
-        batch.ids.append(entry_id)
+        batch.ids.extend(entry_ids)
         async with self._writing:  # FIFO: the batch's first waiter writes for all of it
             if not batch.done:
                 if self._collecting is batch:
@@ -193,14 +217,17 @@ class OutboxRelay:
                 return entry
         return None
 
-    def leased_entry(self, event: CloudEvent, now: datetime) -> dict[str, Any]:
+    def leased_entry(
+        self, event: CloudEvent, now: datetime, partner_id: CarriedPartner = UNKNOWN
+    ) -> dict[str, Any]:
         """The outbox entry for ``event``, leased to this relay from the moment it is written.
 
         Write it with the state change, then ``publish_leased`` it after the commit: no
         claim is needed (one round trip less), and if this process dies or the publish
         fails, any relay's sweep publishes it once the lease ends.
         """
-        return outbox_entry(event, now) | {"available_at": now + self._lease, "attempts": 1}
+        entry = outbox_entry(event, now, partner_id)
+        return entry | {"available_at": now + self._lease, "attempts": 1}
 
     async def publish_leased(self, entry: dict[str, Any]) -> bool:
         """Publish an entry written by ``leased_entry``; False leaves it to the sweep.
@@ -215,26 +242,31 @@ class OutboxRelay:
         return True
 
     async def publish_leased_all(self, entries: list[dict[str, Any]]) -> int:
-        """Publish entries written by ``leased_entry``, in their order, their sent marks
-        grouped (a unit of work that staged many events); returns how many were published.
+        """Publish entries written by ``leased_entry``, in their order, then mark them sent
+        with one update (a unit of work that staged many events); returns how many were
+        published and marked.
 
         Each entry is tried as ``publish_leased`` tries it: one that fails is left to the
-        sweep and the next is still tried. Never raises for a broker problem.
+        sweep and the next is still tried. Never raises for a broker problem. An entry
+        published but not marked (the process dies, the update fails) is leased still: the
+        sweep publishes it again once the lease ends, and consumers de-duplicate it.
         """
-        marks: dict[str, asyncio.Future[None]] = {}
+        published: list[str] = []
         for entry in entries:
             try:
                 await self._publish(entry)
             except Exception as exc:
                 log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
                 continue
-            # Marked while the next entries are published: the marks go as few updates.
-            marks[entry["_id"]] = asyncio.ensure_future(self._sent.mark(entry["_id"]))
-        results = await asyncio.gather(*marks.values(), return_exceptions=True)
-        for entry_id, result in zip(marks, results, strict=True):
-            if isinstance(result, Exception):
-                log.warning("marking %s sent failed, left to the sweep: %s", entry_id, result)
-        return sum(1 for result in results if not isinstance(result, Exception))
+            published.append(entry["_id"])
+        if not published:
+            return 0
+        try:
+            await self._sent.mark_all(published)
+        except Exception as exc:
+            log.warning("marking %s sent failed, left to the sweep: %s", published, exc)
+            return 0
+        return len(published)
 
     async def _send(self, entry: dict[str, Any]) -> None:
         await self._publish(entry)
@@ -242,8 +274,9 @@ class OutboxRelay:
 
     async def _publish(self, entry: dict[str, Any]) -> None:
         event = entry["event"]
-        # The partner header routes the one publish to the partner's queue as well.
-        headers = await self._partners.headers(event)
+        # The partner header routes the one publish to the partner's queue as well; the
+        # entry carries the partner its writer knew, else it is looked up.
+        headers = await self._partners.headers(event, carried_partner(entry))
         await self._publisher.publish(
             json.dumps(event).encode(),
             exchange=EVENTS_EXCHANGE.name,

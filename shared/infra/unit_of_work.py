@@ -1,7 +1,9 @@
 """One unit of work for every writer: one transaction, its events, published after commit.
 
 A writer hands a function of ``UnitOfWork`` to ``run_unit_of_work``: the function writes
-with ``uow.session`` and stages the events its changes raise with ``uow.stage(event)``.
+with ``uow.session`` and stages the events its changes raise with ``uow.stage(event)``,
+naming the partner an event concerns when it knows it (``partner_id``: the relay then
+routes it without a lookup; see ``shared.infra.partner_routing``).
 The staged events are written to the outbox in the same transaction, so a state change
 and its events commit together or not at all. After the commit they are published
 through the relay (leased to it when written: no claim, one round trip less); a broker
@@ -33,6 +35,7 @@ from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
 from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.outbox import OutboxRelay, in_transaction, outbox_entry
+from shared.infra.partner_routing import UNKNOWN, CarriedPartner
 
 T = TypeVar("T")
 DUPLICATE_KEY = 11000
@@ -44,12 +47,16 @@ class UnitOfWork:
     def __init__(self, db: Database, session: AsyncClientSession) -> None:
         self.db = db
         self.session = session
-        self._events: list[CloudEvent] = []
+        self._events: list[tuple[CloudEvent, CarriedPartner]] = []
         self._inserts: list[tuple[str, dict[str, Any]]] = []
 
-    def stage(self, event: CloudEvent) -> None:
-        """Have ``event`` written to the outbox with this transaction's changes."""
-        self._events.append(event)
+    def stage(self, event: CloudEvent, *, partner_id: CarriedPartner = UNKNOWN) -> None:
+        """Have ``event`` written to the outbox with this transaction's changes.
+
+        ``partner_id``: the partner ``event`` concerns as the writer has just read it, as of
+        this transaction's commit (None: no partner); without it the relay looks it up.
+        """
+        self._events.append((event, partner_id))
 
     def insert(self, collection: str, document: dict[str, Any]) -> None:
         """Have ``document`` inserted into ``collection`` when the work returns.
@@ -63,6 +70,11 @@ class UnitOfWork:
     @property
     def staged(self) -> list[CloudEvent]:
         """The events staged so far, in the order they were staged."""
+        return [event for event, _ in self._events]
+
+    @property
+    def staged_with_partners(self) -> list[tuple[CloudEvent, CarriedPartner]]:
+        """The events staged so far with the partner each was staged with (or UNKNOWN)."""
         return list(self._events)
 
     @property
@@ -94,8 +106,10 @@ async def run_unit_of_work(
         result = await work(uow)
         now = clock.now()
         entries[:] = [
-            relay.leased_entry(event, now) if relay is not None else outbox_entry(event, now)
-            for event in uow.staged
+            relay.leased_entry(event, now, partner_id)
+            if relay is not None
+            else outbox_entry(event, now, partner_id)
+            for event, partner_id in uow.staged_with_partners
         ]
         # An event id staged before (a deterministic id) raises DuplicateKeyError, as a
         # repeated write of the state itself would.
