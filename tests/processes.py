@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devtools.local_infra import free_port
 from shared.infra.settings import Settings
 
 
@@ -30,6 +31,9 @@ def service_env(settings: Settings, **overrides: Any) -> dict[str, str]:
         "LOG_LEVEL": "INFO",
         # As in the session's settings: without a reader process the validator must not wait.
         "READER_ENABLED": str(settings.reader_enabled).lower(),
+        # Never the defaults (8000, 8001): `make run` or another test may hold them.
+        "INTAKE_HTTP_PORT": str(free_port()),
+        "DASHBOARD_PORT": str(free_port()),
     }
     env.pop("REGWATCH_NOW", None)
     env.update({k.upper(): str(v) for k, v in overrides.items()})
