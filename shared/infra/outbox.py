@@ -166,7 +166,11 @@ class OutboxRelay:
         """Publish every available pending entry; returns how many were published."""
         count = 0
         while (entry := await self._claim()) is not None:
-            await self._send(entry)
+            try:
+                await self._send(entry)
+            except Exception:
+                await self._release([entry])
+                raise
             count += 1
         return count
 
@@ -214,7 +218,10 @@ class OutboxRelay:
                 {"$set": {"available_at": now + self._lease}, "$inc": {"attempts": 1}},
             )
             if leased.modified_count == 1:
-                return entry
+                return entry | {
+                    "available_at": now + self._lease,
+                    "attempts": entry.get("attempts", 0) + 1,
+                }
         return None
 
     def leased_entry(
@@ -238,6 +245,7 @@ class OutboxRelay:
             await self._send(entry)
         except Exception as exc:
             log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
+            await self._release([entry])
             return False
         return True
 
@@ -252,13 +260,16 @@ class OutboxRelay:
         sweep publishes it again once the lease ends, and consumers de-duplicate it.
         """
         published: list[str] = []
+        failed: list[dict[str, Any]] = []
         for entry in entries:
             try:
                 await self._publish(entry)
             except Exception as exc:
                 log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
+                failed.append(entry)
                 continue
             published.append(entry["_id"])
+        await self._release(failed)
         if not published:
             return 0
         try:
@@ -267,6 +278,32 @@ class OutboxRelay:
             log.warning("marking %s sent failed, left to the sweep: %s", published, exc)
             return 0
         return len(published)
+
+    async def _release(self, entries: list[dict[str, Any]]) -> None:
+        """Hand entries whose publish failed back to the sweep soon, not at the lease's end.
+
+        The lease keeps other relays off an entry while this one publishes it; once the
+        publish has failed nobody is publishing it, so the sweep may retry after a pause
+        that grows with its attempts (one poll interval per attempt, at most the lease).
+        Only this relay's lease is shortened (the update is conditional on it); if the
+        update fails too, the lease simply runs out as before.
+        """
+        now = self._clock.now()
+        for entry in entries:
+            pause = min(self._lease, timedelta(seconds=self._poll_seconds * entry["attempts"]))
+            try:
+                await self._outbox.update_one(
+                    {
+                        "_id": entry["_id"],
+                        "status": "pending",
+                        # As stored: BSON keeps milliseconds.
+                        "available_at": _stored(entry["available_at"]),
+                    },
+                    {"$set": {"available_at": now + pause}},
+                )
+            except Exception as exc:
+                log.warning("releasing %s failed, its lease runs out: %s", entry["_id"], exc)
+                return
 
     async def _send(self, entry: dict[str, Any]) -> None:
         await self._publish(entry)
@@ -287,3 +324,8 @@ class OutboxRelay:
             headers=headers or None,
         )
         ACTIVITY.event_published(event["type"])
+
+
+def _stored(moment: datetime) -> datetime:
+    """``moment`` as MongoDB stores it (BSON dates keep whole milliseconds, rounded down)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

@@ -97,7 +97,11 @@ async def test_services_reconnect_and_consume_after_broker_drops_connections(
     application_id = await partner_application(db)
     async with EventTap(settings.amqp_url) as tap:
         await submit(settings.amqp_url, application_id, sample_pdf(str(uuid.uuid4())))
-        await tap.wait_for("application.validated", application_id=application_id, timeout=30)
+        try:
+            await tap.wait_for("application.validated", application_id=application_id, timeout=30)
+        except AssertionError as exc:
+            logs = "\n".join(f"--- {p.name}\n{p.output()[-4000:]}" for p in running_services)
+            raise AssertionError(f"{exc}; the services' output:\n{logs}") from None
     assert all(p.alive() for p in running_services), [p.output()[-2000:] for p in running_services]
 
 

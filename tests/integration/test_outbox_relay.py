@@ -22,6 +22,7 @@ from pymongo.monitoring import (
 )
 
 from devtools.clock import ManualClock
+from devtools.local_infra import free_port
 from shared.domain.clock import SystemClock
 from shared.domain.events import NotificationSent, new_event
 from shared.infra.outbox import OutboxRelay, outbox_entry
@@ -159,3 +160,39 @@ async def test_a_unit_of_works_entries_go_out_in_order_then_are_marked_sent_with
     assert updates.count == 1  # published in order, then marked sent with one update
     # In the order they were staged (one publisher channel keeps it).
     assert [e["id"] for e in tap.events if e["subject"] == subject] == [e["_id"] for e in entries]
+
+
+async def test_an_entry_whose_publish_failed_is_retried_after_a_poll_not_the_whole_lease(
+    settings: Settings, own_db: AsyncDatabase
+) -> None:
+    db = own_db  # no running service's relay sweeps it
+    subject = f"relay-{uuid.uuid4().hex}"
+    clock = ManualClock(SystemClock().now())
+    refused = f"amqp://guest:guest@127.0.0.1:{free_port()}/"  # nothing listens there
+    failing = OutboxRelay(
+        db, Publisher(refused, name="no-broker"), clock, lease_seconds=30, poll_seconds=2
+    )
+    event = sent_event(subject, clock.now())
+    entry = failing.leased_entry(event, clock.now())
+    await db["outbox"].insert_one(dict(entry))
+    assert await asyncio.wait_for(failing.publish_leased(entry), 30) is False
+    stored = await db["outbox"].find_one({"_id": entry["_id"]})
+    assert stored is not None
+    assert stored["status"] == "pending"
+    # Released: one poll interval (one attempt so far), not the 30 s lease.
+    assert abs((stored["available_at"] - clock.now()).total_seconds() - 2) < 0.01
+    survivor = OutboxRelay(
+        db, Publisher(settings.amqp_url, name="survivor"), clock, lease_seconds=30
+    )
+    async with EventTap(settings.amqp_url, "notification.sent") as tap:
+        assert await survivor.drain() == 0  # not before the pause
+        clock.advance(timedelta(seconds=2.1))
+        assert await survivor.drain() == 1
+        await tap.wait_for("notification.sent", timeout=20)
+    await survivor.stop()
+    await failing.stop()
+    assert [e["id"] for e in tap.events if e["subject"] == subject] == [event.id]
+    stored = await db["outbox"].find_one({"_id": entry["_id"]})
+    assert stored is not None
+    assert stored["status"] == "sent"
+    assert stored["attempts"] == 2
