@@ -183,7 +183,12 @@ class _Published:
         self.success = metrics.published_messages_total.labels(
             *labels, PublishingStatus.success.value
         )
-        self.error = metrics.published_messages_total.labels(*labels, PublishingStatus.error.value)
+
+    def error(self) -> Any:
+        # Looked up when needed, as FastStream does: no error series until an error.
+        return self.owner.metrics.published_messages_total.labels(
+            *self.labels, PublishingStatus.error.value
+        )
 
     def failed(self, exception_type: str) -> Any:
         return self.owner.metrics.published_messages_exceptions_total.labels(
@@ -251,7 +256,7 @@ class _Measured(BaseMiddleware[RabbitPublishCommand, Any]):
             raise
         finally:
             published.duration.observe(time.perf_counter() - started)
-            (published.error if failed else published.success).inc(len(cmd.batch_bodies))
+            (published.error() if failed else published.success).inc(len(cmd.batch_bodies))
 
 
 def start_exporter(port: int, host: str = "127.0.0.1") -> None:
