@@ -129,8 +129,8 @@ def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
     subscriber = submit_subscriber(broker, delivery_limit=ctx.settings.delivery_limit)
 
     @subscriber
-    async def on_submit() -> None:
-        raw = current_message(broker)
+    async def on_submit(_body: bytes) -> None:
+        raw = current_message(broker)  # the body with its envelope
 
         async def handle() -> dict[str, Any]:
             return (await handle_submission(ctx, raw)).reply()

@@ -107,6 +107,9 @@ def make_broker(settings: Settings, service: str) -> RabbitBroker:
         fail_fast=len(settings.broker_urls) == 1,
         # Message counts, sizes and handling times per handler, on the process's /metrics.
         middlewares=[MessageMetrics(registry=REGISTRY, app_name=f"regwatch-{service}")],
+        # Handlers take the decoded body as their one argument: no FastDepends call model
+        # per message (a pydantic validation of the arguments and of the returned None).
+        apply_types=False,
     )
     # FastStream hands these keyword arguments to aio-pika's connect_robust.
     broker._connection_kwargs["connection_class"] = failover_to(settings.broker_urls)

@@ -112,11 +112,11 @@ def subscribe_events(
         decoder=raw_body,
         title=consumer.name,
     )
-    async def on_message() -> None:
+    async def on_message(body: bytes) -> None:
         msg = current_delivery(broker)
         raw = msg.raw_message
         try:
-            event = CloudEvent.model_validate_json(msg.body)
+            event = CloudEvent.model_validate_json(body)
         except ValidationError as exc:
             log.error("dead-lettering message %s: not a CloudEvent: %s", msg.message_id, exc)
             await msg.reject()
