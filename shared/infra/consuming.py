@@ -80,8 +80,8 @@ def current_delivery(broker: RabbitBroker) -> StreamMessage[AbstractIncomingMess
 
 
 async def raw_body(message: StreamMessage[Any]) -> bytes:
-    """The body as received: the handler parses it once (FastStream's decoder would
-    look at the content type first and may parse JSON the handler parses again)."""
+    """The body as received, whatever its content type: the handler checks or parses it
+    itself (FastStream's default decoder would first decode a JSON or text body)."""
     return message.body
 
 
