@@ -7,7 +7,6 @@ from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 from faststream import AckPolicy
-from faststream.message import StreamMessage
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.subscriber import RabbitSubscriber
 
@@ -17,6 +16,7 @@ from services.intake.lookups import lookups_of
 from services.intake.replies import handle_and_reply
 from services.intake.store import Outcome, Rejected, Submission
 from services.intake.submit import reject, submit_document
+from shared.infra.consuming import current_delivery, raw_body
 from shared.infra.runtime import ServiceContext
 from shared.infra.topology import INTAKE_DOCUMENTS, INTAKE_EXCHANGE, quorum_queue
 
@@ -104,19 +104,8 @@ async def handle_submission(ctx: ServiceContext, message: AbstractIncomingMessag
 
 
 def current_message(broker: RabbitBroker) -> AbstractIncomingMessage:
-    """The delivery the running handler was called for.
-
-    Read from the broker's context rather than asked for as a ``RabbitMessage`` argument:
-    FastStream resolves such an argument through a synchronous context lookup that
-    FastDepends runs in a worker thread, one thread hop per message.
-    """
-    message: StreamMessage[AbstractIncomingMessage] = broker.context.get_local("message")
-    return message.raw_message
-
-
-async def raw_body(message: StreamMessage[Any]) -> bytes:
-    """The body as bytes, whatever ``content_type`` claims: it is checked by magic bytes."""
-    return message.body
+    """The delivery the running handler was called for (see ``current_delivery``)."""
+    return current_delivery(broker).raw_message
 
 
 def submit_subscriber(broker: RabbitBroker, *, delivery_limit: int) -> RabbitSubscriber:
@@ -140,8 +129,8 @@ def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
     subscriber = submit_subscriber(broker, delivery_limit=ctx.settings.delivery_limit)
 
     @subscriber
-    async def on_submit() -> None:
-        raw = current_message(broker)
+    async def on_submit(_body: bytes) -> None:
+        raw = current_message(broker)  # the body with its envelope
 
         async def handle() -> dict[str, Any]:
             return (await handle_submission(ctx, raw)).reply()

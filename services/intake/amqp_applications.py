@@ -19,11 +19,12 @@ from pydantic import BaseModel, Field, ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from services.intake import applications as store
-from services.intake.amqp import current_message, partner_for_user, raw_body
+from services.intake.amqp import current_message, partner_for_user
 from services.intake.checks import IntakeError
 from services.intake.http.schemas import ApplicationCreate
 from services.intake.replies import handle_and_reply
 from shared.domain.events import ErrorItem
+from shared.infra.consuming import raw_body
 from shared.infra.runtime import ServiceContext
 from shared.infra.topology import INTAKE_APPLICATIONS, INTAKE_EXCHANGE, quorum_queue
 
@@ -126,8 +127,8 @@ def register(broker: RabbitBroker, ctx: ServiceContext) -> None:
     subscriber = create_subscriber(broker, delivery_limit=ctx.settings.delivery_limit)
 
     @subscriber
-    async def on_create() -> None:
-        raw = current_message(broker)
+    async def on_create(_body: bytes) -> None:
+        raw = current_message(broker)  # the body with its envelope
 
         async def handle() -> dict[str, Any]:
             reply = await handle_create(ctx, raw)

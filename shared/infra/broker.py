@@ -12,9 +12,9 @@ from aio_pika import RobustConnection
 from aio_pika.abc import AbstractRobustConnection
 from aio_pika.connection import make_url
 from faststream.rabbit import Channel, RabbitBroker
-from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from prometheus_client import REGISTRY
 
+from shared.infra.metrics import MessageMetrics
 from shared.infra.settings import Settings
 from shared.infra.topology import (
     CONSUMER_QUEUES,
@@ -106,7 +106,10 @@ def make_broker(settings: Settings, service: str) -> RabbitBroker:
         reconnect_interval=2.0,
         fail_fast=len(settings.broker_urls) == 1,
         # Message counts, sizes and handling times per handler, on the process's /metrics.
-        middlewares=[RabbitPrometheusMiddleware(registry=REGISTRY, app_name=f"regwatch-{service}")],
+        middlewares=[MessageMetrics(registry=REGISTRY, app_name=f"regwatch-{service}")],
+        # Handlers take the decoded body as their one argument: no FastDepends call model
+        # per message (a pydantic validation of the arguments and of the returned None).
+        apply_types=False,
     )
     # FastStream hands these keyword arguments to aio-pika's connect_robust.
     broker._connection_kwargs["connection_class"] = failover_to(settings.broker_urls)

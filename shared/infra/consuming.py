@@ -10,8 +10,8 @@ from typing import Any, Generic, TypeVar
 
 from aio_pika.abc import AbstractIncomingMessage
 from faststream import AckPolicy
+from faststream.message import StreamMessage
 from faststream.rabbit import RabbitBroker
-from faststream.rabbit.annotations import RabbitMessage
 from pydantic import ValidationError
 
 from shared.domain.events import CloudEvent, Payload
@@ -68,6 +68,23 @@ def dispatch(routes: Mapping[str, Route[Any]]) -> EventHandler:
     return on_event
 
 
+def current_delivery(broker: RabbitBroker) -> StreamMessage[AbstractIncomingMessage]:
+    """The message the running handler was called for, from the broker's context.
+
+    Read there rather than asked for as a ``RabbitMessage`` argument: FastStream resolves
+    such an argument through a synchronous context lookup that FastDepends runs in a
+    worker thread, one thread hop (and a lock handed between threads) per message.
+    """
+    message: StreamMessage[AbstractIncomingMessage] = broker.context.get_local("message")
+    return message
+
+
+async def raw_body(message: StreamMessage[Any]) -> bytes:
+    """The body as received, whatever its content type: the handler checks or parses it
+    itself (FastStream's default decoder would first decode a JSON or text body)."""
+    return message.body
+
+
 def subscribe_events(
     broker: RabbitBroker, consumer: ConsumerQueue, settings: Settings, handler: EventHandler
 ) -> None:
@@ -92,12 +109,14 @@ def subscribe_events(
         consumer.exchange,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         no_reply=True,
+        decoder=raw_body,
         title=consumer.name,
     )
-    async def on_message(msg: RabbitMessage) -> None:
-        raw: AbstractIncomingMessage = msg.raw_message
+    async def on_message(body: bytes) -> None:
+        msg = current_delivery(broker)
+        raw = msg.raw_message
         try:
-            event = CloudEvent.model_validate_json(msg.body)
+            event = CloudEvent.model_validate_json(body)
         except ValidationError as exc:
             log.error("dead-lettering message %s: not a CloudEvent: %s", msg.message_id, exc)
             await msg.reject()

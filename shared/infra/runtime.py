@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -229,6 +230,17 @@ async def _until_signalled(
     log.info(f"stopped by signal {received[0]}" if received else "stopped")
 
 
+def settle_heap() -> None:
+    """Keep what the process has built so far out of the garbage collector's passes.
+
+    The modules, classes and schemas imported at start (about 100,000 objects) live as long
+    as the process; without this, each full collection walks them all again (about 50 ms,
+    every few hundred messages). Frozen objects are still freed by their reference counts.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
     """Entry point of ``python -m services.<name>``: one line and exit 2 on bad config."""
     try:
@@ -238,6 +250,7 @@ def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, Non
         raise SystemExit(2) from None
     configure_logging(service, settings.log_level, settings.log_format)
     start_exporter(settings.metrics_port, settings.http_host)  # METRICS_PORT=0: off
+    settle_heap()
     try:
         asyncio.run(_until_signalled(service, main, settings))
     except StartupError as exc:
