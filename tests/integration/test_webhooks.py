@@ -25,6 +25,7 @@ from standardwebhooks import Webhook
 from devtools.local_infra import free_port
 from services.intake.http import create_http_app
 from services.webhooks import app as webhooks_app
+from shared.app import webhook_secrets
 from shared.app.onboarding import PartnerCredentials
 from shared.app.webhooks import generate_secret
 from shared.infra.runtime import ServiceContext
@@ -513,3 +514,65 @@ async def test_secrets_in_plain_text_or_under_an_old_key_are_sealed_with_the_fir
     for receiver in (plain, old_key):
         await receiver.stop()
         assert receiver.refused == []
+
+
+class _ReadThenRival:
+    """A database whose endpoint read returns only after a rival rotation has committed:
+    two rotations at once, the second reading before the first writes."""
+
+    def __init__(self, db: AsyncDatabase, rival: Any) -> None:
+        self._db, self._rival = db, rival
+
+    def __getitem__(self, name: str) -> Any:
+        return _RacedCollection(self._db[name], self._rival)
+
+
+class _RacedCollection:
+    def __init__(self, collection: Any, rival: Any) -> None:
+        self._collection, self._rival = collection, rival
+
+    async def find_one(self, *args: Any, **kwargs: Any) -> Any:
+        found = await self._collection.find_one(*args, **kwargs)
+        await self._rival()
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+
+async def test_of_two_rotations_at_once_one_wins_and_the_other_is_told_to_try_again(
+    services: list[ServiceContext], onboard: Any, settings: Settings, db: AsyncDatabase
+) -> None:
+    partner = await onboard("Webhook partner rotating twice at once")
+    receiver = Receiver()
+    endpoint = await register(services[0], partner, receiver, events=["deadline.*"])
+    box, now, grace = SecretBox.from_settings(settings), datetime.now(UTC), timedelta(hours=1)
+    won: list[str] = []
+
+    async def rival() -> None:
+        _, secret = await webhook_secrets.rotate_secret(
+            db, endpoint_id=endpoint["id"], box=box, now=now, grace=grace
+        )
+        won.append(secret)
+
+    with pytest.raises(webhook_secrets.RotationRaced, match="try again"):
+        await webhook_secrets.rotate_secret(
+            _ReadThenRival(db, rival),  # type: ignore[arg-type]
+            endpoint_id=endpoint["id"],
+            box=box,
+            now=now,
+            grace=grace,
+        )
+    # The rival's rotation stands whole: its secret signs, the original one for the grace.
+    stored = await db["webhook_endpoints"].find_one({"_id": endpoint["id"]})
+    assert stored is not None
+    assert box.open(stored["secret_sealed"]) == won[0]
+    assert box.open(stored["previous_secret_sealed"]) == receiver.secret
+    # Tried again, it rotates from the rival's secret.
+    _, again = await webhook_secrets.rotate_secret(
+        db, endpoint_id=endpoint["id"], box=box, now=now, grace=grace
+    )
+    stored = await db["webhook_endpoints"].find_one({"_id": endpoint["id"]})
+    assert stored is not None
+    assert box.open(stored["secret_sealed"]) == again
+    assert box.open(stored["previous_secret_sealed"]) == won[0]
