@@ -21,7 +21,7 @@ from shared.infra.partner_routing import (
     REGISTRATION_DEADLINE_KINDS,
     UNKNOWN,
     CarriedPartner,
-    recorded_partner,
+    application_partner_of,
     registration_partner_of,
 )
 
@@ -74,7 +74,7 @@ class BatchFacts:
             return None
         application = self.applications.get(deadline.application_id)
         if application is not None:
-            return recorded_partner(application)
+            return application_partner_of(application)
         return None if deadline.application_id in self.application_ids_read else UNKNOWN
 
     def later_due_point(self, reminder: dict[str, Any]) -> str | None:

@@ -32,7 +32,7 @@ from shared.domain.events import (
 from shared.domain.lifecycle import IllegalTransition, UnknownTrigger
 from shared.domain.models import new_id
 from shared.infra.inbox import InboxConflict, first_delivery, inbox_mark, mark_unchanged
-from shared.infra.partner_routing import recorded_partner
+from shared.infra.partner_routing import application_partner_of
 from shared.infra.runtime import ServiceContext
 from shared.infra.unit_of_work import UnitOfWork, duplicate_collection
 
@@ -264,7 +264,7 @@ async def _store(
     async def work(uow: UnitOfWork) -> str:
         uow.insert("inbox", inbox_mark(ctx.service, once, ctx.clock))
         uow.insert("validation_results", result)
-        uow.stage(event, partner_id=recorded_partner(application))
+        uow.stage(event, partner_id=application_partner_of(application))
         if trigger is not None:
             waits = evaluation.waits_until
             await record_transition(

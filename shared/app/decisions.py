@@ -36,7 +36,7 @@ from shared.domain.lifecycle import (
 )
 from shared.domain.models import new_id
 from shared.infra.deadline_store import close_deadline, open_deadline
-from shared.infra.partner_routing import recorded_partner
+from shared.infra.partner_routing import application_partner_of
 from shared.infra.runtime import ServiceContext
 from shared.infra.unit_of_work import UnitOfWork
 
@@ -200,7 +200,7 @@ async def record_transition(
         correlation_id=correlation_id,
         causation_id=causation_id,
     )
-    uow.stage(event, partner_id=recorded_partner(application))
+    uow.stage(event, partner_id=application_partner_of(application))
     await follow_renewal(
         uow,
         application={

@@ -44,7 +44,7 @@ from shared.domain.search_terms import name_terms
 from shared.infra.deadline_store import reopen_deadline
 from shared.infra.mongo_types import Database, MongoClient
 from shared.infra.outbox import OutboxRelay
-from shared.infra.partner_routing import UNKNOWN, CarriedPartner, recorded_partner
+from shared.infra.partner_routing import UNKNOWN, CarriedPartner, application_partner_of
 from shared.infra.runtime import ServiceContext
 from shared.infra.unit_of_work import UnitOfWork, run_unit_of_work
 
@@ -155,7 +155,7 @@ async def record_certificate(
             application_id=application["_id"],
             source="certificate",
             now=now,
-            partner_id=recorded_partner(application),
+            partner_id=application_partner_of(application),
         )
         await registrations.insert_one(doc, session=uow.session)
         await start_term(
@@ -173,7 +173,7 @@ async def record_certificate(
             catalog=catalog,
             doc=existing,
             application_id=application["_id"],
-            partner_id=recorded_partner(application),
+            partner_id=application_partner_of(application),
             issued_on=decision.issued_on,
             valid_until=decision.valid_until,
             now=now,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -31,12 +30,7 @@ from shared.domain.clock import Clock
 from shared.domain.events import CloudEvent
 from shared.infra.activity import ACTIVITY
 from shared.infra.mongo_types import Collection, Database, MongoClient
-from shared.infra.partner_routing import (
-    UNKNOWN,
-    CarriedPartner,
-    PartnerRouting,
-    recorded_partner,
-)
+from shared.infra.partner_routing import UNKNOWN, CarriedPartner, PartnerRouting
 from shared.infra.publisher import Publisher
 from shared.infra.topology import EVENTS_EXCHANGE
 
@@ -68,6 +62,14 @@ def outbox_entry(
     if partner_id is not UNKNOWN:
         entry["partner_id"] = partner_id
     return entry
+
+
+def carried_partner(entry: dict[str, Any]) -> CarriedPartner:
+    """The partner an outbox entry carries, or UNKNOWN (an entry written without one)."""
+    if "partner_id" not in entry:
+        return UNKNOWN
+    partner_id = entry["partner_id"]
+    return str(partner_id) if partner_id else None
 
 
 async def in_transaction(
@@ -165,11 +167,10 @@ class OutboxRelay:
         count = 0
         while (entry := await self._claim()) is not None:
             try:
-                await self._publish(entry)
+                await self._send(entry)
             except Exception:
                 await self._release([entry])
                 raise
-            await self._sent.mark(entry["_id"])
             count += 1
         return count
 
@@ -240,7 +241,13 @@ class OutboxRelay:
 
         Never raises for a broker problem: the state change is committed already.
         """
-        return await self.publish_leased_all([entry]) == 1
+        try:
+            await self._send(entry)
+        except Exception as exc:
+            log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
+            await self._release([entry])
+            return False
+        return True
 
     async def publish_leased_all(self, entries: list[dict[str, Any]]) -> int:
         """Publish entries written by ``leased_entry``, in their order, then mark them sent
@@ -281,27 +288,32 @@ class OutboxRelay:
         Only this relay's lease is shortened (the update is conditional on it); if the
         update fails too, the lease simply runs out as before.
         """
-        # One update per lease (the entries of one unit of work share theirs).
-        leases: dict[tuple[datetime, int], list[str]] = defaultdict(list)
-        for entry in entries:
-            leases[(_stored(entry["available_at"]), entry["attempts"])].append(entry["_id"])
         now = self._clock.now()
-        for (leased_until, attempts), ids in leases.items():
-            pause = min(self._lease, timedelta(seconds=self._poll_seconds * attempts))
+        for entry in entries:
+            pause = min(self._lease, timedelta(seconds=self._poll_seconds * entry["attempts"]))
             try:
-                await self._outbox.update_many(
-                    {"_id": {"$in": ids}, "status": "pending", "available_at": leased_until},
+                await self._outbox.update_one(
+                    {
+                        "_id": entry["_id"],
+                        "status": "pending",
+                        # As stored: BSON keeps milliseconds.
+                        "available_at": _stored(entry["available_at"]),
+                    },
                     {"$set": {"available_at": now + pause}},
                 )
             except Exception as exc:
-                log.warning("releasing %s failed, their lease runs out: %s", ids, exc)
+                log.warning("releasing %s failed, its lease runs out: %s", entry["_id"], exc)
                 return
+
+    async def _send(self, entry: dict[str, Any]) -> None:
+        await self._publish(entry)
+        await self._sent.mark(entry["_id"])
 
     async def _publish(self, entry: dict[str, Any]) -> None:
         event = entry["event"]
         # The partner header routes the one publish to the partner's queue as well; the
         # entry carries the partner its writer knew, else it is looked up.
-        headers = await self._partners.headers(event, recorded_partner(entry))
+        headers = await self._partners.headers(event, carried_partner(entry))
         await self._publisher.publish(
             json.dumps(event).encode(),
             exchange=EVENTS_EXCHANGE.name,

@@ -38,13 +38,12 @@ UNKNOWN: Final = _Unknown.PARTNER
 CarriedPartner = str | None | Literal[_Unknown.PARTNER]
 
 
-def recorded_partner(document: dict[str, Any]) -> CarriedPartner:
-    """The partner a document records in its ``partner_id`` (an application, a registration's
-    term, an outbox entry): its id, None for none, UNKNOWN where the field is absent (read
-    without it, or written before it was recorded)."""
-    if "partner_id" not in document:
+def application_partner_of(application: dict[str, Any]) -> CarriedPartner:
+    """The partner of an application document, as the lookup finds it (None: none);
+    UNKNOWN for a document read without the field."""
+    if "partner_id" not in application:
         return UNKNOWN
-    partner_id = document["partner_id"]
+    partner_id = application["partner_id"]
     return str(partner_id) if partner_id else None
 
 
@@ -62,9 +61,10 @@ def registration_partner_of(registration: dict[str, Any]) -> CarriedPartner:
         application_id = term.get("application_id")
         if not application_id:
             continue
-        partner_id = recorded_partner(term)
-        if partner_id is UNKNOWN or partner_id:
-            return partner_id
+        if "partner_id" not in term:
+            return UNKNOWN
+        if term["partner_id"]:
+            return str(term["partner_id"])
         without_partner.add(application_id)
     application_id = registration.get("application_id")
     if not application_id or application_id in without_partner:

@@ -27,7 +27,8 @@ from shared.app.registrations import decide_registration, import_registrations
 from shared.domain.catalog import cached_catalog
 from shared.domain.events import ApplicationDecision, CloudEvent, DocumentReceived
 from shared.domain.models import new_id
-from shared.infra.partner_routing import UNKNOWN, PartnerRouting, recorded_partner
+from shared.infra.outbox import carried_partner
+from shared.infra.partner_routing import UNKNOWN, PartnerRouting
 from shared.infra.settings import Settings
 from shared.infra.topology import is_partner_event
 from tests.factories import make_application
@@ -184,7 +185,7 @@ class Published:
             self._seen.add(entry["_id"])
             if not is_partner_event(entry["type"]):
                 continue
-            event, carried = entry["event"], recorded_partner(entry)
+            event, carried = entry["event"], carried_partner(entry)
             assert carried is not UNKNOWN, event  # every writer here knows the partner
             assert carried == await lookup_as_before(self._db, event), event
             assert await PartnerRouting(self._db).partner_of(event) == carried, event

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from shared.domain.events import PAYLOADS, NotificationSent, new_event
-from shared.infra.outbox import outbox_entry
+from shared.infra.outbox import carried_partner, outbox_entry
 from shared.infra.partner_routing import (
     UNKNOWN,
-    recorded_partner,
+    application_partner_of,
     registration_partner_of,
 )
 from shared.infra.topology import is_partner_event
@@ -105,15 +105,15 @@ def test_a_registration_without_recorded_partners_leaves_the_partner_to_the_look
 def test_an_applications_partner_is_its_partner_id(
     application: dict[str, Any], partner: str | None
 ) -> None:
-    assert recorded_partner(application) == partner
-    assert recorded_partner({"_id": "app_1"}) is UNKNOWN
+    assert application_partner_of(application) == partner
+    assert application_partner_of({"_id": "app_1"}) is UNKNOWN
 
 
 def test_an_outbox_entry_carries_the_partner_it_was_staged_with() -> None:
     now = datetime(2031, 1, 1, tzinfo=UTC)
     payload = NotificationSent(event_id="e", event_type="t", recipient="r@example.org", subject="s")
     event = new_event("notification.sent", payload, service="test", time=now)
-    assert recorded_partner(outbox_entry(event, now)) is UNKNOWN
+    assert carried_partner(outbox_entry(event, now)) is UNKNOWN
     assert "partner_id" not in outbox_entry(event, now)
-    assert recorded_partner(outbox_entry(event, now, None)) is None
-    assert recorded_partner(outbox_entry(event, now, "ptn_1")) == "ptn_1"
+    assert carried_partner(outbox_entry(event, now, None)) is None
+    assert carried_partner(outbox_entry(event, now, "ptn_1")) == "ptn_1"
