@@ -13,7 +13,15 @@ from datetime import date, datetime
 from typing import Any
 
 from services.notifier.i18n import Term, Text, lazy
-from services.notifier.notices import ANY_EXPORTER, WINDOW_TITLES, WINDOWS, Notice, exporter, unique
+from services.notifier.notices import (
+    ANY_EXPORTER,
+    MISSING_WHEN_REFUSED,
+    WINDOW_TITLES,
+    WINDOWS,
+    Notice,
+    exporter,
+    unique,
+)
 from shared.domain.deadlines import last_day
 from shared.domain.events import ApplicationStatusChanged
 from shared.domain.models import Application
@@ -91,7 +99,8 @@ def certificate_issued(s: ApplicationChange) -> Notice:
             "Certificate issued: {exporter}, registration number to follow", exporter=s.exporter
         )
     )
-    return _notice(s, "certificate_issued", subject)
+    # Granted: whatever a check still found missing is asked for no more.
+    return _notice(s, "certificate_issued", subject, missing=[])
 
 
 def failure_notice(s: ApplicationChange) -> Notice:
@@ -100,7 +109,7 @@ def failure_notice(s: ApplicationChange) -> Notice:
         application=s.change.application_id,
         exporter=s.exporter,
     )
-    return _notice(s, "failure_notice", subject)
+    return _notice(s, "failure_notice", subject, missing_at_close=MISSING_WHEN_REFUSED)
 
 
 def renewal_refused(s: ApplicationChange) -> Notice:

@@ -12,9 +12,12 @@ from typing import Any
 from services.notifier.i18n import N_, Days, Term, Text, lazy
 from services.notifier.notices import (
     ANY_EXPORTER,
+    MISSING_WHEN_EXPIRED,
+    MISSING_WHEN_WINDOW_CLOSED,
     WINDOW_TITLES,
     WINDOWS,
     Notice,
+    RegimeEnded,
     exporter,
     plain_day,
     required,
@@ -138,6 +141,19 @@ def window_due(d: DeadlineEvent) -> Notice:
     return _notice(d, "window_due", subject, application_id=_application(d))
 
 
+def window_due_after_regime_ended(d: DeadlineEvent) -> Notice:
+    """The reminder of a window left open when the category's regime ended for good: no
+    registration can come of the application any more, so it asks for nothing."""
+    subject = lazy(
+        "Nothing to send for application {application} ({exporter}):"
+        " the registration regime of its category has ended",
+        application=_application(d),
+        exporter=_exporter(d),
+    )
+    # No countdown: nothing is to be done by the window's last day.
+    return _notice(d, "window_due", subject, application_id=_application(d), days_left=None)
+
+
 def missed(d: DeadlineEvent) -> Notice:
     if d.kind == "renewal":
         subject = lazy(
@@ -145,14 +161,26 @@ def missed(d: DeadlineEvent) -> Notice:
             number=_number(d),
             day=_due_on(d),
         )
-        return _notice(d, "renewal_missed", subject, registration_number=_number(d))
+        return _notice(
+            d,
+            "renewal_missed",
+            subject,
+            registration_number=_number(d),
+            missing_at_close=MISSING_WHEN_WINDOW_CLOSED,
+        )
     subject = lazy(
         "Deadline missed: the {window} window for application {application} closed on {day}",
         window=Term(message=WINDOWS.get(d.kind, d.kind)),
         application=_application(d),
         day=_due_on(d),
     )
-    return _notice(d, "missed", subject, application_id=_application(d))
+    return _notice(
+        d,
+        "missed",
+        subject,
+        application_id=_application(d),
+        missing_at_close=MISSING_WHEN_WINDOW_CLOSED,
+    )
 
 
 def expired(d: DeadlineEvent) -> Notice:
@@ -164,7 +192,13 @@ def expired(d: DeadlineEvent) -> Notice:
         day=valid_until,
     )
     return _notice(
-        d, "expired", subject, registration_number=_number(d), due_on=None, valid_until=valid_until
+        d,
+        "expired",
+        subject,
+        registration_number=_number(d),
+        due_on=None,
+        valid_until=valid_until,
+        missing_at_close=MISSING_WHEN_EXPIRED,
     )
 
 
@@ -197,11 +231,24 @@ DEADLINE_NOTICES: dict[str, Callable[[DeadlineEvent], Notice]] = {
     "registration.expired": expired,
     "deadline.processing_overdue": processing_overdue,
 }
+# Where the email differs once the category's regime has ended for good (scrap after the
+# solid-waste ban): what asked the exporter for something asks for nothing.
+AFTER_REGIME_ENDED: dict[str, Callable[[DeadlineEvent], Notice]] = {
+    "deadline.additional_materials_due": window_due_after_regime_ended,
+    "deadline.rectification_due": window_due_after_regime_ended,
+}
 
 
-def deadline_notice(event_type: str, d: DeadlineEvent, ops_email: str) -> Notice:
-    """The email of a ``deadline.*`` or ``registration.expired`` event."""
-    notice = DEADLINE_NOTICES[event_type](d)
+def deadline_notice(
+    event_type: str, d: DeadlineEvent, ops_email: str, ended: RegimeEnded | None = None
+) -> Notice:
+    """The email of a ``deadline.*`` or ``registration.expired`` event; ``ended``: the
+    category's regime ended for good before the day the email is made."""
+    build = DEADLINE_NOTICES[event_type]
+    if ended is not None:
+        build = AFTER_REGIME_ENDED.get(event_type, build)
+    notice = build(d)
+    notice.regime_ended = ended
     if event_type in OPS_EVENTS:
         notice.recipients = [ops_email]
     return notice

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -48,18 +48,21 @@ from shared.infra.runtime import ServiceContext
 log = logging.getLogger("regwatch.notifier")
 
 
-async def _deadline(ctx: ServiceContext, event: CloudEvent, d: DeadlineEvent) -> Notice:
-    return deadline_notice(event.type, d, ctx.settings.ops_email)
+async def _deadline(
+    ctx: ServiceContext, event: CloudEvent, d: DeadlineEvent, today: date
+) -> Notice:
+    ended = regime_ended(cached_catalog(ctx.settings.catalog_dir), d.category, today)
+    return deadline_notice(event.type, d, ctx.settings.ops_email, ended)
 
 
 async def _registration(
-    ctx: ServiceContext, event: CloudEvent, change: RegistrationStatusChanged
+    ctx: ServiceContext, event: CloudEvent, change: RegistrationStatusChanged, today: date
 ) -> Notice | None:
     return registration_notice(change)
 
 
 async def _application(
-    ctx: ServiceContext, event: CloudEvent, change: ApplicationStatusChanged
+    ctx: ServiceContext, event: CloudEvent, change: ApplicationStatusChanged, today: date
 ) -> Notice | None:
     found = await ctx.db["applications"].find_one({"_id": change.application_id})
     if found is None:
@@ -90,10 +93,11 @@ async def _application(
 
 @dataclass(frozen=True)
 class Route:
-    """How one event type becomes a notice: its payload model and its notice function."""
+    """How one event type becomes a notice: its payload model and its notice function
+    (given the Beijing day the notice is made)."""
 
     payload: type[Payload]
-    notice: Callable[[ServiceContext, CloudEvent, Any], Awaitable[Notice | None]]
+    notice: Callable[[ServiceContext, CloudEvent, Any, date], Awaitable[Notice | None]]
 
 
 ROUTES: dict[str, Route] = {
@@ -112,15 +116,15 @@ async def notice_for(ctx: ServiceContext, event: CloudEvent) -> Notice | None:
     route = ROUTES.get(event.type)
     if route is None:
         return None
+    today = authority_date(ctx.clock.now())  # true on the day it is sent: one day throughout
     try:
         payload = route.payload.model_validate(event.data)
-        notice = await route.notice(ctx, event, payload)
+        notice = await route.notice(ctx, event, payload, today)
     except (ValidationError, IncompleteEvent) as exc:
         raise GiveUp(f"{event.type} {event.id} cannot be told: {exc}") from exc
     if notice is not None:  # each contact reads its email in its own language
         catalog = cached_catalog(ctx.settings.catalog_dir)
         category = notice.category or _category(payload)
-        today = authority_date(ctx.clock.now())  # true on the day it is sent
         notice.regime_ended = regime_ended(catalog, category, today)
         notice.regime_ending = regime_ending(catalog, category, today)
         notice.languages = await contact_languages(ctx.db, notice.recipients)

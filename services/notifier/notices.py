@@ -35,6 +35,13 @@ ANY_EXPORTER = N_("your company")
 STATUSES = (N_("failed"), N_("not accepted"), N_("refused"))
 
 
+# The heading of the missing list of an email sent once its window, application or
+# registration has closed: what was missing then, and no way to send it (nothing sent helps).
+MISSING_WHEN_WINDOW_CLOSED = N_("Missing when the window closed:")
+MISSING_WHEN_REFUSED = N_("Missing when the application was refused:")
+MISSING_WHEN_EXPIRED = N_("Missing when the registration expired:")
+
+
 # Emails that ask the exporter to act on an application: the advice of its latest check
 # (read when the email is made, so it is true when sent) goes with them.
 ADVISED_TEMPLATES = frozenset({"window_opened", "window_due", "renewal_due"})
@@ -98,6 +105,9 @@ class Notice(BaseModel):
     valid_until: date | None = None  # the registration's last valid day
     documents: list[str] = Field(default_factory=list)  # what a renewal will need
     missing: list[str] = Field(default_factory=list)  # what the latest check found missing
+    # Set by the notices sent once their window, application or registration has closed:
+    # the heading of ``missing``, then a record of what was missing, with no way to send it.
+    missing_at_close: str | None = None
     # The latest check's warnings (advisory content rules): advice, never blocking.
     advice: list[str] = Field(default_factory=list)
     new_status: str | None = None

@@ -334,6 +334,18 @@ class Timeline:
         end = next(i for i, line in enumerate(lines) if line.startswith("Exporter: "))
         return "\n".join(lines[1:end]).strip("\n")
 
+    def listed_after_facts(self, subject: str, recipient: str) -> str | None:
+        """What a mail collected so far lists after its facts (``Exporter: ...`` and the
+        lines under it) and before the footer every email shares; None when no such mail."""
+        text = self._texts.get((subject, recipient))
+        if text is None:
+            return None
+        lines = text.splitlines()
+        facts = next(i for i, line in enumerate(lines) if line.startswith("Exporter: "))
+        start = next(i for i in range(facts, len(lines)) if not lines[i].strip())
+        end = next(i for i, line in enumerate(lines) if line.startswith("Dates are the days"))
+        return "\n".join(lines[start:end]).strip("\n")
+
     def expect_equal(self, what: str, got: Any, expected: Any) -> None:
         """A state the step must have reached (checked, reported with the steps)."""
         verdict = "as expected" if got == expected else f"expected {expected!r}, got {got!r}"
@@ -414,6 +426,27 @@ class Timeline:
         documents: Iterable[tuple[str, dict[str, Any]]] = FOOD_RENEWAL_DOCUMENTS,
     ) -> str:
         """A partner creates a renewal application and uploads its documents over HTTP."""
+        renewal = {"registration_number": number, "registration_valid_until": valid_until}
+        return await self.file_application(
+            kind="renewal",
+            exporter=exporter,
+            category=category,
+            product=product,
+            documents=documents,
+            **renewal,
+        )
+
+    async def file_application(
+        self,
+        *,
+        exporter: str,
+        category: str,
+        product: str | None,
+        documents: Iterable[tuple[str, dict[str, Any]]],
+        kind: str = "new",
+        **fields: Any,
+    ) -> str:
+        """A partner creates an application and uploads its documents over HTTP."""
         assert self.http is not None
         headers = await self._partner_headers()
         body = {
@@ -425,9 +458,8 @@ class Timeline:
             },
             "category": category,
             "product": product,
-            "kind": "renewal",
-            "registration_number": number,
-            "registration_valid_until": valid_until.isoformat(),
+            "kind": kind,
+            **{k: _json(v) for k, v in fields.items()},
         }
         created = await self.http.post("/v1/applications", json=body, headers=headers)
         assert created.status_code == 201, created.text

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from services.notifier.deadline_notices import deadline_notice
-from services.notifier.notices import Notice
+from services.notifier.notices import Notice, RegimeEnded
 from services.notifier.registration_notices import registration_notice
 from shared.domain.events import DeadlineEvent, RegistrationStatusChanged
 
@@ -16,7 +16,8 @@ OPS = "ops@example.org"
 CLOSES = datetime(2027, 5, 31, 16, 0, tzinfo=UTC)
 
 
-def deadline(event_type: str, **fields: Any) -> Notice:
+def deadline(event_type: str, ended: RegimeEnded | None = None, **fields: Any) -> Notice:
+    """The notice of a deadline event; ``ended``: the regime ended before the day it is made."""
     values: dict[str, Any] = {
         "deadline_id": "dl_1",
         "reminder_id": "dl_1:T-7d",
@@ -31,7 +32,7 @@ def deadline(event_type: str, **fields: Any) -> Notice:
         "missing": ["11 facility photos required, 8 received"],
     }
     values.update(fields)
-    return deadline_notice(event_type, DeadlineEvent(**values), OPS)
+    return deadline_notice(event_type, DeadlineEvent(**values), OPS, ended)
 
 
 def renewal(event_type: str, **fields: Any) -> Notice:

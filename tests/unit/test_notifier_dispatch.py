@@ -13,8 +13,12 @@ from shared.domain.events import PAYLOADS, CloudEvent
 from shared.infra.consuming import GiveUp
 
 NOW = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
-# Only the settings are read for deadline and registration events: no server needed.
-CTX: Any = SimpleNamespace(settings=SimpleNamespace(ops_email="ops@example.org"))
+# Only the settings and the clock are read for deadline and registration events (the day
+# decides the wording): no server needed.
+CTX: Any = SimpleNamespace(
+    settings=SimpleNamespace(ops_email="ops@example.org", catalog_dir=None),
+    clock=SimpleNamespace(now=lambda: NOW),
+)
 
 
 def event(event_type: str, **data: Any) -> CloudEvent:
