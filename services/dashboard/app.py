@@ -115,6 +115,8 @@ def server(board: Dashboard, port: int | None = None) -> uvicorn.Server:
         host=settings.http_host,
         port=settings.dashboard_port if port is None else port,
         log_config=None,
+        # h11 bounds a request's headers (16 KiB), refusing more with 400; httptools does not.
+        http="h11",
         timeout_graceful_shutdown=3,  # open SSE streams must not hold a shutdown forever
     )
     return Server(config)
