@@ -95,10 +95,11 @@ class SentMarks:
 
     An entry's id waits here once its publish is confirmed. It is marked sent by whichever
     comes first: the next unit of work of this process, in the command that writes its
-    inserts (``take``; ``give_back`` if its transaction aborts), or a flush ``delay``
-    seconds after it was added (a process with no next write), or ``close``. Meanwhile the
-    entry stays leased to this relay, so no other relay publishes it again; the mark is
-    conditional on the entry still pending, and every write that carries it is the same.
+    inserts (``take``; ``give_back`` if its transaction aborts), or one update for all
+    that wait once the first of them has waited ``delay`` seconds (a process with no next
+    write), or ``close``. Meanwhile the entry stays leased to this relay, so no other
+    relay publishes it again; the mark is conditional on the entry still pending, and every
+    write that carries it is the same.
     """
 
     def __init__(self, outbox: Collection, clock: Clock, *, delay: float) -> None:
@@ -118,6 +119,9 @@ class SentMarks:
         """The waiting ids, for a write that marks them; none wait afterwards."""
         taken = list(self._waiting)
         self._waiting.clear()
+        if self._flush is not None:  # nothing waits: the next id added starts the delay
+            self._flush.cancel()
+            self._flush = None
         return taken
 
     def give_back(self, entry_ids: list[str]) -> None:
@@ -157,7 +161,7 @@ class SentMarks:
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(self._delay)
-        self._flush = None  # ids added from now on schedule the next flush
+        self._flush = None  # not cancelled from here on: the update is on its way
         await self.flush()
 
 
