@@ -10,7 +10,8 @@ later (``SentMarks``, well within the lease), or when its relay stops. Until mar
 entry stays leased to its relay, so no other relay publishes it meanwhile. Each entry
 carries the partner its writer staged it with, which routes it to the partner's queue
 without a lookup (``shared.infra.partner_routing``).
-A background loop picks up entries whose publisher died or failed once their lease ends:
+A background loop (the sweep: every poll interval while it finds work, at most 8 apart
+while it finds none) picks up entries whose publisher died or failed once their lease ends:
 each is leased again by a conditional update, so two relays never publish it at the same
 time. A crash between publish and mark (a mark still waiting included) republishes the
 entry once the lease ends; consumers de-duplicate by event id. Sent entries stay as the
@@ -188,6 +189,8 @@ class OutboxRelay:
         self._lease = timedelta(seconds=lease_seconds)
         self._poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
+        self._idle_passes = 0  # sweeps in a row that found nothing
+        self._polls_to_sweep = 1  # poll intervals until the next sweep
         self._partners = PartnerRouting(db)
         # Well within the lease: an entry waiting for its mark is leased to this relay.
         self._sent = SentMarks(self._outbox, clock, delay=min(mark_seconds, lease_seconds / 4))
@@ -243,13 +246,21 @@ class OutboxRelay:
             self._task = None
 
     async def _run(self) -> None:
+        """Sweep every poll interval while there is work; after passes that found nothing,
+        every 2, 4, then at most ``IDLE_SWEEP_POLLS`` intervals (``idle_sweep_polls``)."""
         while True:
-            try:
-                await self.drain()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep relaying after a broker or database outage
-                log.warning("outbox relay pass failed: %s", exc)
+            if self._polls_to_sweep <= 1:
+                try:
+                    found = await self.drain() > 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # keep relaying after a broker or database outage
+                    log.warning("outbox relay pass failed: %s", exc)
+                    found = True  # retried at the poll interval
+                self._idle_passes = 0 if found else self._idle_passes + 1
+                self._polls_to_sweep = idle_sweep_polls(self._idle_passes)
+            else:
+                self._polls_to_sweep -= 1
             await asyncio.sleep(self._poll_seconds)
 
     async def _claim(self) -> dict[str, Any] | None:
@@ -326,6 +337,8 @@ class OutboxRelay:
         Only this relay's lease is shortened (the update is conditional on it); if the
         update fails too, the lease simply runs out as before.
         """
+        if entries:  # the sweep comes back at the poll interval, as the pause expects
+            self._idle_passes, self._polls_to_sweep = 0, 1
         now = self._clock.now()
         for entry in entries:
             pause = min(self._lease, timedelta(seconds=self._poll_seconds * entry["attempts"]))
@@ -358,6 +371,19 @@ class OutboxRelay:
             headers=headers or None,
         )
         ACTIVITY.event_published(event["type"])
+
+
+IDLE_SWEEP_POLLS = 8
+
+
+def idle_sweep_polls(idle_passes: int) -> int:
+    """Poll intervals before the next sweep after ``idle_passes`` sweeps in a row found
+    nothing: 1 while there is work, then doubling up to ``IDLE_SWEEP_POLLS``.
+
+    Entries of a relay that died wait for their lease to end anyway; an idle process then
+    reads the outbox a few times a lease, not every poll interval.
+    """
+    return int(min(2 ** min(idle_passes, 8), IDLE_SWEEP_POLLS))
 
 
 def _stored(moment: datetime) -> datetime:
