@@ -109,11 +109,12 @@ class SentMarks:
         self._delay = delay
         self._waiting: dict[str, None] = {}  # ids in publish order (an ordered set)
         self._flush: asyncio.Task[None] | None = None
+        self._closed = False  # ids given back after close wait for their lease to end
 
     def add(self, entry_ids: list[str]) -> None:
         """Have ``entry_ids`` (published) marked sent soon, with the next write."""
         self._waiting.update(dict.fromkeys(entry_ids))
-        if self._waiting and self._flush is None:
+        if self._waiting and self._flush is None and not self._closed:
             self._flush = asyncio.create_task(self._flush_later(), name="outbox-sent-marks")
 
     def take(self) -> list[str]:
@@ -153,6 +154,7 @@ class SentMarks:
 
     async def close(self) -> None:
         """Stop waiting: mark what waits now."""
+        self._closed = True
         if self._flush is not None:
             self._flush.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -383,7 +385,7 @@ def idle_sweep_polls(idle_passes: int) -> int:
     Entries of a relay that died wait for their lease to end anyway; an idle process then
     reads the outbox a few times a lease, not every poll interval.
     """
-    return int(min(2 ** min(idle_passes, 8), IDLE_SWEEP_POLLS))
+    return min(1 << min(idle_passes, 8), IDLE_SWEEP_POLLS)
 
 
 def _stored(moment: datetime) -> datetime:

@@ -10,7 +10,8 @@ through the relay (leased to it when written: no claim, one round trip less); a 
 problem never reaches the writer, the relay's sweep publishes what was left once the
 lease ends. The transaction also marks sent the entries the relay published since the
 process's last write (``OutboxRelay.take_sent_marks``), in the command of its inserts;
-if it aborts they wait for the next write, or the relay's own update soon after. Without a relay (the CLI) the entries are left pending for any relay's sweep.
+if it aborts they wait for the next write, or the relay's own update soon after.
+Without a relay (the CLI) the entries are left pending for any relay's sweep.
 
 A new record that nothing in the same work reads back can be staged too, with
 ``uow.insert(collection, document)``: it is written with the outbox entries in one
