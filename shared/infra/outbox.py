@@ -6,7 +6,8 @@ relay. After the commit the relay publishes them with publisher confirms (messag
 event id). A published entry is marked sent soon after the publish, with the next write:
 the next unit of work of the same process carries the marks in the command that writes
 its own inserts; a process with no next write marks them with one update a short delay
-later (``SentMarks``, well within the lease), or when its relay stops. Until marked, an
+later (``SentMarks``, well within the lease: a mark with less than half its lease left is
+written at once), or when its relay stops. Until marked, an
 entry stays leased to its relay, so no other relay publishes it meanwhile. Each entry
 carries the partner its writer staged it with, which routes it to the partner's queue
 without a lookup (``shared.infra.partner_routing``).
@@ -98,43 +99,70 @@ class SentMarks:
     comes first: the next unit of work of this process, in the command that writes its
     inserts (``take``; ``give_back`` if its transaction aborts), or one update for all
     that wait once the first of them has waited ``delay`` seconds (a process with no next
-    write), or ``close``. Meanwhile the entry stays leased to this relay, so no other
-    relay publishes it again; the mark is conditional on the entry still pending, and every
-    write that carries it is the same.
+    write), or ``close``. A mark with less than ``margin`` of its lease left is not carried
+    (a transaction may take a while under load) but written at once. Meanwhile the entry
+    stays leased to this relay, so no other relay publishes it again; the mark is
+    conditional on the entry still pending, and every write that carries it is the same.
     """
 
-    def __init__(self, outbox: Collection, clock: Clock, *, delay: float) -> None:
+    def __init__(
+        self, outbox: Collection, clock: Clock, *, delay: float, margin: timedelta
+    ) -> None:
         self._outbox = outbox
         self._clock = clock
         self._delay = delay
-        self._waiting: dict[str, None] = {}  # ids in publish order (an ordered set)
+        self._margin = margin  # lease a carried mark must have left
+        self._waiting: dict[str, datetime] = {}  # id -> its lease's end, in publish order
         self._flush: asyncio.Task[None] | None = None
         self._closed = False  # ids given back after close wait for their lease to end
 
-    def add(self, entry_ids: list[str]) -> None:
-        """Have ``entry_ids`` (published) marked sent soon, with the next write."""
-        self._waiting.update(dict.fromkeys(entry_ids))
+    def add(self, leases: dict[str, datetime]) -> None:
+        """Have the published entries ``leases`` (id -> lease end) marked sent soon."""
+        self._waiting.update(leases)
         if self._waiting and self._flush is None and not self._closed:
-            self._flush = asyncio.create_task(self._flush_later(), name="outbox-sent-marks")
+            self._flush = asyncio.create_task(
+                self._flush_later(self._delay), name="outbox-sent-marks"
+            )
 
-    def take(self) -> list[str]:
-        """The waiting ids, for a write that marks them; none wait afterwards."""
-        taken = list(self._waiting)
+    def take(self) -> dict[str, datetime]:
+        """The waiting marks, for a write that marks them; none wait afterwards."""
+        taken = dict(self._waiting)
         self._waiting.clear()
         if self._flush is not None:  # nothing waits: the next id added starts the delay
             self._flush.cancel()
             self._flush = None
         return taken
 
-    def give_back(self, entry_ids: list[str]) -> None:
-        """Ids taken by a write that did not happen: they wait again."""
-        if entry_ids:
-            self.add(entry_ids)
+    def take_to_carry(self) -> dict[str, datetime]:
+        """The waiting marks with enough lease left to ride in a transaction (it may take
+        a while under load); the others are marked by the relay's own update at once."""
+        limit = self._clock.now() + self._margin
+        carry = {i: end for i, end in self._waiting.items() if end > limit}
+        if len(carry) < len(self._waiting):
+            short = {i: end for i, end in self._waiting.items() if i not in carry}
+            self._waiting = carry
+            taken = self.take()
+            self.add(short)
+            self._expedite()
+            return taken
+        return self.take()
+
+    def give_back(self, leases: dict[str, datetime]) -> None:
+        """Marks taken by a write that did not happen: they wait again."""
+        if leases:
+            self.add(leases)
+
+    def _expedite(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+        self._flush = None
+        if not self._closed:
+            self._flush = asyncio.create_task(self._flush_later(0), name="outbox-sent-marks")
 
     def mark(self, entry_ids: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The filter and update that mark ``entry_ids`` sent, if still pending."""
         return (
-            {"_id": {"$in": entry_ids}, "status": "pending"},
+            {"_id": {"$in": list(entry_ids)}, "status": "pending"},
             {"$set": {"status": "sent", "sent_at": self._clock.now()}},
         )
 
@@ -144,7 +172,7 @@ class SentMarks:
         An update that fails leaves its entries leased: the sweep publishes them again once
         the lease ends, and consumers de-duplicate them by event id.
         """
-        entry_ids = self.take()
+        entry_ids = list(self.take())
         if not entry_ids:
             return
         try:
@@ -162,8 +190,8 @@ class SentMarks:
             self._flush = None
         await self.flush()
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self._delay)
+    async def _flush_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         self._flush = None  # not cancelled from here on: the update is on its way
         await self.flush()
 
@@ -195,7 +223,12 @@ class OutboxRelay:
         self._polls_to_sweep = 1  # poll intervals until the next sweep
         self._partners = PartnerRouting(db)
         # Well within the lease: an entry waiting for its mark is leased to this relay.
-        self._sent = SentMarks(self._outbox, clock, delay=min(mark_seconds, lease_seconds / 4))
+        self._sent = SentMarks(
+            self._outbox,
+            clock,
+            delay=min(mark_seconds, lease_seconds / 10),
+            margin=self._lease / 2,
+        )
 
     async def drain(self) -> int:
         """Publish every available pending entry, then mark them sent with one update;
@@ -208,7 +241,7 @@ class OutboxRelay:
                 except Exception:
                     await self._release([entry])
                     raise
-                self._sent.add([entry["_id"]])
+                self._sent.add({entry["_id"]: entry["available_at"]})
                 count += 1
         finally:
             if count:
@@ -225,14 +258,16 @@ class OutboxRelay:
         await self._sent.close()
         await self._publisher.close()
 
-    def take_sent_marks(self) -> list[str]:
-        """Ids of published entries not yet marked, for a write that marks them (one of
-        ``sent_marks``) in its transaction; ``give_back_sent_marks`` if it aborts."""
-        return self._sent.take()
+    def take_sent_marks(self) -> dict[str, datetime]:
+        """Published entries not yet marked (id -> lease end) with at least half their lease
+        left, for a write that marks them (``sent_marks``) in its transaction;
+        ``give_back_sent_marks`` if it does not commit. Those with less are marked at once.
+        """
+        return self._sent.take_to_carry()
 
-    def give_back_sent_marks(self, entry_ids: list[str]) -> None:
-        """Ids taken by ``take_sent_marks`` whose write did not commit: they wait again."""
-        self._sent.give_back(entry_ids)
+    def give_back_sent_marks(self, leases: dict[str, datetime]) -> None:
+        """Marks taken by ``take_sent_marks`` whose write did not commit: they wait again."""
+        self._sent.give_back(leases)
 
     def sent_marks(self, entry_ids: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The filter and update (for ``update_many`` on the outbox) marking them sent."""
@@ -316,7 +351,7 @@ class OutboxRelay:
         update fails) is leased still: the sweep publishes it again once the lease ends,
         and consumers de-duplicate it.
         """
-        published: list[str] = []
+        published: dict[str, datetime] = {}
         failed: list[dict[str, Any]] = []
         for entry in entries:
             try:
@@ -325,7 +360,7 @@ class OutboxRelay:
                 log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
                 failed.append(entry)
                 continue
-            published.append(entry["_id"])
+            published[entry["_id"]] = entry["available_at"]
         await self._release(failed)
         self._sent.add(published)
         return len(published)

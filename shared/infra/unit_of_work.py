@@ -22,6 +22,7 @@ event cost one round trip and the commit.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pymongo import InsertOne, UpdateMany
@@ -103,9 +104,17 @@ async def run_unit_of_work(
     starts with nothing staged. Raises what ``work`` raises; never raises for the broker.
     """
     entries: list[dict[str, Any]] = []
-    carried: list[str] = []  # published entries this transaction marks sent
+    carried: dict[str, datetime] = {}  # published entries this transaction marks sent
+    attempts = 0
 
     async def attempt(session: AsyncClientSession) -> T:
+        nonlocal attempts
+        attempts += 1
+        if carried and relay is not None:
+            # A retried transaction may take long: its marks go back to wait, well within
+            # their lease, for the relay's own update or another write.
+            relay.give_back_sent_marks(carried)
+            carried.clear()
         uow = UnitOfWork(db, session)
         result = await work(uow)
         now = clock.now()
@@ -117,11 +126,11 @@ async def run_unit_of_work(
         ]
         writes = [*uow.staged_inserts, *(("outbox", entry) for entry in entries)]
         updates: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-        if writes and relay is not None:
-            # The relay's waiting sent marks ride in the same command (kept across retries).
-            carried.extend(relay.take_sent_marks())
+        if writes and relay is not None and attempts == 1:
+            # The relay's waiting sent marks ride in the same command.
+            carried.update(relay.take_sent_marks())
             if carried:
-                updates.append(("outbox", *relay.sent_marks(carried)))
+                updates.append(("outbox", *relay.sent_marks(list(carried))))
         # An event id staged before (a deterministic id) raises DuplicateKeyError, as a
         # repeated write of the state itself would.
         await insert_all(client, db, writes, session=session, updates=updates)

@@ -222,3 +222,27 @@ async def test_an_entry_whose_publish_failed_is_retried_after_a_poll_not_the_who
     assert stored is not None
     assert stored["status"] == "sent"
     assert stored["attempts"] == 2
+
+
+async def test_a_mark_with_little_lease_left_is_written_at_once_not_carried(
+    settings: Settings, own_db: AsyncDatabase
+) -> None:
+    subject = f"relay-{uuid.uuid4().hex}"
+    clock = ManualClock(SystemClock().now())
+    relay = OutboxRelay(
+        own_db, Publisher(settings.amqp_url, name=subject), clock, lease_seconds=30, mark_seconds=60
+    )
+    entry = relay.leased_entry(sent_event(subject, clock.now()), clock.now())
+    await own_db["outbox"].insert_one(dict(entry))
+    try:
+        assert await relay.publish_leased_all([entry]) == 1
+        clock.advance(timedelta(seconds=20))  # 10 s of the lease left: less than half
+        # A transaction that may take long under load does not carry it...
+        assert relay.take_sent_marks() == {}
+
+        async def marked() -> bool:  # ...the relay marks it itself, without the 60 s wait
+            return await sent_count(own_db, subject) == 1
+
+        await wait_until(marked, timeout=10)
+    finally:
+        await relay.stop()

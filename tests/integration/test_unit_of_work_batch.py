@@ -167,7 +167,7 @@ async def test_marks_carried_by_a_unit_of_work_that_aborts_wait_for_the_next_wri
         stored = await db["outbox"].find_one({"_id": first.id})
         assert stored is not None
         assert stored["status"] == "pending"  # the aborted transaction marked nothing
-        assert relay.take_sent_marks() == [first.id]  # given back: the next write carries it
+        assert list(relay.take_sent_marks()) == [first.id]  # given back: the next write carries it
     finally:
         await relay.stop()
     assert await db["outbox"].find_one({"_id": second.id}) is None
