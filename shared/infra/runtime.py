@@ -153,7 +153,7 @@ async def open_context(
     await check_rabbitmq(settings)
     await check_mongodb(settings)
     # After the checks: a service that cannot start says so in one line, nothing more.
-    log.info("%s, event loop %s", starting_line(service, settings), running_loop_name())
+    log.info(starting_line(service, settings))
     clock = clock or clock_from(settings.regwatch_now)
     client = mongo.connect(settings)
     database = mongo.database(client, settings)
@@ -241,26 +241,6 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def running_loop_name() -> str:
-    """ "uvloop" or "asyncio": the event loop this coroutine runs on."""
-    return (
-        "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio"
-    )
-
-
-def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """The event loop a service runs on (``EVENT_LOOP``): uvloop, or None for asyncio's own.
-
-    uvloop runs the same coroutines on libuv: the broker's, the database driver's and the
-    HTTP server's I/O cost less CPU per message and request than on the standard loop.
-    """
-    if name == "asyncio":
-        return None
-    import uvloop
-
-    return uvloop.new_event_loop
-
-
 def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
     """Entry point of ``python -m services.<name>``: one line and exit 2 on bad config."""
     try:
@@ -272,8 +252,7 @@ def run_service(service: str, main: Callable[[Settings], Coroutine[Any, Any, Non
     start_exporter(settings.metrics_port, settings.http_host)  # METRICS_PORT=0: off
     settle_heap()
     try:
-        with asyncio.Runner(loop_factory=loop_factory(settings.event_loop)) as runner:
-            runner.run(_until_signalled(service, main, settings))
+        asyncio.run(_until_signalled(service, main, settings))
     except StartupError as exc:
         print(f"regwatch-{service}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -109,9 +109,6 @@ class Settings(BaseSettings):
     webhook_secret_keys: str = ""
     # After a secret is rotated, deliveries carry signatures with the old one too this long.
     webhook_secret_grace_hours: float = 24.0
-    # The services' event loop: "uvloop" (libuv; less CPU per message and request) or
-    # "asyncio" (the standard library's loop).
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     log_level: str = "INFO"
     # "json": one JSON object a line (for log shippers); "text": a line a person reads (make run).
     log_format: Literal["json", "text"] = "json"

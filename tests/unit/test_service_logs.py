@@ -12,7 +12,7 @@ import pytest
 
 from shared.infra.activity import Activity, ErrorCounter, report_activity, summary
 from shared.infra.logs import RoutineAccessFilter, TextFormatter, configure_logging, correlation_id
-from shared.infra.runtime import loop_factory, running_loop_name, starting_line
+from shared.infra.runtime import starting_line
 from shared.infra.settings import Settings
 from tests.support import wait_until
 
@@ -128,19 +128,3 @@ async def test_a_summary_line_is_logged_each_period(caplog: pytest.LogCaptureFix
         await wait_until(lambda: any("2 documents" in r.getMessage() for r in caplog.records))
     finally:
         reporter.cancel()
-
-
-def test_services_run_on_uvloop_unless_asked_for_asyncio_s_own_loop() -> None:
-    import uvloop
-
-    factory = loop_factory(Settings().event_loop)
-    assert factory is uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        assert runner.run(_loop_name()) == "uvloop"
-    assert loop_factory(Settings(event_loop="asyncio").event_loop) is None
-    with asyncio.Runner() as runner:
-        assert runner.run(_loop_name()) == "asyncio"
-
-
-async def _loop_name() -> str:
-    return running_loop_name()
