@@ -93,9 +93,7 @@ class ReplicaSet:
                     outbox_lease_seconds=settings.outbox_lease_seconds,
                     intake_http_port=free_port(),
                     message_log_level="INFO",  # handled() counts the "Processed" lines
-                    # Small claim batches: a few dozen due reminders reach every scheduler
-                    # replica, not the first two batches of 100.
-                    **({"scheduler_batch_size": 10} | overrides),
+                    **overrides,
                 )
                 env["AMQP_URL"] = rotated[0]
                 env["AMQP_URLS"] = ",".join(rotated)
