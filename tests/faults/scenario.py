@@ -99,6 +99,7 @@ class Stream:
         *,
         management_url: str | None = None,
         applications: int = 20,
+        scheduler_batch_size: int = 100,
     ) -> Stream:
         maildir = Path(tempfile.mkdtemp(prefix="regwatch-replica-mail-"))
         port = free_port()
@@ -117,6 +118,7 @@ class Stream:
             smtp_timeout_seconds=2,
             smtp_retry_base_seconds=0.5,
             smtp_retry_max_seconds=2,
+            scheduler_batch_size=scheduler_batch_size,
         )
         partner = await db["partners"].find_one({"amqp_user": "guest"})
         partner_id = partner["_id"] if partner else await make_partner(db, amqp_user="guest")
