@@ -7,11 +7,15 @@ answers a sorted ``find`` by reading every match whatever its limit (measured: 5
 1,000 due, 1.2 s with 20,000), so a fresh ``find`` per batch would make a catch-up quadratic;
 on mongod the cursor costs the same as a ``find`` per batch.
 
-A batch of candidates is claimed with one ``update_many`` carrying one claim token and the
-lease, conditional on each reminder still being in the state it was read in (pending, or its
-lease ended), so of replicas racing for a reminder exactly one matches; reading back which
-carry the token tells what this replica holds. Every later write is conditional on the token,
-so a replica that lost its lease writes nothing.
+A batch of candidates is claimed with one command, a bulk write of one update per reminder,
+all carrying one claim token and the lease, each conditional on its reminder still being in
+the state it was read in (pending, or its lease ended), so of replicas racing for a reminder
+exactly one matches; reading back which carry the token tells what this replica holds. Every
+later write is conditional on the token, so a replica that lost its lease writes nothing.
+Single-document updates rather than one ``update_many``: a multi-document write outside a
+transaction that meets another replica's open transaction holds the whole collection on the
+local SecantusDB while it waits, and that transaction's next statement then waits for it
+(a deadlock mongod does not have); by ``_id`` they also skip matching the batch's ``$in``.
 
 The claim's time is bounded (``timeout``): a replica killed inside its transaction leaves its
 writes open until the server aborts it (60 s on mongod), and a claim that meets them would
@@ -125,18 +129,16 @@ async def claim_batch(
         },
         "$inc": {"claims": 1},
     }
-    # Conditional on the state each was read in. No $or: SecantusDB would read the whole
-    # collection for it; a batch comes from one pass, so this is one update.
+    # Each conditional on the state it was read in (no $or: SecantusDB would read the whole
+    # collection for it).
     unclaimed: dict[str, dict[str, Any]] = {
         "pending": {"status": "pending"},
         "claimed": {"status": "claimed", "lease_until": {"$lte": now}},
     }
+    updates = [UpdateOne({"_id": c["_id"], **unclaimed[c["status"]]}, claim) for c in candidates]
     try:
         with pymongo.timeout(timeout):
-            for status, still in unclaimed.items():
-                read = [c["_id"] for c in candidates if c["status"] == status]
-                if read:
-                    await db["reminders"].update_many({"_id": {"$in": read}, **still}, claim)
+            await db["reminders"].bulk_write(updates, ordered=False)
     except PyMongoError as exc:
         if not exc.timeout:
             raise

@@ -424,6 +424,67 @@ async def test_claim_meeting_a_killed_replicas_open_transaction_gives_up_in_boun
 
 
 @pytest.mark.asyncio
+async def test_a_claim_waiting_on_a_settling_transaction_holds_up_none_of_its_statements(
+    iso: Settings, iso_db: AsyncDatabase, start_scheduler: StartScheduler
+) -> None:
+    """A replica settles a batch its lease ran out on; another replica claims it meanwhile.
+
+    The claim waits for the open transaction's writes (as on mongod) and the transaction's
+    later statements and its commit go on: nothing waits for the waiting claim.
+    """
+    reminder_ids = await due_windows(iso_db, 6)
+    lease = timedelta(seconds=60)
+
+    async def read_candidates() -> list[dict[str, Any]]:
+        found = await iso_db["reminders"].find({"_id": {"$in": reminder_ids}}).to_list()
+        return sorted(found, key=lambda r: r["_id"])
+
+    first = await claim_batch(
+        iso_db, (await read_candidates())[:3], clock=CLOCK, lease=lease, replica="first", timeout=10
+    )
+    assert len(first.reminders) == 3
+    session = iso_db.client.start_session()
+    try:
+        await session.start_transaction()
+        await iso_db["reminders"].update_one(
+            {"_id": reminder_ids[0], "claimed_by": first.token},
+            {"$set": {"status": "emitted"}},
+            session=session,
+        )
+        CLOCK.advance(lease + timedelta(seconds=1))  # the first replica's lease has ended
+        second = asyncio.create_task(
+            claim_batch(
+                iso_db,
+                await read_candidates(),
+                clock=CLOCK,
+                lease=lease,
+                replica="second",
+                timeout=10,
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not second.done()  # waiting on the transaction's write, as on mongod
+        started = time.monotonic()
+        async with asyncio.timeout(5):  # not stuck behind the waiting claim
+            await iso_db["reminders"].update_one(
+                {"_id": reminder_ids[1], "claimed_by": first.token},
+                {"$set": {"status": "emitted"}},
+                session=session,
+            )
+            await session.commit_transaction()
+        assert time.monotonic() - started < 5
+    finally:
+        if session.in_transaction:
+            await session.abort_transaction()
+        await session.end_session()
+    claimed = await second
+    # What the transaction settled stays settled; the rest is the second replica's now.
+    assert [r["_id"] for r in claimed.reminders] == reminder_ids[2:]
+    settled = await iso_db["reminders"].find({"_id": {"$in": reminder_ids[:2]}}).to_list()
+    assert sorted((r["status"], r["claimed_by"]) for r in settled) == [("emitted", first.token)] * 2
+
+
+@pytest.mark.asyncio
 async def test_a_reminder_whose_event_is_in_the_outbox_already_holds_up_no_other_of_its_batch(
     iso: Settings, iso_db: AsyncDatabase, start_scheduler: StartScheduler
 ) -> None:
