@@ -90,13 +90,14 @@ bench: venv
 # The emails' gettext catalogs: extract the messages (templates, subjects, catalog names),
 # merge them into each language's .po (translate the empty msgstr there; an untranslated one
 # reads English) and compile the .mo files, which are committed so a fresh install needs no step.
+# Babel runs through services.notifier.pybabel: the catalog's names are plain text, not formats.
 I18N := services/notifier/translations
 translations: venv
-	$(BIN)/python -m babel.messages.frontend -q extract -F services/notifier/babel.cfg \
+	$(BIN)/python -m services.notifier.pybabel -q extract -F services/notifier/babel.cfg \
 		-k lazy -k N_ --add-comments=category --sort-output --omit-header -o $(I18N)/messages.pot .
-	$(BIN)/python -m babel.messages.frontend -q update -D messages -i $(I18N)/messages.pot \
+	$(BIN)/python -m services.notifier.pybabel -q update -D messages -i $(I18N)/messages.pot \
 		-d $(I18N) --no-fuzzy-matching --ignore-obsolete -w 100
-	$(BIN)/python -m babel.messages.frontend compile -D messages -d $(I18N) --statistics
+	$(BIN)/python -m services.notifier.pybabel compile -D messages -d $(I18N) --statistics
 
 asyncapi: venv  # the partner AMQP contract, generated from the intake's code
 	$(BIN)/python -m services.intake.asyncapi > docs/asyncapi.yaml

@@ -16,9 +16,11 @@ from services.notifier.i18n import Term, Text, lazy
 from services.notifier.notices import (
     ANY_EXPORTER,
     MISSING_WHEN_REFUSED,
+    NOTHING_TO_SEND,
     WINDOW_TITLES,
     WINDOWS,
     Notice,
+    RegimeEnded,
     exporter,
     unique,
 )
@@ -69,22 +71,37 @@ def _notice(s: ApplicationChange, template: str, subject: Text, **fields: Any) -
     return Notice(template=template, subject=subject, **(common | fields))
 
 
-def window_requested(s: ApplicationChange) -> Notice:
-    kind = s.change.to_status.removesuffix("_requested")
-    subject = lazy(
-        "{window} requested for application {application} ({exporter})",
-        window=Term(message=WINDOW_TITLES[kind]),
-        application=s.change.application_id,
-        exporter=s.exporter,
-    )
+def _window_kind(s: ApplicationChange) -> str:
+    return s.change.to_status.removesuffix("_requested")
+
+
+def _window_opened(s: ApplicationChange, subject: Text, days_left: int | None) -> Notice:
     return _notice(
         s,
         "window_opened",
         subject,
-        window=WINDOWS[kind],
+        window=WINDOWS[_window_kind(s)],
         due_on=last_day(s.due_at) if s.due_at else None,  # the Beijing last day, not UTC's
-        days_left=s.days_left,
+        days_left=days_left,
     )
+
+
+def window_requested(s: ApplicationChange) -> Notice:
+    subject = lazy(
+        "{window} requested for application {application} ({exporter})",
+        window=Term(message=WINDOW_TITLES[_window_kind(s)]),
+        application=s.change.application_id,
+        exporter=s.exporter,
+    )
+    return _window_opened(s, subject, s.days_left)
+
+
+def window_requested_after_regime_ended(s: ApplicationChange) -> Notice:
+    """The authority's request for a window on an application whose category's regime ended
+    for good: no registration can come of the application any more, so it asks for nothing."""
+    subject = lazy(NOTHING_TO_SEND, application=s.change.application_id, exporter=s.exporter)
+    # No countdown: nothing is to be done by the window's last day.
+    return _window_opened(s, subject, None)
 
 
 def certificate_issued(s: ApplicationChange) -> Notice:
@@ -140,10 +157,25 @@ RENEWAL_NOTICES: dict[str, StatusNotice] = {
 }
 
 
-def status_notice(s: ApplicationChange) -> Notice | None:
-    """The email of an ``application.status_changed`` the exporter must hear, if any."""
+# Where the email differs once the category's regime has ended for good (scrap after the
+# solid-waste ban): what asked the exporter for something asks for nothing.
+AFTER_REGIME_ENDED: dict[str, StatusNotice] = {
+    "additional_materials_requested": window_requested_after_regime_ended,
+    "rectification_requested": window_requested_after_regime_ended,
+}
+
+
+def status_notice(s: ApplicationChange, ended: RegimeEnded | None = None) -> Notice | None:
+    """The email of an ``application.status_changed`` the exporter must hear, if any;
+    ``ended``: the category's regime ended for good before the day the email is made."""
     if s.change.actor in QUIET_ACTORS:
         return None
     table = RENEWAL_NOTICES if s.application.kind == "renewal" else NEW_APPLICATION_NOTICES
-    notice = table.get(s.change.to_status)
-    return notice(s) if notice is not None else None
+    build = table.get(s.change.to_status)
+    if build is None:
+        return None
+    if ended is not None:
+        build = AFTER_REGIME_ENDED.get(s.change.to_status, build)
+    notice = build(s)
+    notice.regime_ended = ended
+    return notice

@@ -1,6 +1,8 @@
 """A Babel extractor: the catalog's category, product and document names, the reasons its
 regimes ended and the notices of their announced ends become messages (context ``catalog``)
-that each language's catalog words as the authority writes them."""
+that each language's catalog words as the authority writes them. They are plain text, never
+formats: ``make translations`` runs Babel through ``services.notifier.pybabel``, which flags
+them ``no-python-format`` (a name such as "more than 30% dairy" is no placeholder)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from services.notifier.notices import (
     ANY_EXPORTER,
     MISSING_WHEN_EXPIRED,
     MISSING_WHEN_WINDOW_CLOSED,
+    NOTHING_TO_SEND,
     WINDOW_TITLES,
     WINDOWS,
     Notice,
@@ -144,12 +145,7 @@ def window_due(d: DeadlineEvent) -> Notice:
 def window_due_after_regime_ended(d: DeadlineEvent) -> Notice:
     """The reminder of a window left open when the category's regime ended for good: no
     registration can come of the application any more, so it asks for nothing."""
-    subject = lazy(
-        "Nothing to send for application {application} ({exporter}):"
-        " the registration regime of its category has ended",
-        application=_application(d),
-        exporter=_exporter(d),
-    )
+    subject = lazy(NOTHING_TO_SEND, application=_application(d), exporter=_exporter(d))
     # No countdown: nothing is to be done by the window's last day.
     return _notice(d, "window_due", subject, application_id=_application(d), days_left=None)
 

@@ -70,6 +70,7 @@ async def _application(
             "status change %s names unknown application %s", event.id, change.application_id
         )
         return None
+    application = Application.model_validate(found)
     latest = await ctx.db["validation_results"].find_one(
         {"application_id": change.application_id}, {"missing": 1}, sort=[("evaluated_at", -1)]
     )
@@ -83,11 +84,12 @@ async def _application(
     return status_notice(
         ApplicationChange(
             change=change,
-            application=Application.model_validate(found),
+            application=application,
             missing=list((latest or {}).get("missing") or []),
             due_at=due_at,
             days_left=days_left(due_at, ctx.clock.now()) if due_at else None,
-        )
+        ),
+        regime_ended(cached_catalog(ctx.settings.catalog_dir), application.category, today),
     )
 
 

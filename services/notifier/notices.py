@@ -42,6 +42,14 @@ MISSING_WHEN_REFUSED = N_("Missing when the application was refused:")
 MISSING_WHEN_EXPIRED = N_("Missing when the registration expired:")
 
 
+# The subject of an email about an application's window once the category's regime ended for
+# good (the authority's request, its reminders): no registration can come of it any more.
+NOTHING_TO_SEND = N_(
+    "Nothing to send for application {application} ({exporter}):"
+    " the registration regime of its category has ended"
+)
+
+
 # Emails that ask the exporter to act on an application: the advice of its latest check
 # (read when the email is made, so it is true when sent) goes with them.
 ADVISED_TEMPLATES = frozenset({"window_opened", "window_due", "renewal_due"})

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from services.webhooks import app as webhooks_app
 from shared.app import webhook_secrets
 from shared.app.onboarding import PartnerCredentials
 from shared.app.webhooks import generate_secret
+from shared.infra import db as mongo
 from shared.infra.runtime import ServiceContext
 from shared.infra.secret_box import SecretBox, derived_key
 from shared.infra.settings import Settings
@@ -575,4 +577,72 @@ async def test_of_two_rotations_at_once_one_wins_and_the_other_is_told_to_try_ag
     stored = await db["webhook_endpoints"].find_one({"_id": endpoint["id"]})
     assert stored is not None
     assert box.open(stored["secret_sealed"]) == again
+    assert box.open(stored["previous_secret_sealed"]) == won[0]
+
+
+async def test_a_rotation_raced_over_http_is_answered_409_and_changes_nothing(
+    services: list[ServiceContext],
+    onboard: Any,
+    settings: Settings,
+    db: AsyncDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The partner's rotation reads the endpoint, and before it writes, another replica's
+    rotation (a client of its own, in a thread of its own) lands: the partner is told to
+    try again, and trying again rotates from the secret that won."""
+    partner = await onboard("Webhook partner raced over HTTP")
+    receiver = Receiver()
+    endpoint = await register(services[0], partner, receiver, events=["deadline.*"])
+    box = SecretBox.from_settings(settings)
+    won: list[str] = []
+
+    async def rotation_of_another_replica() -> str:
+        client = mongo.connect(settings)
+        try:
+            _, secret = await webhook_secrets.rotate_secret(
+                mongo.database(client, settings),
+                endpoint_id=endpoint["id"],
+                box=box,
+                now=datetime.now(UTC),
+                grace=timedelta(hours=1),
+            )
+        finally:
+            await client.close()
+        return secret
+
+    def new_secret_once_another_rotation_landed() -> str:
+        # The partner's rotation makes its new secret between its read and its write.
+        monkeypatch.setattr(webhook_secrets, "generate_secret", generate_secret)  # once
+        with ThreadPoolExecutor(max_workers=1) as replica:
+            won.append(replica.submit(asyncio.run, rotation_of_another_replica()).result())
+        return generate_secret()
+
+    monkeypatch.setattr(webhook_secrets, "generate_secret", new_secret_once_another_rotation_landed)
+    rotate = f"/v1/webhooks/{endpoint['id']}/rotate-secret"
+    async with partner_api(services[0], partner) as api:
+        raced = await api.post(rotate, json={"grace_hours": 1})
+    assert raced.status_code == 409, raced.text
+    assert raced.headers["content-type"].startswith("application/problem+json")
+    detail = f"Webhook endpoint {endpoint['id']} changed while rotating its secret: try again."
+    assert raced.json() == {
+        "type": "urn:regwatch:problem:rotation_conflict",
+        "title": "Rotation conflict",
+        "status": 409,
+        "detail": detail,
+        "instance": rotate,
+        "errors": [{"code": "rotation_conflict", "message": detail}],
+    }
+    assert "whsec_" not in raced.text  # no secret was given out
+    # The other replica's rotation stands whole; the raced one changed nothing.
+    stored = await db["webhook_endpoints"].find_one({"_id": endpoint["id"]})
+    assert stored is not None
+    assert box.open(stored["secret_sealed"]) == won[0]
+    assert box.open(stored["previous_secret_sealed"]) == receiver.secret
+
+    async with partner_api(services[0], partner) as api:
+        again = await api.post(rotate, json={"grace_hours": 1})
+    assert again.status_code == 200, again.text
+    stored = await db["webhook_endpoints"].find_one({"_id": endpoint["id"]})
+    assert stored is not None
+    assert box.open(stored["secret_sealed"]) == again.json()["secret"]
     assert box.open(stored["previous_secret_sealed"]) == won[0]

@@ -1,5 +1,6 @@
-"""Emails sent once their window, application or registration has closed, and reminders of
-a window the category's regime outlived: each tells what is true on the day it is made.
+"""Emails sent once their window, application or registration has closed, and the requests
+and reminders of a window the category's regime outlived: each tells what is true on the day
+it is made.
 
 A closed window lists what was missing when it closed and no way to send it (sending can
 change nothing any more). An application's window still open after its category's regime
@@ -383,3 +384,219 @@ async def test_a_food_reminder_on_the_same_day_asks_for_its_materials() -> None:
     assert food.regime_ended is None
     assert str(food.subject).startswith("Additional materials due in 7 days")
     assert "The customs authority is waiting for your additional materials." in render(food)[0]
+
+
+# -- the authority's request for a window, once the category's regime has ended ----------------
+
+WINDOW_ENDS = datetime(2021, 1, 14, 16, 0, tzinfo=UTC)  # the end of 14 January 2021 in Beijing
+
+
+def scrap_application() -> Application:
+    return Application(
+        _id="app_1",
+        partner_id="ptn_1",
+        exporter=Exporter(name="Nordic Scrap AB", country="SE", contact_emails=[]),
+        category="scrap.metal",
+        product="Copper scrap",
+        kind="new",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def window_request(kind: str = "additional_materials", **fields: Any) -> ApplicationStatusChanged:
+    """Ops record the authority's request for ``kind`` (materials asked for: ``ITEM``)."""
+    values: dict[str, Any] = {
+        "application_id": "app_1",
+        "from_status": "accepted",
+        "to_status": f"{kind}_requested",
+        "actor": "ops",
+        "at": NOW,
+        "due_at": WINDOW_ENDS,
+        "items": [ITEM],
+    }
+    return ApplicationStatusChanged(**(values | fields))
+
+
+def scrap_window_opened(day: date = AFTER_THE_BAN, **fields: Any) -> Notice:
+    """The email of a window request as the notifier makes it on ``day`` (a Beijing day)."""
+    notice = status_notice(
+        ApplicationChange(
+            change=window_request(**fields),
+            application=scrap_application(),
+            missing=[],
+            due_at=WINDOW_ENDS,
+            days_left=7,
+        ),
+        regime_ended(cached_catalog(), "scrap.metal", day),
+    )
+    assert notice is not None
+    assert notice.template == "window_opened"
+    return notice
+
+
+def test_window_request_after_the_regime_ended_asks_for_nothing_in_either_language() -> None:
+    notice = scrap_window_opened()
+    assert notice.subject.render("en") == (
+        "Nothing to send for application app_1 (Nordic Scrap AB): the registration regime of"
+        " its category has ended"
+    )
+    assert notice.subject.render("zh") == (
+        "申请 app_1（Nordic Scrap AB）无需再提交材料：其类别的注册制度已终止"
+    )
+    assert body(notice) == (
+        "Dear Nordic Scrap AB team,\n"
+        "\n"
+        "The customs authority has requested additional materials for your application.\n"
+        "But the application can no longer lead to a registration: there is nothing to send"
+        " for it.\n"
+        f"{ENDED}"
+        "\n"
+        "Exporter: Nordic Scrap AB\n"
+        "Category: Scrap metal\n"
+        "Product: Copper scrap\n"
+        "Application: app_1\n"
+        "Window closes: 14 January 2021\n"
+        "\n"
+    )
+    assert body(notice, "zh") == (
+        "Nordic Scrap AB 团队：\n"
+        "\n"
+        "海关总署要求您的申请进行补充材料。\n"
+        "但该申请已无法获得注册：无需为其提交任何材料。\n"
+        f"{ENDED_ZH}"
+        "\n"
+        "出口企业：Nordic Scrap AB\n"
+        "类别：废金属\n"
+        "产品：Copper scrap\n"
+        "申请：app_1\n"
+        "期限截止：2021年1月14日\n"
+        "\n"
+    )
+    assert (
+        "<p>The customs authority has requested additional materials for your application.</p>\n"
+        "<p>But the application can no longer lead to a registration: there is nothing to send"
+        " for it.</p>\n<p>No new registration can be applied for"
+    ) in html(notice)
+    assert ("<p>但该申请已无法获得注册：无需为其提交任何材料。</p>\n<p>无法再申请新的注册") in html(
+        notice, "zh"
+    )
+    assert '<th align="left">Window closes</th><td>14 January 2021</td>' in html(notice)
+    for words in ("reply by", "Reply by", "days left", "Still missing", *HOW_TO_SEND, ITEM):
+        for language in ("en", "zh"):
+            assert words not in render(notice, language=language)[0]
+            assert words not in html(notice, language)
+    for words in ("请于", "答复期限", "剩余", "仍缺少", "<ul>"):
+        assert words not in render(notice, language="zh")[0]
+        assert words not in html(notice, "zh")
+
+
+def test_rectification_request_after_the_regime_ended_gives_its_reason_and_asks_for_nothing() -> (
+    None
+):
+    notice = scrap_window_opened(kind="rectification", reason="The floor plan gives no sizes")
+    assert str(notice.subject).startswith("Nothing to send for application app_1")
+    assert body(notice).startswith(
+        "Dear Nordic Scrap AB team,\n"
+        "\n"
+        "The customs authority has requested rectification for your application.\n"
+        "Its reason: The floor plan gives no sizes\n"
+        "But the application can no longer lead to a registration: there is nothing to send"
+        " for it.\n"
+        f"{ENDED}"
+    )
+    assert body(notice, "zh").startswith(
+        "Nordic Scrap AB 团队：\n"
+        "\n"
+        "海关总署要求您的申请进行整改。\n"
+        "原因：The floor plan gives no sizes\n"
+        "但该申请已无法获得注册：无需为其提交任何材料。\n"
+        f"{ENDED_ZH}"
+    )
+
+
+def test_no_advice_of_the_latest_check_goes_with_a_request_the_regime_outlived() -> None:
+    notice = scrap_window_opened()
+    notice.advice = ["the photos look alike"]
+    assert "Advice from the latest check" not in render(notice)[0]
+    assert "Advice from the latest check" not in html(notice)
+
+
+def test_window_request_on_the_regimes_last_day_still_asks_for_a_reply_by_its_day() -> None:
+    notice = scrap_window_opened(date(2020, 12, 31))
+    assert notice.regime_ended is None
+    assert str(notice.subject) == (
+        "Additional materials requested for application app_1 (Nordic Scrap AB)"
+    )
+    text = body(notice)
+    assert "Please reply by 14 January 2021.\n" in text
+    assert "Reply by: 14 January 2021 (7 days left)\n" in text
+    assert f"  - {ITEM}\n" in text
+    assert "How to send it" in text
+    assert "nothing to send" not in text
+    assert "请于2021年1月14日前答复。\n" in body(notice, "zh")
+
+
+class OneDocument:
+    """A collection the notifier reads one document of (``None``: it has none)."""
+
+    def __init__(self, document: dict[str, Any] | None) -> None:
+        self.document = document
+
+    async def find_one(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        return self.document
+
+
+def ctx_with_application(instant: datetime) -> Any:
+    """Settings, the clock, the stored application and its latest check (the application
+    has no contact, so no language is looked up)."""
+    return SimpleNamespace(
+        settings=SimpleNamespace(ops_email="ops@example.org", catalog_dir=None),
+        clock=SimpleNamespace(now=lambda: instant),
+        db={
+            "applications": OneDocument(scrap_application().model_dump(by_alias=True)),
+            "validation_results": OneDocument({"missing": [ITEM], "warnings": ["blurred"]}),
+            "deadlines": OneDocument(None),
+        },
+    )
+
+
+def window_request_event() -> CloudEvent:
+    change = window_request()
+    return CloudEvent(
+        source="urn:regwatch:test",
+        type="application.status_changed",
+        time=NOW,
+        data=change.model_dump(mode="json"),
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_window_request_asks_for_a_reply_until_the_regimes_last_day_and_not_after() -> (
+    None
+):
+    # 2020-12-31 15:30 UTC is 23:30 on the regime's last day in Beijing; 16:30 is 1 January.
+    last_day = await notice_for(
+        ctx_with_application(datetime(2020, 12, 31, 15, 30, tzinfo=UTC)), window_request_event()
+    )
+    assert last_day is not None
+    assert last_day.regime_ended is None
+    assert str(last_day.subject) == (
+        "Additional materials requested for application app_1 (Nordic Scrap AB)"
+    )
+    assert "Please reply by 14 January 2021." in render(last_day)[0]
+    after = await notice_for(
+        ctx_with_application(datetime(2020, 12, 31, 16, 30, tzinfo=UTC)), window_request_event()
+    )
+    assert after is not None
+    assert after.regime_ended is not None
+    assert after.regime_ended.last_day == date(2020, 12, 31)
+    assert str(after.subject) == (
+        "Nothing to send for application app_1 (Nordic Scrap AB): the registration regime"
+        " of its category has ended"
+    )
+    text = render(after)[0]
+    assert "there is nothing to send for it" in text
+    assert "Window closes: 14 January 2021\n" in text
+    for words in ("Please reply by", "Reply by", "days left", "How to send it", ITEM, "blurred"):
+        assert words not in text

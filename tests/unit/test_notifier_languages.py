@@ -10,10 +10,11 @@ from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
+from babel.messages.catalog import Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from services.notifier import i18n, render
+from services.notifier import i18n, pybabel, render
 from services.notifier.notices import Notice
 from shared.app.registrations import check_row
 from shared.domain.catalog import cached_catalog
@@ -111,6 +112,39 @@ def test_catalog_names_in_chinese_as_gacc_writes_them_and_free_text_stays_as_typ
     assert i18n.name("food.dairy", "zh") == "乳品"
     assert i18n.name("scrap.metal", "zh") == "废金属"
     assert i18n.name("Copper scrap", "zh") == "Copper scrap"  # typed by the partner
+
+
+DAIRY_OVER_30 = "Foods containing more than 30% dairy products"
+
+
+def test_a_catalog_name_with_a_percent_sign_reads_in_chinese_as_written() -> None:
+    assert i18n.name("dairy_over_30_percent", "zh") == "乳制品含量超过30%的食品"
+    notice = renewal("deadline.renewal_due", days_left=14, product=DAIRY_OVER_30)
+    notice.category = "food.dairy"
+    chinese, html = render.render(notice, language="zh")
+    assert "产品：乳制品含量超过30%的食品\n" in chinese
+    assert "<td>乳制品含量超过30%的食品</td>" in html
+    english, _ = render.render(notice, language="en")
+    assert f"Product: {DAIRY_OVER_30}\n" in english
+
+
+def test_catalog_texts_are_plain_text_to_babel_and_formats_stay_formats() -> None:
+    assert Message(DAIRY_OVER_30, context="catalog").flags == {"python-format"}  # Babel's guess
+    with pybabel.plain_catalog_texts():
+        name = Message(DAIRY_OVER_30, context=i18n.CATALOG_CONTEXT)
+        marked = Message("Up 30% daily", flags=["no-python-format"])
+        template = Message("Dear %(exporter)s team,")
+    assert name.flags == {"no-python-format"}
+    assert marked.flags == {"no-python-format"}
+    assert template.flags == {"python-format"}
+    assert Message(DAIRY_OVER_30, context="catalog").flags == {"python-format"}  # restored
+
+
+def test_the_zh_catalog_passes_babels_checks_as_make_translations_compiles_it() -> None:
+    with pybabel.plain_catalog_texts(), ZH_PO.open("rb") as po:
+        catalog = read_po(po, locale="zh")
+    assert [(message.id, errors) for message, errors in catalog.check()] == []
+    assert catalog.get(DAIRY_OVER_30, context="catalog").flags == {"no-python-format"}
 
 
 @pytest.fixture
