@@ -334,9 +334,12 @@ async def test_dead_letter_details_show_the_error_origin_headers_and_first_page(
     await expect(page.locator("#payload-facts")).to_contain_text("1 page(s)")
     picture = page.locator("#payload-picture")
     await expect(picture).to_be_visible()
-    await page.wait_for_function(
-        "document.getElementById('payload-picture').naturalWidth > 0", timeout=20_000
-    )
+
+    async def picture_loaded() -> bool:
+        # Evaluated on the element, not as a page string: the page's CSP forbids eval.
+        return bool(await picture.evaluate("img => img.complete && img.naturalWidth > 0"))
+
+    await wait_until(picture_loaded, timeout=20, interval=0.1)
     await shot(page, "dead-letter-details")
     assert await serious_violations(page) == []
 
