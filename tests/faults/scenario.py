@@ -99,7 +99,9 @@ class Stream:
         *,
         management_url: str | None = None,
         applications: int = 20,
-        scheduler_batch_size: int = 100,
+        # Small claim batches: a few dozen due reminders reach every scheduler replica,
+        # and a fault lands while a scheduler is between batches of a tick.
+        scheduler_batch_size: int = 10,
     ) -> Stream:
         maildir = Path(tempfile.mkdtemp(prefix="regwatch-replica-mail-"))
         port = free_port()

@@ -30,9 +30,6 @@ async def test_replicas_of_every_service_share_the_work_and_do_everything_once(
         REPLICAS,
         rabbit_node.ctl_json,
         management_url=rabbit_node.management_url,
-        # Small claim batches: a few dozen due reminders reach every scheduler replica, not
-        # the first batches of 100 (the other fault tests keep 100).
-        scheduler_batch_size=10,
     )
     try:
         await stream.add_reminders(REMINDERS)
