@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from devtools.local_infra import free_port
 from devtools.rabbit_cluster import run_ctl
+from shared.domain.calendar import authority_date, start_of_day
 from shared.domain.deadlines import Deadline
 from shared.domain.models import Exporter, new_id
 from shared.infra.broker import connect_failover
@@ -261,6 +262,18 @@ class PartnerFleet:
                 await channel.close()
 
 
+def closing_with_reminder_fired(now: datetime, offset_days: int = 3) -> datetime:
+    """When a window closes whose T-<offset_days>d reminder has fired by ``now``, at any hour.
+
+    Reminders fire at 09:00 Beijing time; the window closes at 24:00 Beijing time on the
+    day ``offset_days`` after the latest day whose 09:00 has passed. (A window closing three
+    days from ``now`` would not do: from 16:00 to 01:00 UTC, Beijing is a day ahead and its
+    reminder is still to come.)
+    """
+    fired_on = authority_date(now - timedelta(hours=9))  # 09:00 Beijing has passed on it
+    return start_of_day(fired_on + timedelta(days=offset_days + 1))
+
+
 async def due_reminders(db: AsyncDatabase, partner_id: str, count: int, tag: str) -> list[str]:
     """``count`` applications whose rectification window has a reminder due now, each with
     two contacts; returns every contact address."""
@@ -280,7 +293,7 @@ async def due_reminders(db: AsyncDatabase, partner_id: str, count: int, tag: str
                 kind="rectification",
                 subject=application_id,
                 application_id=application_id,
-                due_at=now + timedelta(days=3, seconds=-30),
+                due_at=closing_with_reminder_fired(now, 3),
                 opened_at=now,
                 reminder_offsets_days=[3],
             ),

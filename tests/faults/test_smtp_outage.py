@@ -7,7 +7,7 @@ import asyncio
 import tempfile
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from shared.infra.deadline_store import open_deadline
 from shared.infra.settings import Settings
 from shared.infra.topology import NOTIFIER_EVENTS
 from tests.factories import make_application, make_partner
+from tests.faults.replicas import closing_with_reminder_fired
 from tests.faults.stream import start_services, wait_consuming
 from tests.servers import management_request
 from tests.support import wait_until
@@ -49,7 +50,7 @@ async def due_rectification_windows(db: AsyncDatabase, tag: str) -> list[str]:
                 kind="rectification",
                 subject=application_id,
                 application_id=application_id,
-                due_at=now + timedelta(days=3, seconds=-30),
+                due_at=closing_with_reminder_fired(now, 3),
                 opened_at=now,
                 reminder_offsets_days=[3],
             ),
