@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aio_pika
+from aio_pika.exceptions import AMQPConnectionError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from devtools.local_infra import free_port
@@ -140,7 +141,7 @@ class BrokerView:
         }
         return [
             (
-                connections.get(c["connection_details"]["name"]),
+                connections.get(_connection_of(c)),
                 int(c.get("messages_unacknowledged", 0)),
             )
             for c in management_request(self._management_url, "GET", "channels")
@@ -217,15 +218,24 @@ class PartnerFleet:
             timeout,
         )
 
+    async def _connect(self, number: int) -> Any:
+        """A partner's connection; a broker down at that moment is tried again, as a
+        partner's client would (``send`` bounds the whole)."""
+        while True:
+            try:
+                return await asyncio.wait_for(
+                    connect_failover(
+                        random.sample(self.urls, len(self.urls)),
+                        name=f"fault-partner-{number}",
+                        reconnect_interval=0.5,
+                    ),
+                    60,
+                )
+            except (AMQPConnectionError, OSError):  # refused, or reset while it starts
+                await asyncio.sleep(0.5)
+
     async def _partner(self, number: int, documents: list[tuple[str, int]]) -> None:
-        connection = await asyncio.wait_for(
-            connect_failover(
-                random.sample(self.urls, len(self.urls)),
-                name=f"fault-partner-{number}",
-                reconnect_interval=0.5,
-            ),
-            60,
-        )
+        connection = await self._connect(number)
         slots = asyncio.Semaphore(self.window)
         try:
             await asyncio.gather(*(self._one(connection, slots, d) for d in documents))
@@ -260,6 +270,13 @@ class PartnerFleet:
         finally:
             if not channel.is_closed:
                 await channel.close()
+
+
+def _connection_of(channel: dict[str, Any]) -> str | None:
+    """The name of a channel's connection as the management API lists it; a channel whose
+    connection is closing has no details (an empty list)."""
+    details = channel.get("connection_details")
+    return details.get("name") if isinstance(details, dict) else None
 
 
 def closing_with_reminder_fired(now: datetime, offset_days: int = 3) -> datetime:
