@@ -29,7 +29,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from shared.domain.clock import Clock
@@ -176,15 +175,8 @@ class SentMarks:
         entry_ids = list(self.take())
         if not entry_ids:
             return
-        _, change = self.mark(entry_ids)
-        # One command of single-entry updates, not one update_many: outside a transaction, a
-        # multi-document update that meets a transaction's write to one of its entries (a
-        # mark carried by another writer's unit of work) holds the whole outbox on the
-        # local SecantusDB while it waits, and that transaction's next outbox write waits
-        # for it: a deadlock mongod does not have.
-        updates = [UpdateOne({"_id": i, "status": "pending"}, change) for i in entry_ids]
         try:
-            await self._outbox.bulk_write(updates, ordered=False)
+            await self._outbox.update_many(*self.mark(entry_ids))
         except Exception as exc:
             log.warning("marking %s sent failed, left to the sweep: %s", entry_ids, exc)
 
