@@ -5,7 +5,6 @@ applies nothing and names its collection."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient, monitoring
@@ -100,74 +99,3 @@ async def test_a_duplicate_insert_applies_nothing_and_names_its_collection(
     assert await db["buow_moves"].find_one({"_id": subject}) is None
     assert await db["buow_results"].find_one({"_id": subject}) is None
     assert await db["outbox"].find_one({"_id": event.id}) is None
-
-
-async def test_the_next_unit_of_work_marks_earlier_events_sent_in_its_own_write(
-    settings: Settings, db: AsyncDatabase
-) -> None:
-    commands = Commands()
-    client: AsyncMongoClient = AsyncMongoClient(  # type: ignore[type-arg]
-        settings.mongodb_url, tz_aware=True, event_listeners=[commands]
-    )
-    counted = client[db.name]
-    subject, clock = f"buow-{uuid.uuid4().hex}", SystemClock()
-    first, second = sent_event(subject), sent_event(subject)
-    relay = OutboxRelay(
-        counted, Publisher(settings.amqp_url, name="buow-carry"), clock, mark_seconds=60
-    )
-
-    def staging(event: CloudEvent, mark: str) -> Any:
-        async def work(uow: UnitOfWork) -> None:
-            uow.insert("buow_marks", {"_id": mark})
-            uow.stage(event)
-
-        return work
-
-    try:
-        await run_unit_of_work(
-            client, counted, staging(first, f"{subject}-1"), clock=clock, relay=relay
-        )
-        stored = await db["outbox"].find_one({"_id": first.id})
-        assert stored is not None
-        assert stored["status"] == "pending"  # published; its mark waits for the next write
-        commands.names.clear()
-        await run_unit_of_work(
-            client, counted, staging(second, f"{subject}-2"), clock=clock, relay=relay
-        )
-        written = list(commands.names)
-        stored = await db["outbox"].find_one({"_id": first.id})
-    finally:
-        await relay.stop()
-        await client.close()
-    assert written == ["bulkWrite", "commitTransaction"]  # no update of its own
-    assert stored is not None
-    assert stored["status"] == "sent"
-    assert stored["sent_at"] is not None
-
-
-async def test_marks_carried_by_a_unit_of_work_that_aborts_wait_for_the_next_write(
-    settings: Settings, db: AsyncDatabase
-) -> None:
-    subject, clock = f"buow-{uuid.uuid4().hex}", SystemClock()
-    first, second = sent_event(subject), sent_event(subject)
-    relay = OutboxRelay(db, Publisher(settings.amqp_url, name="buow-abort"), clock, mark_seconds=60)
-    await db["buow_marks"].insert_one({"_id": f"{subject}-taken"})
-
-    async def publish_first(uow: UnitOfWork) -> None:
-        uow.stage(first)
-
-    async def duplicate(uow: UnitOfWork) -> None:
-        uow.insert("buow_marks", {"_id": f"{subject}-taken"})
-        uow.stage(second)
-
-    try:
-        await run_unit_of_work(db.client, db, publish_first, clock=clock, relay=relay)
-        with pytest.raises(DuplicateKeyError):
-            await run_unit_of_work(db.client, db, duplicate, clock=clock, relay=relay)
-        stored = await db["outbox"].find_one({"_id": first.id})
-        assert stored is not None
-        assert stored["status"] == "pending"  # the aborted transaction marked nothing
-        assert list(relay.take_sent_marks()) == [first.id]  # given back: the next write carries it
-    finally:
-        await relay.stop()
-    assert await db["outbox"].find_one({"_id": second.id}) is None
