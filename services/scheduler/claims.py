@@ -15,7 +15,8 @@ later write is conditional on the token, so a replica that lost its lease writes
 Single-document updates rather than one ``update_many``: a multi-document write outside a
 transaction that meets another replica's open transaction holds the whole collection on the
 local SecantusDB while it waits, and that transaction's next statement then waits for it
-(a deadlock mongod does not have); by ``_id`` they also skip matching the batch's ``$in``.
+(a deadlock mongod does not have). They cost the stand-in more CPU than one ``update_many``
+(1.38 against 0.80 ms per reminder, measured); on mongod both are one command by ``_id``.
 
 The claim's time is bounded (``timeout``): a replica killed inside its transaction leaves its
 writes open until the server aborts it (60 s on mongod), and a claim that meets them would
