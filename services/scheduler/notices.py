@@ -9,10 +9,12 @@ from shared.app.reminder_subjects import ReminderSubject
 from shared.domain.deadlines import Deadline, days_left, last_day
 from shared.domain.events import CloudEvent, DeadlineEvent, new_event
 
+REMINDER_EVENT_PREFIX = "reminder:"
+
 
 def reminder_event_id(reminder_id: str) -> str:
     """Deterministic: the outbox and every consumer see one id per reminder point."""
-    return f"reminder:{reminder_id}"
+    return f"{REMINDER_EVENT_PREFIX}{reminder_id}"
 
 
 def reminder_event(

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from services.scheduler.claims import Claim, LeaseLost, settle_many
+from services.scheduler.claims import ById, Claim, LeaseLost, settle_many
 from services.scheduler.facts import BatchFacts, load_facts
 from services.scheduler.missed import REGISTRATION_TRIGGERS, missed_window, move_registration
-from services.scheduler.notices import reminder_event, reminder_event_id
+from services.scheduler.notices import REMINDER_EVENT_PREFIX, reminder_event, reminder_event_id
 from services.scheduler.truth import why_not_sent
 from shared.app.reminder_subjects import ReminderSubject, subject_of
 from shared.domain.deadlines import Deadline
@@ -47,6 +47,14 @@ class Settlement:
     deadline: Deadline | None = None
     subject: ReminderSubject | None = None
     partner_id: CarriedPartner = UNKNOWN
+
+    @property
+    def written(self) -> dict[str, Any]:
+        """``fields`` as written: an event id as derived from the reminder's id, so that the
+        emitted reminders of a batch are one update."""
+        if self.fields.get("event_id") is None:
+            return self.fields
+        return {**self.fields, "event_id": ById(REMINDER_EVENT_PREFIX)}
 
     @property
     def moves(self) -> bool:
@@ -141,7 +149,7 @@ async def _round(
         settled, deferred = plan_round(reminders, facts, now)
         # Settled first: the moves below may close a deadline and cancel its reminders.
         await settle_many(
-            uow.db, token, [(s.reminder["_id"], s.fields) for s in settled], uow.session
+            uow.db, token, [(s.reminder["_id"], s.written) for s in settled], uow.session
         )
         for settlement in settled:
             if settlement.outcome == "emitted":

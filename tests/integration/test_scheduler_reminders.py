@@ -616,3 +616,58 @@ async def test_application_with_the_authority_too_long_is_reported_to_ops_once(
     [mail] = mails_to(smtp["maildir"], {iso.ops_email})
     assert subject_of(mail).startswith(f"Processing overdue: application {overdue}")
     assert await iso_db["deadlines"].find_one({"_id": f"dl_processing_{recent}"}) is None
+
+
+@pytest.mark.asyncio
+async def test_a_batch_settles_each_reminder_with_its_own_outcome_and_event_id(
+    iso: Settings, iso_db: AsyncDatabase, start_scheduler: StartScheduler
+) -> None:
+    """Reminders of one outcome are written together; each still gets exactly its fields."""
+    scheduler = await start_scheduler("grouped", scheduler_tick_seconds=3600)
+    await started_up(scheduler)
+    reminder_ids = await due_windows(iso_db, 5)
+    deadline_ids = [r.split(":")[0] for r in reminder_ids]
+    await iso_db["deadlines"].update_one({"_id": deadline_ids[0]}, {"$set": {"status": "closed"}})
+    await iso_db["deadlines"].delete_one({"_id": deadline_ids[1]})
+    candidates = await iso_db["reminders"].find({"_id": {"$in": reminder_ids}}).to_list()
+    claim = await claim_batch(
+        iso_db, candidates, clock=CLOCK, lease=timedelta(seconds=60), replica="grouped", timeout=10
+    )
+    assert len(claim.reminders) == 5
+
+    assert await settle_batch(scheduler, claim, CLOCK.now()) == {"emitted": 3, "cancelled": 2}
+    found = {
+        r["_id"]: r
+        for r in await iso_db["reminders"].find({"_id": {"$in": reminder_ids}}).to_list()
+    }
+    settled = {
+        rid: {
+            k: found[rid].get(k) for k in ("status", "event_id", "cancelled_reason", "lease_until")
+        }
+        for rid in reminder_ids
+    }
+    assert settled == {
+        reminder_ids[0]: {
+            "status": "cancelled",
+            "event_id": None,
+            "cancelled_reason": "deadline closed",
+            "lease_until": None,
+        },
+        reminder_ids[1]: {
+            "status": "cancelled",
+            "event_id": None,
+            "cancelled_reason": "deadline not found",
+            "lease_until": None,
+        },
+        **{
+            rid: {
+                "status": "emitted",
+                "event_id": f"reminder:{rid}",
+                "cancelled_reason": None,
+                "lease_until": None,
+            }
+            for rid in reminder_ids[2:]
+        },
+    }
+    assert {found[rid]["emitted_at"] for rid in reminder_ids[2:]} == {CLOCK.now()}
+    assert set((await outbox_counts(iso_db, reminder_ids[2:])).values()) == {1}
