@@ -3,27 +3,33 @@
 A writer's unit of work (``shared.infra.unit_of_work``) writes its state change and the
 entries of its events in one MongoDB transaction, each entry leased to this process's
 relay. After the commit the relay publishes them with publisher confirms (message id =
-event id) and marks them sent: a unit of work's entries with one update once all are
-published, and entries published one by one with one update for every entry published
-while the previous update was on its way (``SentMarks``), so a burst costs a few updates,
-not one per event. Each entry carries the partner its writer staged it with, which routes
-it to the partner's queue without a lookup (``shared.infra.partner_routing``).
-A background loop picks up entries whose publisher died or
-failed once their lease ends: each is leased again by a conditional update, so two relays
-never publish it at the same time. A crash between publish and mark republishes it once
-the lease ends; consumers de-duplicate by event id. Sent entries stay as the event log
-that the dashboard reads.
+event id). A published entry is marked sent soon after the publish, with the next write:
+the next unit of work of the same process carries the marks in the command that writes
+its own inserts; a process with no next write marks them with one update a short delay
+later (``SentMarks``, well within the lease: a mark with less than half its lease left is
+written at once), or when its relay stops. Until marked, an
+entry stays leased to its relay, so no other relay publishes it meanwhile. Each entry
+carries the partner its writer staged it with, which routes it to the partner's queue
+without a lookup (``shared.infra.partner_routing``).
+A background loop (the sweep: every poll interval while it finds work, at most 8 apart
+while it finds none) picks up entries whose publisher died or failed once their lease ends:
+each is leased again by a conditional update, so two relays never publish it at the same
+time. A crash between publish and mark (a mark still waiting included) republishes the
+entry once the lease ends; consumers de-duplicate by event id. Sent entries stay as the
+event log that the dashboard reads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from shared.domain.clock import Clock
@@ -87,54 +93,115 @@ async def in_transaction(
         return await session.with_transaction(work)
 
 
-class _Batch:
-    """Entry ids marked sent by one update, and how that update ended."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.done = False
-        self.error: Exception | None = None
-
-
 class SentMarks:
-    """Marks published entries sent, many with one update (group commit).
+    """Published entries waiting to be marked sent, carried by the next write.
 
-    One update is on its way at a time; the ids that arrive meanwhile wait for it and then
-    go together with the next one. Each caller returns once its own id is marked (or raises
-    what the update raised), so "published" still means "marked sent" when it returns;
-    alone, an entry costs one update as before.
+    An entry's id waits here once its publish is confirmed. It is marked sent by whichever
+    comes first: the next unit of work of this process, in the command that writes its
+    inserts (``take``; ``give_back`` if its transaction aborts), or one update for all
+    that wait once the first of them has waited ``delay`` seconds (a process with no next
+    write), or ``close``. A mark with less than ``margin`` of its lease left is not carried
+    (a transaction may take a while under load) but written at once. Meanwhile the entry
+    stays leased to this relay, so no other relay publishes it again; the mark is
+    conditional on the entry still pending, and every write that carries it is the same.
     """
 
-    def __init__(self, outbox: Collection, clock: Clock) -> None:
+    def __init__(
+        self, outbox: Collection, clock: Clock, *, delay: float, margin: timedelta
+    ) -> None:
         self._outbox = outbox
         self._clock = clock
-        self._collecting = _Batch()
-        self._writing = asyncio.Lock()
+        self._delay = delay
+        self._margin = margin  # lease a carried mark must have left
+        self._waiting: dict[str, datetime] = {}  # id -> its lease's end, in publish order
+        self._flush: asyncio.Task[None] | None = None
+        self._closed = False  # ids given back after close wait for their lease to end
 
-    async def mark(self, entry_id: str) -> None:
-        await self.mark_all([entry_id])
+    def add(self, leases: dict[str, datetime]) -> None:
+        """Have the published entries ``leases`` (id -> lease end) marked sent soon."""
+        self._waiting.update(leases)
+        if self._waiting and self._flush is None and not self._closed:
+            self._flush = asyncio.create_task(
+                self._flush_later(self._delay), name="outbox-sent-marks"
+            )
 
-    async def mark_all(self, entry_ids: list[str]) -> None:
-        """Mark ``entry_ids`` sent, with the ids of other callers that wait meanwhile."""
-        batch = self._collecting
-        batch.ids.extend(entry_ids)
-        async with self._writing:  # FIFO: the batch's first waiter writes for all of it
-            if not batch.done:
-                if self._collecting is batch:
-                    self._collecting = _Batch()
-                try:
-                    await self._outbox.update_many(
-                        {"_id": {"$in": batch.ids}},
-                        {"$set": {"status": "sent", "sent_at": self._clock.now()}},
-                    )
-                except asyncio.CancelledError:
-                    raise  # the batch is not done: its next waiter writes it
-                except Exception as exc:
-                    batch.error, batch.done = exc, True
-                    raise
-                batch.done = True
-        if batch.error is not None:
-            raise batch.error
+    def take(self) -> dict[str, datetime]:
+        """The waiting marks, for a write that marks them; none wait afterwards."""
+        taken = dict(self._waiting)
+        self._waiting.clear()
+        if self._flush is not None:  # nothing waits: the next id added starts the delay
+            self._flush.cancel()
+            self._flush = None
+        return taken
+
+    def take_to_carry(self) -> dict[str, datetime]:
+        """The waiting marks with enough lease left to ride in a transaction (it may take
+        a while under load); the others are marked by the relay's own update at once."""
+        limit = self._clock.now() + self._margin
+        carry = {i: end for i, end in self._waiting.items() if end > limit}
+        if len(carry) < len(self._waiting):
+            short = {i: end for i, end in self._waiting.items() if i not in carry}
+            self._waiting = carry
+            taken = self.take()
+            self.add(short)
+            self._expedite()
+            return taken
+        return self.take()
+
+    def give_back(self, leases: dict[str, datetime]) -> None:
+        """Marks taken by a write that did not happen: they wait again."""
+        if leases:
+            self.add(leases)
+
+    def _expedite(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+        self._flush = None
+        if not self._closed:
+            self._flush = asyncio.create_task(self._flush_later(0), name="outbox-sent-marks")
+
+    def mark(self, entry_ids: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The filter and update that mark ``entry_ids`` sent, if still pending."""
+        return (
+            {"_id": {"$in": list(entry_ids)}, "status": "pending"},
+            {"$set": {"status": "sent", "sent_at": self._clock.now()}},
+        )
+
+    async def flush(self) -> None:
+        """Mark every waiting id sent now, with one update.
+
+        An update that fails leaves its entries leased: the sweep publishes them again once
+        the lease ends, and consumers de-duplicate them by event id.
+        """
+        entry_ids = list(self.take())
+        if not entry_ids:
+            return
+        _, change = self.mark(entry_ids)
+        # One command of single-entry updates, not one update_many: outside a transaction, a
+        # multi-document update that meets a transaction's write to one of its entries (a
+        # mark carried by another writer's unit of work) holds the whole outbox on the
+        # local SecantusDB while it waits, and that transaction's next outbox write waits
+        # for it: a deadlock mongod does not have.
+        updates = [UpdateOne({"_id": i, "status": "pending"}, change) for i in entry_ids]
+        try:
+            await self._outbox.bulk_write(updates, ordered=False)
+        except Exception as exc:
+            log.warning("marking %s sent failed, left to the sweep: %s", entry_ids, exc)
+
+    async def close(self) -> None:
+        """Stop waiting: mark what waits now."""
+        self._closed = True
+        if self._flush is not None:
+            self._flush.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flush
+            self._flush = None
+        await self.flush()
+
+    async def _flush_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._flush = None  # not cancelled from here on: the update is on its way
+        await self.flush()
 
 
 class OutboxRelay:
@@ -152,6 +219,7 @@ class OutboxRelay:
         *,
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
+        mark_seconds: float = 1.0,
     ) -> None:
         self._outbox = db["outbox"]
         self._publisher = publisher
@@ -159,19 +227,33 @@ class OutboxRelay:
         self._lease = timedelta(seconds=lease_seconds)
         self._poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
+        self._idle_passes = 0  # sweeps in a row that found nothing
+        self._polls_to_sweep = 1  # poll intervals until the next sweep
         self._partners = PartnerRouting(db)
-        self._sent = SentMarks(self._outbox, clock)
+        # Well within the lease: an entry waiting for its mark is leased to this relay.
+        self._sent = SentMarks(
+            self._outbox,
+            clock,
+            delay=min(mark_seconds, lease_seconds / 10),
+            margin=self._lease / 2,
+        )
 
     async def drain(self) -> int:
-        """Publish every available pending entry; returns how many were published."""
+        """Publish every available pending entry, then mark them sent with one update;
+        returns how many were published."""
         count = 0
-        while (entry := await self._claim()) is not None:
-            try:
-                await self._send(entry)
-            except Exception:
-                await self._release([entry])
-                raise
-            count += 1
+        try:
+            while (entry := await self._claim()) is not None:
+                try:
+                    await self._publish(entry)
+                except Exception:
+                    await self._release([entry])
+                    raise
+                self._sent.add({entry["_id"]: entry["available_at"]})
+                count += 1
+        finally:
+            if count:
+                await self._sent.flush()
         return count
 
     def start(self) -> None:
@@ -179,8 +261,25 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
+        """Stop the sweep, mark sent what was published, close the publisher."""
         await self._stop_loop()
+        await self._sent.close()
         await self._publisher.close()
+
+    def take_sent_marks(self) -> dict[str, datetime]:
+        """Published entries not yet marked (id -> lease end) with at least half their lease
+        left, for a write that marks them (``sent_marks``) in its transaction;
+        ``give_back_sent_marks`` if it does not commit. Those with less are marked at once.
+        """
+        return self._sent.take_to_carry()
+
+    def give_back_sent_marks(self, leases: dict[str, datetime]) -> None:
+        """Marks taken by ``take_sent_marks`` whose write did not commit: they wait again."""
+        self._sent.give_back(leases)
+
+    def sent_marks(self, entry_ids: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The filter and update (for ``update_many`` on the outbox) marking them sent."""
+        return self._sent.mark(entry_ids)
 
     async def _stop_loop(self) -> None:
         if self._task is not None:
@@ -192,13 +291,21 @@ class OutboxRelay:
             self._task = None
 
     async def _run(self) -> None:
+        """Sweep every poll interval while there is work; after passes that found nothing,
+        every 2, 4, then at most ``IDLE_SWEEP_POLLS`` intervals (``idle_sweep_polls``)."""
         while True:
-            try:
-                await self.drain()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep relaying after a broker or database outage
-                log.warning("outbox relay pass failed: %s", exc)
+            if self._polls_to_sweep <= 1:
+                try:
+                    found = await self.drain() > 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # keep relaying after a broker or database outage
+                    log.warning("outbox relay pass failed: %s", exc)
+                    found = True  # retried at the poll interval
+                self._idle_passes = 0 if found else self._idle_passes + 1
+                self._polls_to_sweep = idle_sweep_polls(self._idle_passes)
+            else:
+                self._polls_to_sweep -= 1
             await asyncio.sleep(self._poll_seconds)
 
     async def _claim(self) -> dict[str, Any] | None:
@@ -241,25 +348,18 @@ class OutboxRelay:
 
         Never raises for a broker problem: the state change is committed already.
         """
-        try:
-            await self._send(entry)
-        except Exception as exc:
-            log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
-            await self._release([entry])
-            return False
-        return True
+        return await self.publish_leased_all([entry]) == 1
 
     async def publish_leased_all(self, entries: list[dict[str, Any]]) -> int:
-        """Publish entries written by ``leased_entry``, in their order, then mark them sent
-        with one update (a unit of work that staged many events); returns how many were
-        published and marked.
+        """Publish entries written by ``leased_entry``, in their order; returns how many
+        were published. Each is marked sent soon after, with the next write (``SentMarks``).
 
-        Each entry is tried as ``publish_leased`` tries it: one that fails is left to the
-        sweep and the next is still tried. Never raises for a broker problem. An entry
-        published but not marked (the process dies, the update fails) is leased still: the
-        sweep publishes it again once the lease ends, and consumers de-duplicate it.
+        An entry that fails is left to the sweep and the next is still tried. Never raises
+        for a broker problem. An entry published but not marked (the process dies, the
+        update fails) is leased still: the sweep publishes it again once the lease ends,
+        and consumers de-duplicate it.
         """
-        published: list[str] = []
+        published: dict[str, datetime] = {}
         failed: list[dict[str, Any]] = []
         for entry in entries:
             try:
@@ -268,15 +368,9 @@ class OutboxRelay:
                 log.warning("publishing %s failed, left to the sweep: %s", entry["_id"], exc)
                 failed.append(entry)
                 continue
-            published.append(entry["_id"])
+            published[entry["_id"]] = entry["available_at"]
         await self._release(failed)
-        if not published:
-            return 0
-        try:
-            await self._sent.mark_all(published)
-        except Exception as exc:
-            log.warning("marking %s sent failed, left to the sweep: %s", published, exc)
-            return 0
+        self._sent.add(published)
         return len(published)
 
     async def _release(self, entries: list[dict[str, Any]]) -> None:
@@ -288,6 +382,8 @@ class OutboxRelay:
         Only this relay's lease is shortened (the update is conditional on it); if the
         update fails too, the lease simply runs out as before.
         """
+        if entries:  # the sweep comes back at the poll interval, as the pause expects
+            self._idle_passes, self._polls_to_sweep = 0, 1
         now = self._clock.now()
         for entry in entries:
             pause = min(self._lease, timedelta(seconds=self._poll_seconds * entry["attempts"]))
@@ -305,10 +401,6 @@ class OutboxRelay:
                 log.warning("releasing %s failed, its lease runs out: %s", entry["_id"], exc)
                 return
 
-    async def _send(self, entry: dict[str, Any]) -> None:
-        await self._publish(entry)
-        await self._sent.mark(entry["_id"])
-
     async def _publish(self, entry: dict[str, Any]) -> None:
         event = entry["event"]
         # The partner header routes the one publish to the partner's queue as well; the
@@ -324,6 +416,19 @@ class OutboxRelay:
             headers=headers or None,
         )
         ACTIVITY.event_published(event["type"])
+
+
+IDLE_SWEEP_POLLS = 8
+
+
+def idle_sweep_polls(idle_passes: int) -> int:
+    """Poll intervals before the next sweep after ``idle_passes`` sweeps in a row found
+    nothing: 1 while there is work, then doubling up to ``IDLE_SWEEP_POLLS``.
+
+    Entries of a relay that died wait for their lease to end anyway; an idle process then
+    reads the outbox a few times a lease, not every poll interval.
+    """
+    return min(1 << min(idle_passes, 8), IDLE_SWEEP_POLLS)
 
 
 def _stored(moment: datetime) -> datetime:

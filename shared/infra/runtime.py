@@ -168,6 +168,7 @@ async def open_context(
         clock,
         lease_seconds=settings.outbox_lease_seconds,
         poll_seconds=settings.outbox_poll_seconds,
+        mark_seconds=settings.outbox_mark_seconds,
     )
     return ServiceContext(service, settings, clock, client, database, broker, relay)
 

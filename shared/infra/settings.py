@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     prefetch_count: int = 32
     outbox_poll_seconds: float = 1.0
     outbox_lease_seconds: float = 30.0
+    # A published event is marked sent with the process's next write, or this long after
+    # (at most a tenth of the lease).
+    outbox_mark_seconds: float = Field(default=1.0, gt=0)
     scheduler_tick_seconds: float = 30.0
     # Scheduler: a claimed reminder is another replica's to take once its lease has ended.
     scheduler_lease_seconds: float = 60.0

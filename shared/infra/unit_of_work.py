@@ -8,7 +8,10 @@ The staged events are written to the outbox in the same transaction, so a state 
 and its events commit together or not at all. After the commit they are published
 through the relay (leased to it when written: no claim, one round trip less); a broker
 problem never reaches the writer, the relay's sweep publishes what was left once the
-lease ends. Without a relay (the CLI) the entries are left pending for any relay's sweep.
+lease ends. The transaction also marks sent the entries the relay published since the
+process's last write (``OutboxRelay.take_sent_marks``), in the command of its inserts;
+if it aborts they wait for the next write, or the relay's own update soon after.
+Without a relay (the CLI) the entries are left pending for any relay's sweep.
 
 A new record that nothing in the same work reads back can be staged too, with
 ``uow.insert(collection, document)``: it is written with the outbox entries in one
@@ -19,9 +22,10 @@ event cost one round trip and the commit.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
-from pymongo import InsertOne
+from pymongo import InsertOne, UpdateMany
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import (
     BulkWriteError,
@@ -100,8 +104,17 @@ async def run_unit_of_work(
     starts with nothing staged. Raises what ``work`` raises; never raises for the broker.
     """
     entries: list[dict[str, Any]] = []
+    carried: dict[str, datetime] = {}  # published entries this transaction marks sent
+    attempts = 0
 
     async def attempt(session: AsyncClientSession) -> T:
+        nonlocal attempts
+        attempts += 1
+        if carried and relay is not None:
+            # A retried transaction may take long: its marks go back to wait, well within
+            # their lease, for the relay's own update or another write.
+            relay.give_back_sent_marks(carried)
+            carried.clear()
         uow = UnitOfWork(db, session)
         result = await work(uow)
         now = clock.now()
@@ -111,17 +124,24 @@ async def run_unit_of_work(
             else outbox_entry(event, now, partner_id)
             for event, partner_id in uow.staged_with_partners
         ]
+        writes = [*uow.staged_inserts, *(("outbox", entry) for entry in entries)]
+        updates: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        if writes and relay is not None and attempts == 1:
+            # The relay's waiting sent marks ride in the same command.
+            carried.update(relay.take_sent_marks())
+            if carried:
+                updates.append(("outbox", *relay.sent_marks(list(carried))))
         # An event id staged before (a deterministic id) raises DuplicateKeyError, as a
         # repeated write of the state itself would.
-        await insert_all(
-            client,
-            db,
-            [*uow.staged_inserts, *(("outbox", entry) for entry in entries)],
-            session=session,
-        )
+        await insert_all(client, db, writes, session=session, updates=updates)
         return result
 
-    result = await in_transaction(client, attempt)
+    try:
+        result = await in_transaction(client, attempt)
+    except BaseException:
+        if relay is not None:
+            relay.give_back_sent_marks(carried)  # not written: they wait for the next write
+        raise
     if relay is not None:
         await relay.publish_leased_all(entries)
     return result
@@ -133,19 +153,38 @@ async def insert_all(
     writes: list[tuple[str, dict[str, Any]]],
     *,
     session: AsyncClientSession | None = None,
+    updates: list[tuple[str, dict[str, Any], dict[str, Any]]] | None = None,
 ) -> None:
     """Insert ``writes`` (collection, document) in order, in one command.
 
     One collection: ``insert`` (one document or ordered many); several: the ``bulkWrite``
     command across collections (MongoDB 8.0+), ordered, so a write that fails stops the
-    ones after it. A unique index broken anywhere raises ``DuplicateKeyError``, whatever
-    the command; a transaction's transient error keeps its label (the driver retries it).
+    ones after it. ``updates`` (collection, filter, update), applied to every document
+    matched after the inserts, make it a ``bulkWrite`` whatever the collections. A unique
+    index broken anywhere raises ``DuplicateKeyError``, whatever the command; a
+    transaction's transient error keeps its label (the driver retries it).
     """
     if not writes:
         return
     collections = {name for name, _ in writes}
     try:
-        if len(writes) == 1:
+        if updates:
+            await client.bulk_write(
+                [
+                    *(
+                        InsertOne(document, namespace=f"{db.name}.{name}")
+                        for name, document in writes
+                    ),
+                    *(
+                        UpdateMany(where, change, namespace=f"{db.name}.{name}")
+                        for name, where, change in updates
+                    ),
+                ],
+                session=session,
+                ordered=True,
+                verbose_results=False,
+            )
+        elif len(writes) == 1:
             name, document = writes[0]
             await db[name].insert_one(document, session=session)
         elif len(collections) == 1:

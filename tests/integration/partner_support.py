@@ -20,6 +20,7 @@ from shared.infra.runtime import ServiceContext
 from shared.infra.settings import Settings
 from shared.infra.topology import INTAKE_EXCHANGE, SUBMIT_ROUTING_KEY
 from shared.infra.unit_of_work import UnitOfWork
+from tests.support import wait_until
 
 
 def client_for(ctx: ServiceContext, api_key: str | None) -> httpx.AsyncClient:
@@ -97,9 +98,12 @@ async def stage_and_relay(ctx: ServiceContext, event: Any) -> None:
         uow.stage(event)
 
     await ctx.unit_of_work(work)
-    sent = await ctx.db["outbox"].find_one({"_id": event.id}, {"status": 1})
-    assert sent is not None
-    assert sent["status"] == "sent"
+
+    async def marked_sent() -> bool:  # soon after the publish, by this relay
+        sent = await ctx.db["outbox"].find_one({"_id": event.id}, {"status": 1})
+        return sent is not None and sent["status"] == "sent"
+
+    await wait_until(marked_sent, timeout=10)
 
 
 def about(events: list[dict[str, Any]], application_id: str, numbers: set[str]) -> set[str]:

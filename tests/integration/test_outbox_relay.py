@@ -28,7 +28,7 @@ from shared.domain.events import NotificationSent, new_event
 from shared.infra.outbox import OutboxRelay, outbox_entry
 from shared.infra.publisher import Publisher
 from shared.infra.settings import Settings
-from tests.support import EventTap
+from tests.support import EventTap, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -112,7 +112,7 @@ class Updates(CommandListener):
 
 
 async def thirty_leased(
-    settings: Settings, own_db: AsyncDatabase
+    settings: Settings, own_db: AsyncDatabase, *, mark_seconds: float = 0.5
 ) -> tuple[Updates, AsyncMongoClient[dict[str, Any]], OutboxRelay, str, list[dict[str, Any]]]:
     """A relay whose client counts updates, and 30 entries written leased to it."""
     updates = Updates()
@@ -120,41 +120,67 @@ async def thirty_leased(
         settings.mongodb_url, tz_aware=True, event_listeners=[updates]
     )
     subject, clock = f"relay-{uuid.uuid4().hex}", SystemClock()
-    relay = OutboxRelay(client[own_db.name], Publisher(settings.amqp_url, name=subject), clock)
+    relay = OutboxRelay(
+        client[own_db.name],
+        Publisher(settings.amqp_url, name=subject),
+        clock,
+        mark_seconds=mark_seconds,
+    )
     now = clock.now()
     entries = [relay.leased_entry(sent_event(subject, now), now) for _ in range(30)]
     await own_db["outbox"].insert_many([dict(e) for e in entries])
     return updates, client, relay, subject, entries
 
 
-async def test_entries_published_together_are_marked_sent_together(
+async def sent_count(db: AsyncDatabase, subject: str) -> int:
+    return await db["outbox"].count_documents({"subject": subject, "status": "sent"})
+
+
+async def test_entries_published_without_a_next_write_are_marked_sent_together_soon_after(
     settings: Settings, own_db: AsyncDatabase
 ) -> None:
     updates, client, relay, subject, entries = await thirty_leased(settings, own_db)
     async with EventTap(settings.amqp_url, "notification.sent") as tap:
         published = await asyncio.gather(*(relay.publish_leased(e) for e in entries))
-        # Each publish returns once its entry is marked sent.
-        assert await own_db["outbox"].count_documents({"subject": subject, "status": "sent"}) == 30
+        assert updates.count == 0  # each publish returns at its confirm; the mark waits
+        # Leased still: no other relay's sweep publishes them meanwhile.
+        assert (
+            await own_db["outbox"].count_documents(
+                {
+                    "subject": subject,
+                    "status": "pending",
+                    "available_at": {"$gt": SystemClock().now()},
+                }
+            )
+            == 30
+        )
+
+        async def all_sent() -> bool:
+            return await sent_count(own_db, subject) == 30
+
+        await wait_until(all_sent, timeout=10)  # the relay's own update, 0.5 s later
         await tap.wait_for("notification.sent", count=30, timeout=60)
     await relay.stop()
     await client.close()
     assert all(published)
-    assert 1 <= updates.count < 30  # one update per batch, not one per entry
+    assert updates.count == 1  # one update for all of them, not one per entry
     assert sorted(e["id"] for e in tap.events if e["subject"] == subject) == sorted(
         e["_id"] for e in entries
     )
 
 
-async def test_a_unit_of_works_entries_go_out_in_order_then_are_marked_sent_with_one_update(
+async def test_a_unit_of_works_entries_go_out_in_order_and_stopping_marks_them_sent_at_once(
     settings: Settings, own_db: AsyncDatabase
 ) -> None:
-    updates, client, relay, subject, entries = await thirty_leased(settings, own_db)
+    updates, client, relay, subject, entries = await thirty_leased(
+        settings, own_db, mark_seconds=60
+    )
     async with EventTap(settings.amqp_url, "notification.sent") as tap:
         published = await relay.publish_leased_all(entries)
-        # It returns once every entry is marked sent.
-        assert await own_db["outbox"].count_documents({"subject": subject, "status": "sent"}) == 30
         await tap.wait_for("notification.sent", count=30, timeout=60)
-    await relay.stop()
+    assert await sent_count(own_db, subject) == 0  # waiting for a next write
+    await relay.stop()  # ...which never comes: stopping marks them
+    assert await sent_count(own_db, subject) == 30
     await client.close()
     assert published == 30
     assert updates.count == 1  # published in order, then marked sent with one update
@@ -196,3 +222,27 @@ async def test_an_entry_whose_publish_failed_is_retried_after_a_poll_not_the_who
     assert stored is not None
     assert stored["status"] == "sent"
     assert stored["attempts"] == 2
+
+
+async def test_a_mark_with_little_lease_left_is_written_at_once_not_carried(
+    settings: Settings, own_db: AsyncDatabase
+) -> None:
+    subject = f"relay-{uuid.uuid4().hex}"
+    clock = ManualClock(SystemClock().now())
+    relay = OutboxRelay(
+        own_db, Publisher(settings.amqp_url, name=subject), clock, lease_seconds=30, mark_seconds=60
+    )
+    entry = relay.leased_entry(sent_event(subject, clock.now()), clock.now())
+    await own_db["outbox"].insert_one(dict(entry))
+    try:
+        assert await relay.publish_leased_all([entry]) == 1
+        clock.advance(timedelta(seconds=20))  # 10 s of the lease left: less than half
+        # A transaction that may take long under load does not carry it...
+        assert relay.take_sent_marks() == {}
+
+        async def marked() -> bool:  # ...the relay marks it itself, without the 60 s wait
+            return await sent_count(own_db, subject) == 1
+
+        await wait_until(marked, timeout=10)
+    finally:
+        await relay.stop()

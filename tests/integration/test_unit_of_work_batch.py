@@ -4,7 +4,10 @@ applies nothing and names its collection."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient, monitoring
@@ -13,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.domain.clock import SystemClock
 from shared.domain.events import CloudEvent, NotificationSent, new_event
-from shared.infra.outbox import OutboxRelay
+from shared.infra.outbox import OutboxRelay, outbox_entry
 from shared.infra.publisher import Publisher
 from shared.infra.settings import Settings
 from shared.infra.unit_of_work import UnitOfWork, duplicate_collection, run_unit_of_work
@@ -99,3 +102,114 @@ async def test_a_duplicate_insert_applies_nothing_and_names_its_collection(
     assert await db["buow_moves"].find_one({"_id": subject}) is None
     assert await db["buow_results"].find_one({"_id": subject}) is None
     assert await db["outbox"].find_one({"_id": event.id}) is None
+
+
+async def test_the_next_unit_of_work_marks_earlier_events_sent_in_its_own_write(
+    settings: Settings, db: AsyncDatabase
+) -> None:
+    commands = Commands()
+    client: AsyncMongoClient = AsyncMongoClient(  # type: ignore[type-arg]
+        settings.mongodb_url, tz_aware=True, event_listeners=[commands]
+    )
+    counted = client[db.name]
+    subject, clock = f"buow-{uuid.uuid4().hex}", SystemClock()
+    first, second = sent_event(subject), sent_event(subject)
+    relay = OutboxRelay(
+        counted, Publisher(settings.amqp_url, name="buow-carry"), clock, mark_seconds=60
+    )
+
+    def staging(event: CloudEvent, mark: str) -> Any:
+        async def work(uow: UnitOfWork) -> None:
+            uow.insert("buow_marks", {"_id": mark})
+            uow.stage(event)
+
+        return work
+
+    try:
+        await run_unit_of_work(
+            client, counted, staging(first, f"{subject}-1"), clock=clock, relay=relay
+        )
+        stored = await db["outbox"].find_one({"_id": first.id})
+        assert stored is not None
+        assert stored["status"] == "pending"  # published; its mark waits for the next write
+        commands.names.clear()
+        await run_unit_of_work(
+            client, counted, staging(second, f"{subject}-2"), clock=clock, relay=relay
+        )
+        written = list(commands.names)
+        stored = await db["outbox"].find_one({"_id": first.id})
+    finally:
+        await relay.stop()
+        await client.close()
+    assert written == ["bulkWrite", "commitTransaction"]  # no update of its own
+    assert stored is not None
+    assert stored["status"] == "sent"
+    assert stored["sent_at"] is not None
+
+
+async def test_marks_carried_by_a_unit_of_work_that_aborts_wait_for_the_next_write(
+    settings: Settings, db: AsyncDatabase
+) -> None:
+    subject, clock = f"buow-{uuid.uuid4().hex}", SystemClock()
+    first, second = sent_event(subject), sent_event(subject)
+    relay = OutboxRelay(db, Publisher(settings.amqp_url, name="buow-abort"), clock, mark_seconds=60)
+    await db["buow_marks"].insert_one({"_id": f"{subject}-taken"})
+
+    async def publish_first(uow: UnitOfWork) -> None:
+        uow.stage(first)
+
+    async def duplicate(uow: UnitOfWork) -> None:
+        uow.insert("buow_marks", {"_id": f"{subject}-taken"})
+        uow.stage(second)
+
+    try:
+        await run_unit_of_work(db.client, db, publish_first, clock=clock, relay=relay)
+        with pytest.raises(DuplicateKeyError):
+            await run_unit_of_work(db.client, db, duplicate, clock=clock, relay=relay)
+        stored = await db["outbox"].find_one({"_id": first.id})
+        assert stored is not None
+        assert stored["status"] == "pending"  # the aborted transaction marked nothing
+        assert list(relay.take_sent_marks()) == [first.id]  # given back: the next write carries it
+    finally:
+        await relay.stop()
+    assert await db["outbox"].find_one({"_id": second.id}) is None
+
+
+async def test_marks_written_by_the_relay_hold_up_no_transaction_marking_one_of_them(
+    settings: Settings, db: AsyncDatabase
+) -> None:
+    """Another writer's unit of work carries a mark of one entry the relay marks too (its
+    sweep published it again): the relay's update waits for that transaction, and the
+    transaction's later outbox writes and its commit go on."""
+    subject, clock = f"buow-{uuid.uuid4().hex}", SystemClock()
+    events = [sent_event(subject) for _ in range(3)]
+    relay = OutboxRelay(db, Publisher(settings.amqp_url, name="buow-flush"), clock, mark_seconds=60)
+    await db["outbox"].insert_many([outbox_entry(e, clock.now()) for e in events])
+    ids = [e.id for e in events]
+    late = sent_event(subject)
+    session = db.client.start_session()
+    try:
+        await session.start_transaction()
+        await db["outbox"].update_many(
+            {"_id": {"$in": ids[:1]}, "status": "pending"},
+            {"$set": {"status": "sent", "sent_at": clock.now()}},
+            session=session,
+        )
+        leases = {i: clock.now() + timedelta(seconds=30) for i in ids}
+        relay.give_back_sent_marks(leases)  # waiting for the relay's own update
+        flush = asyncio.create_task(relay.stop())  # which marks what waits at once
+        await asyncio.sleep(0.5)
+        assert not flush.done()  # waiting on the transaction's write, as on mongod
+        async with asyncio.timeout(5):  # not stuck behind the waiting update
+            await db["outbox"].insert_one(outbox_entry(late, clock.now()), session=session)
+            await session.commit_transaction()
+        async with asyncio.timeout(10):
+            await flush
+    finally:
+        if session.in_transaction:
+            await session.abort_transaction()
+        await session.end_session()
+    stored = await db["outbox"].find({"_id": {"$in": [*ids, late.id]}}).to_list()
+    assert sorted((d["_id"], d["status"]) for d in stored) == sorted(
+        [(i, "sent") for i in ids] + [(late.id, "pending")]
+    )
