@@ -97,13 +97,16 @@ class SentMarks:
     """Published entries waiting to be marked sent, carried by the next write.
 
     An entry's id waits here once its publish is confirmed. It is marked sent by whichever
-    comes first: the next unit of work of this process, in the command that writes its
-    inserts (``take``; ``give_back`` if its transaction aborts), or one update for all
-    that wait once the first of them has waited ``delay`` seconds (a process with no next
-    write), or ``close``. A mark with less than ``margin`` of its lease left is not carried
-    (a transaction may take a while under load) but written at once. Meanwhile the entry
-    stays leased to this relay, so no other relay publishes it again; the mark is
-    conditional on the entry still pending, and every write that carries it is the same.
+    comes first: a later unit of work of this process, in the command that writes its
+    inserts (``take_to_carry``; ``give_back`` if its transaction aborts), or one update for
+    all that wait once the first of them has waited ``delay`` seconds (a process with no
+    next write), or ``close``. A transaction carries only the marks published before it
+    began (``checkpoint``): its snapshot holds no entry committed after that, so a mark of
+    a newer entry would match nothing there and be lost. A mark with less than ``margin``
+    of its lease left is not carried (a transaction may take a while under load) but
+    written at once. Meanwhile the entry stays leased to this relay, so no other relay
+    publishes it again; the mark is conditional on the entry still pending, and every write
+    that carries it is the same.
     """
 
     def __init__(
@@ -113,40 +116,53 @@ class SentMarks:
         self._clock = clock
         self._delay = delay
         self._margin = margin  # lease a carried mark must have left
-        self._waiting: dict[str, datetime] = {}  # id -> its lease's end, in publish order
+        # id -> (its lease's end, the checkpoint it was published in), in publish order
+        self._waiting: dict[str, tuple[datetime, int]] = {}
+        self._published = 0  # checkpoints: calls of ``add`` so far
         self._flush: asyncio.Task[None] | None = None
         self._closed = False  # ids given back after close wait for their lease to end
 
+    def checkpoint(self) -> int:
+        """Where the marks published from now on begin: a transaction that starts after
+        this call may carry the marks published before it (``take_to_carry``)."""
+        return self._published
+
     def add(self, leases: dict[str, datetime]) -> None:
         """Have the published entries ``leases`` (id -> lease end) marked sent soon."""
-        self._waiting.update(leases)
+        self._published += 1
+        self._waiting.update((i, (end, self._published)) for i, end in leases.items())
         if self._waiting and self._flush is None and not self._closed:
             self._flush = asyncio.create_task(
                 self._flush_later(self._delay), name="outbox-sent-marks"
             )
 
     def take(self) -> dict[str, datetime]:
-        """The waiting marks, for a write that marks them; none wait afterwards."""
-        taken = dict(self._waiting)
+        """Every waiting mark, for a write that marks them; none wait afterwards."""
+        taken = {i: end for i, (end, _) in self._waiting.items()}
         self._waiting.clear()
-        if self._flush is not None:  # nothing waits: the next id added starts the delay
-            self._flush.cancel()
-            self._flush = None
+        self._cancel_flush()  # nothing waits: the next id added starts the delay
         return taken
 
-    def take_to_carry(self) -> dict[str, datetime]:
-        """The waiting marks with enough lease left to ride in a transaction (it may take
-        a while under load); the others are marked by the relay's own update at once."""
+    def take_to_carry(self, checkpoint: int) -> dict[str, datetime]:
+        """The waiting marks published before ``checkpoint`` with enough lease left to ride
+        in a transaction that began after it (one may take a while under load); those with
+        too little lease left are marked by the relay's own update at once."""
         limit = self._clock.now() + self._margin
-        carry = {i: end for i, end in self._waiting.items() if end > limit}
-        if len(carry) < len(self._waiting):
-            short = {i: end for i, end in self._waiting.items() if i not in carry}
-            self._waiting = carry
-            taken = self.take()
-            self.add(short)
+        carry = {
+            i: end for i, (end, at) in self._waiting.items() if at <= checkpoint and end > limit
+        }
+        for entry_id in carry:
+            del self._waiting[entry_id]
+        if any(end <= limit for end, _ in self._waiting.values()):
             self._expedite()
-            return taken
-        return self.take()
+        elif not self._waiting:
+            self._cancel_flush()
+        return carry
+
+    def _cancel_flush(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
 
     def give_back(self, leases: dict[str, datetime]) -> None:
         """Marks taken by a write that did not happen: they wait again."""
@@ -154,9 +170,7 @@ class SentMarks:
             self.add(leases)
 
     def _expedite(self) -> None:
-        if self._flush is not None:
-            self._flush.cancel()
-        self._flush = None
+        self._cancel_flush()
         if not self._closed:
             self._flush = asyncio.create_task(self._flush_later(0), name="outbox-sent-marks")
 
@@ -266,12 +280,17 @@ class OutboxRelay:
         await self._sent.close()
         await self._publisher.close()
 
-    def take_sent_marks(self) -> dict[str, datetime]:
-        """Published entries not yet marked (id -> lease end) with at least half their lease
-        left, for a write that marks them (``sent_marks``) in its transaction;
-        ``give_back_sent_marks`` if it does not commit. Those with less are marked at once.
+    def sent_marks_checkpoint(self) -> int:
+        """Call when a transaction begins; pass it to ``take_sent_marks`` (``SentMarks``)."""
+        return self._sent.checkpoint()
+
+    def take_sent_marks(self, checkpoint: int) -> dict[str, datetime]:
+        """Published entries not yet marked (id -> lease end), published before
+        ``checkpoint`` and with at least half their lease left, for a write that marks them
+        (``sent_marks``) in a transaction begun after it; ``give_back_sent_marks`` if it
+        does not commit. Those with less lease left are marked at once.
         """
-        return self._sent.take_to_carry()
+        return self._sent.take_to_carry(checkpoint)
 
     def give_back_sent_marks(self, leases: dict[str, datetime]) -> None:
         """Marks taken by ``take_sent_marks`` whose write did not commit: they wait again."""

@@ -110,6 +110,9 @@ async def run_unit_of_work(
     async def attempt(session: AsyncClientSession) -> T:
         nonlocal attempts
         attempts += 1
+        # Before the transaction's first command: the marks published before this point
+        # are of entries committed before its snapshot, so the transaction sees them.
+        checkpoint = relay.sent_marks_checkpoint() if relay is not None else 0
         if carried and relay is not None:
             # A retried transaction may take long: its marks go back to wait, well within
             # their lease, for the relay's own update or another write.
@@ -128,7 +131,7 @@ async def run_unit_of_work(
         updates: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         if writes and relay is not None and attempts == 1:
             # The relay's waiting sent marks ride in the same command.
-            carried.update(relay.take_sent_marks())
+            carried.update(relay.take_sent_marks(checkpoint))
             if carried:
                 updates.append(("outbox", *relay.sent_marks(list(carried))))
         # An event id staged before (a deterministic id) raises DuplicateKeyError, as a
