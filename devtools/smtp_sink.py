@@ -18,6 +18,18 @@ from aiosmtpd.handlers import Mailbox
 
 
 class SinkHandler(Mailbox):
+    def __init__(self, maildir: Path, *, delay: float = 0.0) -> None:
+        super().__init__(maildir)
+        self._delay = delay  # seconds each mail takes to be accepted, as a slow server's
+
+    async def handle_DATA(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        result: str = await super().handle_DATA(server, session, envelope)
+        return result
+
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
@@ -34,11 +46,12 @@ def read_maildir(path: str | Path) -> list[mailbox.MaildirMessage]:
     return sorted(messages, key=lambda m: m.get_date())
 
 
-def start_sink(host: str, port: int, maildir: str | Path) -> Controller:
-    """Start the sink in a background thread; ``controller.stop()`` ends it."""
+def start_sink(host: str, port: int, maildir: str | Path, *, delay: float = 0.0) -> Controller:
+    """Start the sink in a background thread; ``controller.stop()`` ends it. ``delay``: the
+    seconds it takes to accept each mail."""
     for part in ("tmp", "new", "cur"):  # a Maildir's layout; aiosmtpd expects it to exist
         (Path(maildir) / part).mkdir(parents=True, exist_ok=True)
-    controller = Controller(SinkHandler(Path(maildir)), hostname=host, port=port)
+    controller = Controller(SinkHandler(Path(maildir), delay=delay), hostname=host, port=port)
     controller.start()
     return controller
 

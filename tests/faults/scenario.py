@@ -102,10 +102,11 @@ class Stream:
         # Small claim batches: a few dozen due reminders reach every scheduler replica,
         # and a fault lands while a scheduler is between batches of a tick.
         scheduler_batch_size: int = 10,
+        mail_delay: float = 0.0,  # seconds the mail server takes to accept each mail
     ) -> Stream:
         maildir = Path(tempfile.mkdtemp(prefix="regwatch-replica-mail-"))
         port = free_port()
-        sink = start_sink("127.0.0.1", port, maildir)
+        sink = start_sink("127.0.0.1", port, maildir, delay=mail_delay)
         settings = settings.model_copy(update={"smtp_port": port})
         await declare_tap(settings.amqp_url)
         # The broker outlives tests (a session's node, a module's cluster): start empty.
