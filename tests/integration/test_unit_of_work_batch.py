@@ -39,6 +39,15 @@ class Commands(monitoring.CommandListener):
         pass
 
 
+def counting_client(settings: Settings) -> tuple[Commands, AsyncMongoClient]:  # type: ignore[type-arg]
+    """A client of its own whose commands are listed by name."""
+    commands = Commands()
+    client: AsyncMongoClient = AsyncMongoClient(  # type: ignore[type-arg]
+        settings.mongodb_url, tz_aware=True, event_listeners=[commands]
+    )
+    return commands, client
+
+
 def sent_event(subject: str) -> CloudEvent:
     payload = NotificationSent(event_id="e", event_type="t", recipient="r@example.org", subject="s")
     return new_event(
@@ -49,10 +58,7 @@ def sent_event(subject: str) -> CloudEvent:
 async def test_inserts_and_events_commit_in_one_write_and_are_published(
     settings: Settings, db: AsyncDatabase
 ) -> None:
-    commands = Commands()
-    client: AsyncMongoClient = AsyncMongoClient(  # type: ignore[type-arg]
-        settings.mongodb_url, tz_aware=True, event_listeners=[commands]
-    )
+    commands, client = counting_client(settings)
     counted = client[db.name]
     subject, clock = f"buow-{uuid.uuid4().hex}", SystemClock()
     event = sent_event(subject)
@@ -107,10 +113,7 @@ async def test_a_duplicate_insert_applies_nothing_and_names_its_collection(
 async def test_the_next_unit_of_work_marks_earlier_events_sent_in_its_own_write(
     settings: Settings, db: AsyncDatabase
 ) -> None:
-    commands = Commands()
-    client: AsyncMongoClient = AsyncMongoClient(  # type: ignore[type-arg]
-        settings.mongodb_url, tz_aware=True, event_listeners=[commands]
-    )
+    commands, client = counting_client(settings)
     counted = client[db.name]
     subject, clock = f"buow-{uuid.uuid4().hex}", SystemClock()
     first, second = sent_event(subject), sent_event(subject)
