@@ -4,8 +4,9 @@ A writer's unit of work (``shared.infra.unit_of_work``) writes its state change 
 entries of its events in one MongoDB transaction, each entry leased to this process's
 relay. After the commit the relay publishes them with publisher confirms (message id =
 event id). A published entry is marked sent soon after the publish, with the next write:
-the next unit of work of the same process carries the marks in the command that writes
-its own inserts; a process with no next write marks them with one update a short delay
+the next unit of work of the same process begun after the publish (an older transaction's
+snapshot does not hold the entry) carries the marks in the command that writes its own
+inserts; a process with no next write marks them with one update a short delay
 later (``SentMarks``, well within the lease: a mark with less than half its lease left is
 written at once), or when its relay stops. Until marked, an
 entry stays leased to its relay, so no other relay publishes it meanwhile. Each entry
