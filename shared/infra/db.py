@@ -88,8 +88,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("updated_at", DESCENDING)]),
     ],
     "inbox": [
-        # Consumer idempotency: one effect per (consumer, event id).
-        IndexModel([("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True),
+        # Consumer idempotency: one effect per (consumer, event id). The event id first: the
+        # validator's load joins the inbox on it (``services/validator/loading.py``), which
+        # the local SecantusDB serves through an index only when the join field leads it.
+        IndexModel([("event_id", ASCENDING), ("consumer", ASCENDING)], unique=True),
     ],
     "registrations": [
         # One registration per number: imports and certificates never make a second one.
@@ -180,8 +182,17 @@ def blobs(db: Database) -> AsyncGridFSBucket:
     return AsyncGridFSBucket(db, bucket_name=DOCUMENT_BLOBS_BUCKET)
 
 
+# Indexes of earlier releases that an index above replaces: dropped once it exists.
+REPLACED_INDEXES: dict[str, list[str]] = {"inbox": ["consumer_1_event_id_1"]}
+
+
 async def ensure_indexes(db: Database) -> None:
-    """Create every index regwatch queries through (idempotent)."""
+    """Create every index regwatch queries through, then drop those they replace
+    (idempotent)."""
     for collection, indexes in INDEXES.items():
         if indexes:
             await db[collection].create_indexes(indexes)
+    for collection, names in REPLACED_INDEXES.items():
+        existing = {index["name"] async for index in await db[collection].list_indexes()}
+        for name in sorted(existing & set(names)):
+            await db[collection].drop_index(name)
