@@ -18,6 +18,9 @@ REPLICAS = {"intake": 3, "validator": 2, "notifier": 2, "scheduler": 3}
 DOCUMENTS = 300
 REMINDERS = 30  # per wave, two contacts each
 KILL_ROUNDS = 2
+# Sent at the start of each kill round: enough to keep the intakes busy for several of the
+# broker's statistics intervals on a loaded machine (300 went through in 3 s).
+ROUND_DOCUMENTS = 600
 MAIL_DELAY_SECONDS = 0.3
 
 
@@ -77,7 +80,7 @@ async def test_sigkilled_busy_replicas_lose_nothing_and_duplicate_nothing_a_user
             # Each round a burst of its own: the broker's statistics show a consumer's
             # unacknowledged deliveries only while a queue is backed up, and a burst from
             # an earlier round may be through before this round's kills.
-            stream.send_in_background(DOCUMENTS)
+            stream.send_in_background(ROUND_DOCUMENTS)
             await stream.kill_busy_replica("intake")
             await stream.kill_busy_replica("validator")
             await stream.add_reminders(REMINDERS)
