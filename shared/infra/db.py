@@ -5,6 +5,7 @@ from __future__ import annotations
 from gridfs import AsyncGridFSBucket
 from prometheus_client import Counter
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo.errors import OperationFailure
 from pymongo.monitoring import (
     CommandFailedEvent,
     CommandListener,
@@ -182,6 +183,7 @@ def blobs(db: Database) -> AsyncGridFSBucket:
     return AsyncGridFSBucket(db, bucket_name=DOCUMENT_BLOBS_BUCKET)
 
 
+INDEX_NOT_FOUND = 27
 # Indexes of earlier releases that an index above replaces: dropped once it exists.
 REPLACED_INDEXES: dict[str, list[str]] = {"inbox": ["consumer_1_event_id_1"]}
 
@@ -195,4 +197,8 @@ async def ensure_indexes(db: Database) -> None:
     for collection, names in REPLACED_INDEXES.items():
         existing = {index["name"] async for index in await db[collection].list_indexes()}
         for name in sorted(existing & set(names)):
-            await db[collection].drop_index(name)
+            try:
+                await db[collection].drop_index(name)
+            except OperationFailure as exc:
+                if exc.code != INDEX_NOT_FOUND:  # another service starting dropped it first
+                    raise
